@@ -1,0 +1,231 @@
+//! Running SQL statements and sending their results to the output.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rask::SessionContext;
+
+use crate::args::OutputFormat;
+use crate::print_format::{print_batches, PrintOptions};
+
+/// Where results go: stdout, or a file that appears only when [`Output::commit`] succeeds.
+pub enum Output {
+    /// Buffered stdout.
+    Stdout(BufWriter<io::Stdout>),
+    /// A temporary file next to `path`, renamed to `path` on commit and removed otherwise.
+    File {
+        /// The open temporary file.
+        writer: BufWriter<File>,
+        /// Set once renamed into place.
+        committed: bool,
+        /// The temporary file's path.
+        temp: PathBuf,
+        /// The destination.
+        path: PathBuf,
+    },
+}
+
+impl Output {
+    /// Results to stdout.
+    pub fn stdout() -> Self {
+        Output::Stdout(BufWriter::new(io::stdout()))
+    }
+
+    /// Results to `path`, written atomically: to a temporary name in the same directory,
+    /// renamed on [`Output::commit`].
+    ///
+    /// # Errors
+    ///
+    /// Errors when the temporary file cannot be created.
+    pub fn file(path: &Path) -> Result<Self> {
+        let file_name = path
+            .file_name()
+            .with_context(|| format!("--output {} is not a file path", path.display()))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(file_name);
+        temp_name.push(format!(".rask-tmp-{}", std::process::id()));
+        let temp = path.with_file_name(temp_name);
+        let file = File::create(&temp)
+            .with_context(|| format!("cannot create output file {}", path.display()))?;
+        Ok(Output::File {
+            writer: BufWriter::new(file),
+            committed: false,
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Whether results go to a terminal.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Output::Stdout(_)) && io::stdout().is_terminal()
+    }
+
+    /// The writer for results.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File { writer, .. } => writer,
+        }
+    }
+
+    /// Flushes stdout, or flushes the file and renames it to its destination.
+    ///
+    /// # Errors
+    ///
+    /// Errors when flushing, syncing or renaming fails.
+    pub fn commit(mut self) -> Result<()> {
+        match &mut self {
+            Output::Stdout(w) => w.flush()?,
+            Output::File {
+                writer,
+                committed,
+                temp,
+                path,
+            } => {
+                writer
+                    .flush()
+                    .and_then(|()| writer.get_ref().sync_all())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                std::fs::rename(&*temp, &*path).with_context(|| {
+                    format!("cannot move the output into place at {}", path.display())
+                })?;
+                *committed = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Not committed: leave no half-written temporary file behind.
+        if let Output::File {
+            committed: false,
+            temp,
+            ..
+        } = self
+        {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// Runs statements in a session and prints their results.
+pub struct Executor {
+    ctx: SessionContext,
+    options: PrintOptions,
+}
+
+impl Executor {
+    /// An executor over `ctx` printing with `options`.
+    pub fn new(ctx: SessionContext, options: PrintOptions) -> Self {
+        Executor { ctx, options }
+    }
+
+    /// The session.
+    pub fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Splits `script` into statements and runs them in order, stopping at the first error.
+    /// `on_done` is called after each statement with the time it took.
+    ///
+    /// # Errors
+    ///
+    /// The first statement's error, or an output error.
+    pub fn run_script(
+        &self,
+        script: &str,
+        out: &mut Output,
+        mut on_done: impl FnMut(&mut Output, Duration) -> Result<()>,
+    ) -> Result<()> {
+        let statements = rask::split_sql_statements(script)?;
+        for statement in &statements {
+            let elapsed = self.run_statement(statement, out)?;
+            on_done(out, elapsed)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one statement and prints its result, unless it returns no columns (DDL such as
+    /// `CREATE VIEW` or `COPY`). Returns the time spent running it, printing excluded.
+    ///
+    /// # Errors
+    ///
+    /// The statement's error, or an output error.
+    pub fn run_statement(&self, statement: &str, out: &mut Output) -> Result<Duration> {
+        let start = Instant::now();
+        let df = self.ctx.sql(statement)?;
+        let batches = df.collect()?;
+        let elapsed = start.elapsed();
+        let schema = df.schema();
+        if !schema.fields().is_empty() {
+            print_batches(out.writer(), &schema, &batches, &self.options)?;
+        }
+        Ok(elapsed)
+    }
+
+    /// Writes an informational line (a timing): with the results in table format, where it
+    /// reads naturally; on stderr for data formats, so that it never corrupts the data.
+    ///
+    /// # Errors
+    ///
+    /// Errors when the output fails.
+    pub fn info_line(&self, out: &mut Output, line: &str) -> Result<()> {
+        if self.options.format == OutputFormat::Table {
+            writeln!(out.writer(), "{line}")?;
+        } else {
+            eprintln!("{line}");
+        }
+        Ok(())
+    }
+}
+
+/// Whether `err` was caused by writing to a closed pipe (`rask sql ... | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_file_is_atomic() {
+        let dir = std::env::temp_dir().join(format!("rask-cli-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("result.csv");
+
+        let mut out = Output::file(&path).unwrap();
+        writeln!(out.writer(), "a").unwrap();
+        assert!(!path.exists());
+        drop(out);
+        assert!(!path.exists());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "temp file left"
+        );
+
+        let mut out = Output::file(&path).unwrap();
+        writeln!(out.writer(), "a,b").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn broken_pipe_is_found_in_the_chain() {
+        let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("x");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}

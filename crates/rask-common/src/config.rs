@@ -1,0 +1,102 @@
+//! Session configuration.
+
+/// How the executor schedules morsels onto threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheduler {
+    /// A rayon pool of `threads` workers pulling morsels (the default).
+    #[default]
+    Threads,
+    /// One worker, morsels in a fixed order: deterministic, for debugging.
+    SingleThreaded,
+}
+
+impl std::str::FromStr for Scheduler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "threads" => Ok(Scheduler::Threads),
+            "single-threaded" | "single_threaded" | "sync" => Ok(Scheduler::SingleThreaded),
+            other => Err(format!(
+                "unknown scheduler '{other}': expected 'threads' or 'single-threaded'"
+            )),
+        }
+    }
+}
+
+/// Settings of a session, fixed for each query it runs.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Worker threads for the `threads` scheduler (default: available cores).
+    pub threads: usize,
+    /// The scheduler.
+    pub scheduler: Scheduler,
+    /// Rows per batch produced by scans and operators.
+    pub batch_size: usize,
+    /// Run the logical optimizer (off only to test that it changes no answer).
+    pub optimize: bool,
+    /// Memory limit in bytes for the session's pool.
+    pub memory_limit: usize,
+    /// Split files into at most this many rows per partition when a format allows it
+    /// (Parquet row groups); `None` keeps one partition per file.
+    pub target_partitions: Option<usize>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        SessionConfig {
+            threads,
+            scheduler: Scheduler::Threads,
+            batch_size: 8192,
+            optimize: true,
+            memory_limit: usize::MAX,
+            target_partitions: None,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the number of worker threads.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+    /// Sets the scheduler.
+    pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+    /// Sets the batch size.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+    /// Turns the optimizer on or off.
+    pub fn with_optimizer(mut self, on: bool) -> Self {
+        self.optimize = on;
+        self
+    }
+    /// Sets the memory limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+    /// Sets the number of partitions in-memory tables are split into.
+    pub fn with_target_partitions(mut self, n: usize) -> Self {
+        self.target_partitions = Some(n.max(1));
+        self
+    }
+    /// Worker threads the executor actually uses.
+    pub fn effective_threads(&self) -> usize {
+        match self.scheduler {
+            Scheduler::Threads => self.threads.max(1),
+            Scheduler::SingleThreaded => 1,
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! The executor: physical plans cut into pipelines at sinks, run morsel by morsel on a rayon
+//! pool.
+//!
+//! A physical plan is a tree of sources, streaming operators (filter, projection) and sinks
+//! (aggregate, sort, limit, ...). Execution walks it bottom-up: everything below a sink is one
+//! pipeline whose work items are `(morsel, operator chain)` pairs. Workers (one per pool
+//! thread) pull items from an atomic cursor, run the chain on each batch and push the result
+//! into their own `SinkLocal`; once every item is done the sink's `finish` merges the locals and
+//! becomes the source of the next pipeline. No channels, no per-operator threads.
+//!
+//! The `single-threaded` scheduler is the same code on one worker, taking items in order, so
+//! its results are deterministic.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use rask_common::{internal_err, Error, Result, SessionConfig};
+
+use crate::memory::MemoryPool;
+use crate::source::{DataSource, MemorySource, MorselRef};
+
+/// A streaming operator: batch in, batch (or nothing) out, no state across batches.
+pub trait StreamOperator: Send + Sync + Debug {
+    /// Processes one batch.
+    fn execute(&self, batch: RecordBatch) -> Result<Option<RecordBatch>>;
+    /// One-line description for EXPLAIN.
+    fn describe(&self) -> String;
+    /// The schema of output batches given the input schema (default: unchanged).
+    fn output_schema(&self, input: &SchemaRef) -> SchemaRef {
+        Arc::clone(input)
+    }
+}
+
+/// Per-worker state of a sink.
+pub trait SinkLocal: Send {
+    /// Consumes one batch; `item` is the work item's index (its order in the pipeline) and
+    /// `partition` the table partition its morsel belongs to.
+    fn sink(&mut self, item: usize, partition: usize, batch: RecordBatch) -> Result<()>;
+    /// For downcasting in `finish`.
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+/// A pipeline breaker: consumes all its input, then produces partitions of batches.
+pub trait Sink: Send + Sync + Debug {
+    /// A fresh per-worker state.
+    fn make_local(&self, ctx: &TaskContext) -> Result<Box<dyn SinkLocal>>;
+    /// Merges the workers' states into output partitions.
+    fn finish(
+        &self,
+        locals: Vec<Box<dyn SinkLocal>>,
+        ctx: &TaskContext,
+    ) -> Result<Vec<Vec<RecordBatch>>>;
+    /// Output schema.
+    fn schema(&self) -> SchemaRef;
+    /// One-line description for EXPLAIN.
+    fn describe(&self) -> String;
+    /// When set, the pipeline stops pulling new work once the sink has enough rows.
+    fn wants_stop(&self) -> bool {
+        false
+    }
+    /// Called once before the pipeline runs, with the flag workers check between items.
+    fn set_stop_flag(&self, _flag: Arc<AtomicBool>) {}
+}
+
+/// A physical plan.
+#[derive(Debug, Clone)]
+pub enum PhysicalPlan {
+    /// Scan a source.
+    Source(Arc<dyn DataSource>),
+    /// Apply a streaming operator to every batch of the input.
+    Stream {
+        /// Input.
+        input: Box<PhysicalPlan>,
+        /// Operator.
+        op: Arc<dyn StreamOperator>,
+    },
+    /// Consume the input into a sink; its output feeds what is above.
+    Sink {
+        /// Input.
+        input: Box<PhysicalPlan>,
+        /// Sink.
+        sink: Arc<dyn Sink>,
+    },
+    /// Concatenate inputs with the same schema.
+    Union {
+        /// Inputs.
+        inputs: Vec<PhysicalPlan>,
+        /// Schema.
+        schema: SchemaRef,
+    },
+}
+
+impl PhysicalPlan {
+    /// Output schema.
+    pub fn schema(&self) -> SchemaRef {
+        match self {
+            PhysicalPlan::Source(s) => s.schema(),
+            PhysicalPlan::Stream { op, input } => op.output_schema(&input.schema()),
+            PhysicalPlan::Sink { sink, .. } => sink.schema(),
+            PhysicalPlan::Union { schema, .. } => Arc::clone(schema),
+        }
+    }
+
+    /// Indented description (EXPLAIN's physical plan).
+    pub fn display_indent(&self) -> String {
+        let mut out = String::new();
+        self.fmt_indent(&mut out, 0);
+        out
+    }
+
+    fn fmt_indent(&self, out: &mut String, depth: usize) {
+        out.push_str(&"  ".repeat(depth));
+        match self {
+            PhysicalPlan::Source(s) => {
+                out.push_str(&format!("{s:?}").chars().take(200).collect::<String>());
+                out.push('\n');
+            }
+            PhysicalPlan::Stream { input, op } => {
+                out.push_str(&op.describe());
+                out.push('\n');
+                input.fmt_indent(out, depth + 1);
+            }
+            PhysicalPlan::Sink { input, sink } => {
+                out.push_str(&sink.describe());
+                out.push('\n');
+                input.fmt_indent(out, depth + 1);
+            }
+            PhysicalPlan::Union { inputs, .. } => {
+                out.push_str("UnionExec\n");
+                for i in inputs {
+                    i.fmt_indent(out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+/// What operators see while running: configuration and the memory pool.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// The session configuration.
+    pub config: SessionConfig,
+    /// The session's memory pool.
+    pub pool: Arc<MemoryPool>,
+}
+
+impl TaskContext {
+    /// A context with its own pool sized from the configuration.
+    pub fn new(config: SessionConfig) -> Self {
+        let pool = MemoryPool::new(config.memory_limit);
+        TaskContext { config, pool }
+    }
+}
+
+type Chain = Arc<Vec<Arc<dyn StreamOperator>>>;
+
+struct WorkItem {
+    morsel: MorselRef,
+    ops: Chain,
+}
+
+/// Runs physical plans.
+#[derive(Debug)]
+pub struct Executor {
+    ctx: TaskContext,
+}
+
+impl Executor {
+    /// An executor for one query.
+    pub fn new(ctx: TaskContext) -> Self {
+        Executor { ctx }
+    }
+
+    /// Runs `plan` to completion and returns its output batches in order.
+    pub fn collect(&self, plan: &PhysicalPlan) -> Result<Vec<RecordBatch>> {
+        let sink = Arc::new(CollectSink {
+            schema: plan.schema(),
+        });
+        let parts = self.run_into(plan, sink)?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Runs `plan` and returns its output partitions (for writers that keep one file per
+    /// partition).
+    pub fn collect_partitions(&self, plan: &PhysicalPlan) -> Result<Vec<Vec<RecordBatch>>> {
+        let sink = Arc::new(PartitionedCollectSink {
+            schema: plan.schema(),
+        });
+        self.run_into(plan, sink)
+    }
+
+    /// Runs `plan` into `sink` and returns the sink's output.
+    pub fn run_into(
+        &self,
+        plan: &PhysicalPlan,
+        sink: Arc<dyn Sink>,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        let items = self.compile(plan)?;
+        self.run_pipeline(items, sink.as_ref())
+    }
+
+    /// Turns a plan into work items, running every sink below the top on the way.
+    fn compile(&self, plan: &PhysicalPlan) -> Result<Vec<WorkItem>> {
+        Ok(match plan {
+            PhysicalPlan::Source(s) => {
+                let empty: Chain = Arc::new(vec![]);
+                s.morsels()?
+                    .into_iter()
+                    .map(|m| WorkItem {
+                        morsel: m,
+                        ops: Arc::clone(&empty),
+                    })
+                    .collect()
+            }
+            PhysicalPlan::Stream { input, op } => {
+                let mut items = self.compile(input)?;
+                // Items share chains; extend each distinct chain once.
+                let mut cache: Vec<(Chain, Chain)> = Vec::new();
+                for it in &mut items {
+                    let found = cache.iter().find(|(old, _)| Arc::ptr_eq(old, &it.ops));
+                    let new = match found {
+                        Some((_, new)) => Arc::clone(new),
+                        None => {
+                            let mut v: Vec<Arc<dyn StreamOperator>> = it.ops.as_ref().clone();
+                            v.push(Arc::clone(op));
+                            let new: Chain = Arc::new(v);
+                            cache.push((Arc::clone(&it.ops), Arc::clone(&new)));
+                            new
+                        }
+                    };
+                    it.ops = new;
+                }
+                items
+            }
+            PhysicalPlan::Sink { input, sink } => {
+                let items = self.compile(input)?;
+                let parts = self.run_pipeline(items, sink.as_ref())?;
+                let src = MemorySource::new(sink.schema(), parts);
+                self.compile(&PhysicalPlan::Source(Arc::new(src)))?
+            }
+            PhysicalPlan::Union { inputs, .. } => {
+                let mut all = Vec::new();
+                for i in inputs {
+                    all.extend(self.compile(i)?);
+                }
+                all
+            }
+        })
+    }
+
+    fn run_pipeline(&self, items: Vec<WorkItem>, sink: &dyn Sink) -> Result<Vec<Vec<RecordBatch>>> {
+        let stop = Arc::new(AtomicBool::new(false));
+        if sink.wants_stop() {
+            sink.set_stop_flag(Arc::clone(&stop));
+        }
+        let workers = self.ctx.config.effective_threads().min(items.len()).max(1);
+        let cursor = AtomicUsize::new(0);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let locals: Mutex<Vec<(usize, Box<dyn SinkLocal>)>> = Mutex::new(Vec::new());
+        let run_worker = |w: usize| {
+            let result = (|| -> Result<()> {
+                let mut local = sink.make_local(&self.ctx)?;
+                let outcome = (|| -> Result<()> {
+                    loop {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let i = cursor.fetch_add(1, Ordering::Relaxed);
+                        if i >= items.len() {
+                            break;
+                        }
+                        let item = &items[i];
+                        for batch in item.morsel.open()? {
+                            let mut b = Some(batch?);
+                            for op in item.ops.iter() {
+                                match b {
+                                    Some(x) => b = op.execute(x)?,
+                                    None => break,
+                                }
+                            }
+                            if let Some(x) = b {
+                                if x.num_rows() > 0 || x.num_columns() == 0 {
+                                    local.sink(i, item.morsel.partition(), x)?;
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })();
+                if let Ok(mut l) = locals.lock() {
+                    l.push((w, local));
+                }
+                outcome
+            })();
+            if let Err(e) = result {
+                stop.store(true, Ordering::Relaxed);
+                if let Ok(mut slot) = first_error.lock() {
+                    if slot.is_none() {
+                        *slot = Some(e);
+                    }
+                }
+            }
+        };
+        if workers == 1 {
+            run_worker(0);
+        } else {
+            rayon::scope(|s| {
+                for w in 0..workers {
+                    let run_worker = &run_worker;
+                    s.spawn(move |_| run_worker(w));
+                }
+            });
+        }
+        if let Some(e) = first_error.into_inner().map_err(|_| poisoned())? {
+            return Err(e);
+        }
+        let mut locals = locals.into_inner().map_err(|_| poisoned())?;
+        locals.sort_by_key(|(w, _)| *w);
+        sink.finish(locals.into_iter().map(|(_, l)| l).collect(), &self.ctx)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Internal("a worker panicked".into())
+}
+
+/// Collects batches in work-item order into one partition.
+#[derive(Debug)]
+struct CollectSink {
+    schema: SchemaRef,
+}
+
+/// Per-worker batches tagged with their work item and sequence.
+pub struct OrderedLocal {
+    /// `(item, seq, partition, batch)`
+    pub batches: Vec<(usize, usize, usize, RecordBatch)>,
+    seq: usize,
+}
+
+impl OrderedLocal {
+    /// Empty.
+    pub fn new() -> Self {
+        OrderedLocal {
+            batches: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Merges locals, ordered by (item, seq); returns `(partition, batch)`.
+    pub fn merge(locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<(usize, RecordBatch)>> {
+        let mut all = Vec::new();
+        for l in locals {
+            match l.into_any().downcast::<OrderedLocal>() {
+                Ok(o) => all.extend(o.batches),
+                Err(_) => return internal_err!("unexpected sink local"),
+            }
+        }
+        all.sort_by_key(|(i, s, _, _)| (*i, *s));
+        Ok(all.into_iter().map(|(_, _, p, b)| (p, b)).collect())
+    }
+}
+
+impl Default for OrderedLocal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SinkLocal for OrderedLocal {
+    fn sink(&mut self, item: usize, partition: usize, batch: RecordBatch) -> Result<()> {
+        self.batches.push((item, self.seq, partition, batch));
+        self.seq += 1;
+        Ok(())
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl Sink for CollectSink {
+    fn make_local(&self, _ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
+        Ok(Box::new(OrderedLocal::new()))
+    }
+    fn finish(
+        &self,
+        locals: Vec<Box<dyn SinkLocal>>,
+        _ctx: &TaskContext,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        Ok(vec![OrderedLocal::merge(locals)?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect()])
+    }
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+    fn describe(&self) -> String {
+        "CollectExec".into()
+    }
+}
+
+/// Collects batches keeping the partitions of the morsels they came from.
+#[derive(Debug)]
+struct PartitionedCollectSink {
+    schema: SchemaRef,
+}
+
+impl Sink for PartitionedCollectSink {
+    fn make_local(&self, _ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
+        Ok(Box::new(OrderedLocal::new()))
+    }
+    fn finish(
+        &self,
+        locals: Vec<Box<dyn SinkLocal>>,
+        _ctx: &TaskContext,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        let mut parts: Vec<Vec<RecordBatch>> = Vec::new();
+        let mut last: Option<usize> = None;
+        for (partition, b) in OrderedLocal::merge(locals)? {
+            if last != Some(partition) {
+                parts.push(Vec::new());
+                last = Some(partition);
+            }
+            if let Some(p) = parts.last_mut() {
+                p.push(b);
+            }
+        }
+        Ok(parts)
+    }
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+    fn describe(&self) -> String {
+        "CollectPartitionsExec".into()
+    }
+}

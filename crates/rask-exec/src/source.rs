@@ -1,0 +1,95 @@
+//! Sources: what pipelines pull morsels from.
+//!
+//! A table is an ordered list of row partitions; a partition is scanned as one or more
+//! *morsels* (a Parquet row group, a line-aligned CSV byte range, a run of in-memory batches).
+//! Workers pull morsels from a shared cursor, so one big file beside many small ones still keeps
+//! every worker busy.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use rask_common::Result;
+
+/// A stream of record batches read from one morsel.
+pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+/// One unit of scan work. Opening it is cheap; reading happens as the iterator is pulled.
+pub trait Morsel: Send + Sync + Debug {
+    /// Starts reading. Every batch has the schema of the source that made the morsel.
+    fn open(&self) -> Result<BatchIter>;
+    /// The partition of the table this morsel belongs to.
+    fn partition(&self) -> usize;
+}
+
+/// A shared morsel.
+pub type MorselRef = Arc<dyn Morsel>;
+
+/// Something a pipeline can start from: a file scan, or the output of a finished sink.
+pub trait DataSource: Send + Sync + Debug {
+    /// Schema of every batch the morsels yield.
+    fn schema(&self) -> SchemaRef;
+    /// The morsels, in partition order.
+    fn morsels(&self) -> Result<Vec<MorselRef>>;
+}
+
+/// Morsel over batches already in memory.
+#[derive(Debug)]
+pub struct MemoryMorsel {
+    partition: usize,
+    batches: Vec<RecordBatch>,
+}
+
+impl MemoryMorsel {
+    /// A morsel yielding `batches` as they are.
+    pub fn new(partition: usize, batches: Vec<RecordBatch>) -> Self {
+        MemoryMorsel { partition, batches }
+    }
+}
+
+impl Morsel for MemoryMorsel {
+    fn open(&self) -> Result<BatchIter> {
+        Ok(Box::new(self.batches.clone().into_iter().map(Ok)))
+    }
+    fn partition(&self) -> usize {
+        self.partition
+    }
+}
+
+/// A source over in-memory partitions (each a list of batches).
+#[derive(Debug, Clone)]
+pub struct MemorySource {
+    schema: SchemaRef,
+    partitions: Vec<Vec<RecordBatch>>,
+}
+
+impl MemorySource {
+    /// A source over `partitions`, each yielded as one or more morsels.
+    pub fn new(schema: SchemaRef, partitions: Vec<Vec<RecordBatch>>) -> Self {
+        MemorySource { schema, partitions }
+    }
+    /// The partitions.
+    pub fn partitions(&self) -> &[Vec<RecordBatch>] {
+        &self.partitions
+    }
+}
+
+/// In-memory partitions are cut into morsels of this many batches, so that one big partition
+/// still spreads over the workers.
+const BATCHES_PER_MORSEL: usize = 4;
+
+impl DataSource for MemorySource {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+    fn morsels(&self) -> Result<Vec<MorselRef>> {
+        let mut out: Vec<MorselRef> = Vec::new();
+        for (p, batches) in self.partitions.iter().enumerate() {
+            for chunk in batches.chunks(BATCHES_PER_MORSEL) {
+                out.push(Arc::new(MemoryMorsel::new(p, chunk.to_vec())));
+            }
+        }
+        Ok(out)
+    }
+}

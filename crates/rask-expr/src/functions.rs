@@ -1,0 +1,131 @@
+//! Signatures of scalar functions: the types arguments are cast to and the result type.
+
+use arrow::datatypes::DataType;
+use rask_common::{plan_err, Result};
+
+use crate::expr::ScalarFunc;
+use crate::type_coercion::{comparison_type, is_numeric, timestamp_type};
+
+/// The types each argument is cast to before `func` runs, and the result type.
+///
+/// # Errors
+/// A plan error naming the function when the argument count or types do not fit.
+pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
+    use DataType::*;
+    use ScalarFunc::*;
+    let n = args.len();
+    let arity = |lo: usize, hi: usize| -> Result<()> {
+        if n < lo || n > hi {
+            let want = if lo == hi {
+                format!("{lo}")
+            } else {
+                format!("{lo} to {hi}")
+            };
+            return plan_err!("{}() takes {want} arguments, got {n}", func.name());
+        }
+        Ok(())
+    };
+    let num = |t: &DataType| -> Result<DataType> {
+        if is_numeric(t) || t == &Null {
+            Ok(t.clone())
+        } else {
+            plan_err!("{}() needs a number, got {t}", func.name())
+        }
+    };
+    Ok(match func {
+        Lower | Upper | Trim | LTrim | RTrim => {
+            arity(1, 2)?;
+            (vec![Utf8; n], Utf8)
+        }
+        Length => {
+            arity(1, 1)?;
+            (vec![Utf8], Int64)
+        }
+        Substring => {
+            arity(2, 3)?;
+            let mut v = vec![Utf8];
+            v.extend(std::iter::repeat_n(Int64, n - 1));
+            (v, Utf8)
+        }
+        Concat => (vec![Utf8; n], Utf8),
+        StartsWith | EndsWith | Contains => {
+            arity(2, 2)?;
+            (vec![Utf8, Utf8], Boolean)
+        }
+        RegexpMatch => {
+            arity(2, 3)?;
+            (vec![Utf8; n], Boolean)
+        }
+        Replace => {
+            arity(3, 3)?;
+            (vec![Utf8, Utf8, Utf8], Utf8)
+        }
+        SplitPart => {
+            arity(3, 3)?;
+            (vec![Utf8, Utf8, Int64], Utf8)
+        }
+        Coalesce | Greatest | Least => {
+            if n == 0 {
+                return plan_err!("{}() needs at least one argument", func.name());
+            }
+            let mut t = args[0].clone();
+            for a in &args[1..] {
+                t = match comparison_type(&t, a) {
+                    Some(t) => t,
+                    None => {
+                        return plan_err!(
+                            "{}() arguments have incompatible types {t} and {a}",
+                            func.name()
+                        )
+                    }
+                };
+            }
+            (vec![t.clone(); n], t)
+        }
+        NullIf => {
+            arity(2, 2)?;
+            let t = match comparison_type(&args[0], &args[1]) {
+                Some(t) => t,
+                None => return plan_err!("nullif() arguments have incompatible types"),
+            };
+            (vec![t.clone(), t.clone()], t)
+        }
+        Abs | Floor | Ceil => {
+            arity(1, 1)?;
+            let t = num(&args[0])?;
+            (vec![t.clone()], t)
+        }
+        Round => {
+            arity(1, 2)?;
+            let t = num(&args[0])?;
+            let mut v = vec![t.clone()];
+            if n == 2 {
+                v.push(Int64);
+            }
+            (v, t)
+        }
+        Power => {
+            arity(2, 2)?;
+            (vec![Float64, Float64], Float64)
+        }
+        Sqrt | Ln | Exp | Log10 => {
+            arity(1, 1)?;
+            num(&args[0])?;
+            (vec![Float64], Float64)
+        }
+        DatePart => {
+            arity(2, 2)?;
+            let t = match &args[1] {
+                Date32 => Date32,
+                Timestamp(_, _) => timestamp_type(),
+                t if crate::type_coercion::is_string(t) => timestamp_type(),
+                t => return plan_err!("date_part() needs a DATE or TIMESTAMP, got {t}"),
+            };
+            (vec![Utf8, t], Int64)
+        }
+        DateTrunc => {
+            arity(2, 2)?;
+            (vec![Utf8, timestamp_type()], timestamp_type())
+        }
+    })
+}

@@ -1,0 +1,26 @@
+//! rask's logical layer: [`Expr`] expressions, [`LogicalPlan`] nodes, [`PlanSchema`] and the
+//! type rules that give every plan a known schema before it runs.
+//!
+//! ```
+//! use rask_expr::{col, lit};
+//! let pred = col("l_quantity").lt(lit(24i64));
+//! assert_eq!(pred.to_string(), "l_quantity < 24");
+//! ```
+#![warn(missing_docs)]
+
+pub mod expr;
+pub mod expr_type;
+pub mod functions;
+pub mod logical_plan;
+pub mod schema;
+pub mod type_coercion;
+
+pub use expr::{
+    col, conjunction, lit, split_conjunction, AggFunc, Column, Expr, Literal, Operator, ScalarFunc,
+    SortExpr,
+};
+pub use logical_plan::{
+    Aggregate, EmptyRelation, Filter, Limit, LogicalPlan, LogicalPlanBuilder, Projection,
+    Sort, SubqueryAlias, TableScan, TableSource, Union, Values,
+};
+pub use schema::{PlanSchema, PlanSchemaRef};

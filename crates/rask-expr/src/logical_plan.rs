@@ -1,0 +1,651 @@
+//! Logical plans: what a query computes, independent of how.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, SchemaRef};
+use rask_common::{plan_err, Result, ScalarValue};
+
+use crate::expr::{Column, Expr, SortExpr};
+use crate::expr_type::case_result_type;
+use crate::schema::{PlanSchema, PlanSchemaRef};
+use crate::type_coercion::comparison_type;
+
+/// A table the planner can scan. The facade implements it over files and memory, so the
+/// logical layer never sees I/O.
+pub trait TableSource: Send + Sync + fmt::Debug {
+    /// The full schema of the table.
+    fn schema(&self) -> SchemaRef;
+    /// Downcasting hook for the physical planner.
+    fn as_any(&self) -> &dyn Any;
+    /// Number of row partitions.
+    fn npartitions(&self) -> usize;
+    /// Exact row count when known without scanning.
+    fn num_rows(&self) -> Option<usize> {
+        None
+    }
+    /// Whether the scan can use `filters` to skip data (row groups, files).
+    fn supports_filter_pruning(&self) -> bool {
+        false
+    }
+}
+
+/// `FROM table`: reads (some columns of) a table.
+#[derive(Debug, Clone)]
+pub struct TableScan {
+    /// The name the table is referred to by.
+    pub table_name: String,
+    /// The table.
+    pub source: Arc<dyn TableSource>,
+    /// Columns read, as indices into the table schema (`None`: all).
+    pub projection: Option<Vec<usize>>,
+    /// Predicates the scan may use to skip data. They are hints: a Filter above still applies
+    /// them row by row.
+    pub filters: Vec<Expr>,
+    /// Stop after this many rows (no filter between the scan and the limit).
+    pub fetch: Option<usize>,
+    /// The output schema, qualified by `table_name`.
+    pub schema: PlanSchemaRef,
+}
+
+impl TableScan {
+    /// A scan of all columns.
+    pub fn try_new(table_name: &str, source: Arc<dyn TableSource>) -> Result<Self> {
+        let schema = Arc::new(PlanSchema::from_arrow(Some(table_name), &source.schema()));
+        Ok(TableScan {
+            table_name: table_name.to_string(),
+            source,
+            projection: None,
+            filters: vec![],
+            fetch: None,
+            schema,
+        })
+    }
+
+    /// The scan reading only `projection` (indices into the table schema).
+    pub fn with_projection(mut self, projection: Option<Vec<usize>>) -> Self {
+        let full = self.source.schema();
+        let schema = match &projection {
+            Some(p) => PlanSchema::new(
+                p.iter()
+                    .map(|i| (Some(self.table_name.clone()), Arc::new(full.field(*i).clone())))
+                    .collect(),
+            ),
+            None => PlanSchema::from_arrow(Some(&self.table_name), &full),
+        };
+        self.schema = Arc::new(schema);
+        self.projection = projection;
+        self
+    }
+}
+
+/// `SELECT exprs`
+#[derive(Debug, Clone)]
+pub struct Projection {
+    /// Output expressions.
+    pub exprs: Vec<Expr>,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl Projection {
+    /// Validates the expressions against the input and computes the schema.
+    pub fn try_new(exprs: Vec<Expr>, input: Arc<LogicalPlan>) -> Result<Self> {
+        let in_schema = input.schema();
+        let fields = exprs
+            .iter()
+            .map(|e| {
+                let qualifier = match e {
+                    Expr::Column(c) => {
+                        let i = in_schema.index_of_column(c)?;
+                        in_schema.fields()[i].0.clone()
+                    }
+                    _ => None,
+                };
+                Ok((qualifier, Arc::new(e.to_field(in_schema)?)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Projection {
+            exprs,
+            input,
+            schema: Arc::new(PlanSchema::new(fields)),
+        })
+    }
+}
+
+/// `WHERE predicate`
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// A BOOLEAN predicate; rows where it is not TRUE are dropped.
+    pub predicate: Expr,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+}
+
+impl Filter {
+    /// Validates that the predicate is BOOLEAN.
+    pub fn try_new(predicate: Expr, input: Arc<LogicalPlan>) -> Result<Self> {
+        let t = predicate.get_type(input.schema())?;
+        if !matches!(t, arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) {
+            return plan_err!("filter predicate '{predicate}' must be BOOLEAN, got {t}");
+        }
+        Ok(Filter { predicate, input })
+    }
+}
+
+/// `GROUP BY group_exprs` computing `aggr_exprs`.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Grouping keys (output first).
+    pub group_exprs: Vec<Expr>,
+    /// Aggregate calls, optionally aliased (output after the keys).
+    pub aggr_exprs: Vec<Expr>,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl Aggregate {
+    /// Validates and computes the schema.
+    pub fn try_new(
+        input: Arc<LogicalPlan>,
+        group_exprs: Vec<Expr>,
+        aggr_exprs: Vec<Expr>,
+    ) -> Result<Self> {
+        let in_schema = input.schema();
+        let mut fields = Vec::new();
+        for e in &group_exprs {
+            if e.contains_aggregate() {
+                return plan_err!("aggregate functions are not allowed in GROUP BY: '{e}'");
+            }
+            let qualifier = match e {
+                Expr::Column(c) => in_schema.fields()[in_schema.index_of_column(c)?].0.clone(),
+                _ => None,
+            };
+            fields.push((qualifier, Arc::new(e.to_field(in_schema)?)));
+        }
+        for e in &aggr_exprs {
+            if !matches!(e.unalias(), Expr::AggregateFunction { .. }) {
+                return internal_aggr(e);
+            }
+            fields.push((None, Arc::new(e.to_field(in_schema)?)));
+        }
+        Ok(Aggregate {
+            input,
+            group_exprs,
+            aggr_exprs,
+            schema: Arc::new(PlanSchema::new(fields)),
+        })
+    }
+}
+
+fn internal_aggr<T>(e: &Expr) -> Result<T> {
+    rask_common::internal_err!("aggregate node expression is not an aggregate call: {e}")
+}
+
+/// `ORDER BY exprs [LIMIT fetch]`
+#[derive(Debug, Clone)]
+pub struct Sort {
+    /// Keys.
+    pub exprs: Vec<SortExpr>,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Keep only the first `fetch` rows (Top-K).
+    pub fetch: Option<usize>,
+}
+
+/// `LIMIT fetch OFFSET skip`
+#[derive(Debug, Clone)]
+pub struct Limit {
+    /// Rows skipped.
+    pub skip: usize,
+    /// Rows kept after skipping (`None`: all).
+    pub fetch: Option<usize>,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+}
+
+/// `UNION ALL` of inputs with the same column types.
+#[derive(Debug, Clone)]
+pub struct Union {
+    /// Inputs (at least two).
+    pub inputs: Vec<Arc<LogicalPlan>>,
+    /// Output schema (names of the first input).
+    pub schema: PlanSchemaRef,
+}
+
+impl Union {
+    /// Checks that the inputs line up and computes the common column types. Inputs whose types
+    /// differ get a casting projection.
+    pub fn try_new(inputs: Vec<Arc<LogicalPlan>>) -> Result<Self> {
+        let first = inputs[0].schema();
+        for (i, inp) in inputs.iter().enumerate().skip(1) {
+            if inp.schema().len() != first.len() {
+                return plan_err!(
+                    "set operation inputs have different column counts: {} and {} (input {})",
+                    first.len(),
+                    inp.schema().len(),
+                    i + 1
+                );
+            }
+        }
+        let mut fields = Vec::new();
+        for c in 0..first.len() {
+            let mut t = first.field(c).data_type().clone();
+            let mut nullable = false;
+            for inp in &inputs {
+                let f = inp.schema().field(c);
+                nullable |= f.is_nullable();
+                t = match comparison_type(&t, f.data_type()) {
+                    Some(t) => t,
+                    None => {
+                        return plan_err!(
+                            "set operation column {} has incompatible types {t} and {}",
+                            c + 1,
+                            f.data_type()
+                        )
+                    }
+                };
+            }
+            fields.push((None, Arc::new(Field::new(first.field(c).name(), t, nullable))));
+        }
+        let schema = Arc::new(PlanSchema::new(fields));
+        let inputs = inputs
+            .into_iter()
+            .map(|inp| cast_to_schema(inp, &schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Union { inputs, schema })
+    }
+}
+
+/// Wraps `plan` in a projection casting its columns to `schema`'s types, when they differ.
+pub fn cast_to_schema(plan: Arc<LogicalPlan>, schema: &PlanSchema) -> Result<Arc<LogicalPlan>> {
+    let in_schema = plan.schema();
+    let same = (0..schema.len()).all(|i| in_schema.field(i).data_type() == schema.field(i).data_type());
+    if same {
+        return Ok(plan);
+    }
+    let exprs = (0..schema.len())
+        .map(|i| {
+            let c = Expr::Column(in_schema.column(i));
+            let name = in_schema.field(i).name().clone();
+            if in_schema.field(i).data_type() == schema.field(i).data_type() {
+                c
+            } else {
+                c.cast(schema.field(i).data_type().clone()).alias(name)
+            }
+        })
+        .collect();
+    Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(exprs, plan)?)))
+}
+
+/// `VALUES (..), (..)`
+#[derive(Debug, Clone)]
+pub struct Values {
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+    /// Rows of constant expressions.
+    pub rows: Vec<Vec<Expr>>,
+}
+
+impl Values {
+    /// Computes column types across rows (`column1`, `column2`, ... names).
+    pub fn try_new(rows: Vec<Vec<Expr>>) -> Result<Self> {
+        let width = rows.first().map_or(0, |r| r.len());
+        if rows.iter().any(|r| r.len() != width) {
+            return plan_err!("VALUES rows must all have {width} values");
+        }
+        let empty = PlanSchema::empty();
+        let mut fields = Vec::new();
+        for c in 0..width {
+            let t = case_result_type(rows.iter().map(|r| &r[c]), &empty)?;
+            let t = if t == arrow::datatypes::DataType::Null {
+                arrow::datatypes::DataType::Int64
+            } else {
+                t
+            };
+            fields.push((None, Arc::new(Field::new(format!("column{}", c + 1), t, true))));
+        }
+        Ok(Values {
+            schema: Arc::new(PlanSchema::new(fields)),
+            rows,
+        })
+    }
+}
+
+/// `(subquery) AS alias`: re-qualifies the input's columns.
+#[derive(Debug, Clone)]
+pub struct SubqueryAlias {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// The alias.
+    pub alias: String,
+    /// Input schema re-qualified.
+    pub schema: PlanSchemaRef,
+}
+
+impl SubqueryAlias {
+    /// Re-qualifies `input` as `alias`.
+    pub fn new(input: Arc<LogicalPlan>, alias: &str) -> Self {
+        let schema = Arc::new(input.schema().with_qualifier(alias));
+        SubqueryAlias {
+            input,
+            alias: alias.to_string(),
+            schema,
+        }
+    }
+}
+
+/// A relation with no columns and zero or one row (`SELECT 1` reads one row of it).
+#[derive(Debug, Clone)]
+pub struct EmptyRelation {
+    /// One row (true) or none.
+    pub produce_one_row: bool,
+    /// Schema (usually empty).
+    pub schema: PlanSchemaRef,
+}
+
+/// A logical plan node.
+#[derive(Debug, Clone)]
+pub enum LogicalPlan {
+    /// Read a table.
+    TableScan(TableScan),
+    /// Compute expressions per row.
+    Projection(Projection),
+    /// Keep rows matching a predicate.
+    Filter(Filter),
+    /// Group and aggregate.
+    Aggregate(Aggregate),
+    /// Order rows.
+    Sort(Sort),
+    /// Skip and fetch rows.
+    Limit(Limit),
+    /// Remove duplicate rows.
+    Distinct(Arc<LogicalPlan>),
+    /// Concatenate inputs.
+    Union(Union),
+    /// Literal rows.
+    Values(Values),
+    /// Rename the relation.
+    SubqueryAlias(SubqueryAlias),
+    /// No input.
+    EmptyRelation(EmptyRelation),
+}
+
+impl LogicalPlan {
+    /// The output schema.
+    pub fn schema(&self) -> &PlanSchemaRef {
+        match self {
+            LogicalPlan::TableScan(s) => &s.schema,
+            LogicalPlan::Projection(p) => &p.schema,
+            LogicalPlan::Filter(f) => f.input.schema(),
+            LogicalPlan::Aggregate(a) => &a.schema,
+            LogicalPlan::Sort(s) => s.input.schema(),
+            LogicalPlan::Limit(l) => l.input.schema(),
+            LogicalPlan::Distinct(i) => i.schema(),
+            LogicalPlan::Union(u) => &u.schema,
+            LogicalPlan::Values(v) => &v.schema,
+            LogicalPlan::SubqueryAlias(s) => &s.schema,
+            LogicalPlan::EmptyRelation(e) => &e.schema,
+        }
+    }
+
+    /// The direct inputs.
+    pub fn inputs(&self) -> Vec<&Arc<LogicalPlan>> {
+        match self {
+            LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
+                vec![]
+            }
+            LogicalPlan::Projection(p) => vec![&p.input],
+            LogicalPlan::Filter(f) => vec![&f.input],
+            LogicalPlan::Aggregate(a) => vec![&a.input],
+            LogicalPlan::Sort(s) => vec![&s.input],
+            LogicalPlan::Limit(l) => vec![&l.input],
+            LogicalPlan::Distinct(i) => vec![i],
+            LogicalPlan::Union(u) => u.inputs.iter().collect(),
+            LogicalPlan::SubqueryAlias(s) => vec![&s.input],
+        }
+    }
+
+    /// The same node over new inputs (schemas recomputed where they derive from the inputs).
+    pub fn with_new_inputs(&self, mut inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
+        let mut next = || {
+            if inputs.is_empty() {
+                rask_common::internal_err!("with_new_inputs: too few inputs")
+            } else {
+                Ok(inputs.remove(0))
+            }
+        };
+        Ok(match self {
+            LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
+                self.clone()
+            }
+            LogicalPlan::Projection(p) => {
+                LogicalPlan::Projection(Projection::try_new(p.exprs.clone(), next()?)?)
+            }
+            LogicalPlan::Filter(f) => LogicalPlan::Filter(Filter {
+                predicate: f.predicate.clone(),
+                input: next()?,
+            }),
+            LogicalPlan::Aggregate(a) => LogicalPlan::Aggregate(Aggregate::try_new(
+                next()?,
+                a.group_exprs.clone(),
+                a.aggr_exprs.clone(),
+            )?),
+            LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
+                exprs: s.exprs.clone(),
+                input: next()?,
+                fetch: s.fetch,
+            }),
+            LogicalPlan::Limit(l) => LogicalPlan::Limit(Limit {
+                skip: l.skip,
+                fetch: l.fetch,
+                input: next()?,
+            }),
+            LogicalPlan::Distinct(_) => LogicalPlan::Distinct(next()?),
+            LogicalPlan::Union(u) => {
+                let n = u.inputs.len();
+                let ins = (0..n).map(|_| next()).collect::<Result<Vec<_>>>()?;
+                LogicalPlan::Union(Union {
+                    inputs: ins,
+                    schema: Arc::clone(&u.schema),
+                })
+            }
+            LogicalPlan::SubqueryAlias(s) => {
+                LogicalPlan::SubqueryAlias(SubqueryAlias::new(next()?, &s.alias))
+            }
+        })
+    }
+
+    /// Rewrites the plan bottom-up with `f`.
+    pub fn transform_up(
+        plan: Arc<LogicalPlan>,
+        f: &mut dyn FnMut(LogicalPlan) -> Result<LogicalPlan>,
+    ) -> Result<Arc<LogicalPlan>> {
+        let inputs = plan
+            .inputs()
+            .into_iter()
+            .map(|i| LogicalPlan::transform_up(Arc::clone(i), f))
+            .collect::<Result<Vec<_>>>()?;
+        let node = if inputs.is_empty() {
+            (*plan).clone()
+        } else {
+            plan.with_new_inputs(inputs)?
+        };
+        Ok(Arc::new(f(node)?))
+    }
+
+    /// The plan as indented text, one node per line (used by EXPLAIN).
+    pub fn display_indent(&self) -> String {
+        let mut out = String::new();
+        self.fmt_indent(&mut out, 0);
+        out
+    }
+
+    fn fmt_indent(&self, out: &mut String, depth: usize) {
+        out.push_str(&"  ".repeat(depth));
+        out.push_str(&self.node_line());
+        out.push('\n');
+        for i in self.inputs() {
+            i.fmt_indent(out, depth + 1);
+        }
+    }
+
+    fn node_line(&self) -> String {
+        let list = |v: &[Expr]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        match self {
+            LogicalPlan::TableScan(s) => {
+                let mut line = format!("TableScan: {}", s.table_name);
+                if let Some(p) = &s.projection {
+                    let full = s.source.schema();
+                    let names: Vec<&str> = p.iter().map(|i| full.field(*i).name().as_str()).collect();
+                    line.push_str(&format!(" projection=[{}]", names.join(", ")));
+                }
+                if !s.filters.is_empty() {
+                    line.push_str(&format!(" filters=[{}]", list(&s.filters)));
+                }
+                if let Some(n) = s.fetch {
+                    line.push_str(&format!(" fetch={n}"));
+                }
+                line
+            }
+            LogicalPlan::Projection(p) => format!("Projection: {}", list(&p.exprs)),
+            LogicalPlan::Filter(f) => format!("Filter: {}", f.predicate),
+            LogicalPlan::Aggregate(a) => format!(
+                "Aggregate: groupBy=[{}], aggr=[{}]",
+                list(&a.group_exprs),
+                list(&a.aggr_exprs)
+            ),
+            LogicalPlan::Sort(s) => {
+                let keys: Vec<String> = s
+                    .exprs
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{} {} NULLS {}",
+                            k.expr,
+                            if k.asc { "ASC" } else { "DESC" },
+                            if k.nulls_first { "FIRST" } else { "LAST" }
+                        )
+                    })
+                    .collect();
+                match s.fetch {
+                    Some(n) => format!("Sort: {} fetch={n}", keys.join(", ")),
+                    None => format!("Sort: {}", keys.join(", ")),
+                }
+            }
+            LogicalPlan::Limit(l) => format!(
+                "Limit: skip={}, fetch={}",
+                l.skip,
+                l.fetch.map_or("None".to_string(), |f| f.to_string())
+            ),
+            LogicalPlan::Distinct(_) => "Distinct".to_string(),
+            LogicalPlan::Union(_) => "Union".to_string(),
+            LogicalPlan::Values(v) => format!("Values: {} rows", v.rows.len()),
+            LogicalPlan::SubqueryAlias(s) => format!("SubqueryAlias: {}", s.alias),
+            LogicalPlan::EmptyRelation(e) => {
+                format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))
+            }
+        }
+    }
+}
+
+impl fmt::Display for LogicalPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.display_indent())
+    }
+}
+
+/// Builds plans node by node, validating each.
+#[derive(Debug, Clone)]
+pub struct LogicalPlanBuilder {
+    plan: Arc<LogicalPlan>,
+}
+
+impl LogicalPlanBuilder {
+    /// Starts from an existing plan.
+    pub fn from(plan: impl Into<Arc<LogicalPlan>>) -> Self {
+        LogicalPlanBuilder { plan: plan.into() }
+    }
+    /// Starts from a scan of `source` named `name`.
+    pub fn scan(name: &str, source: Arc<dyn TableSource>) -> Result<Self> {
+        Ok(Self::from(LogicalPlan::TableScan(TableScan::try_new(name, source)?)))
+    }
+    /// Starts from one empty row (for `SELECT 1`).
+    pub fn empty(produce_one_row: bool) -> Self {
+        Self::from(LogicalPlan::EmptyRelation(EmptyRelation {
+            produce_one_row,
+            schema: Arc::new(PlanSchema::empty()),
+        }))
+    }
+    /// Adds a filter.
+    pub fn filter(self, predicate: Expr) -> Result<Self> {
+        Ok(Self::from(LogicalPlan::Filter(Filter::try_new(predicate, self.plan)?)))
+    }
+    /// Adds a projection.
+    pub fn project(self, exprs: Vec<Expr>) -> Result<Self> {
+        Ok(Self::from(LogicalPlan::Projection(Projection::try_new(exprs, self.plan)?)))
+    }
+    /// Adds an aggregate.
+    pub fn aggregate(self, group: Vec<Expr>, aggr: Vec<Expr>) -> Result<Self> {
+        Ok(Self::from(LogicalPlan::Aggregate(Aggregate::try_new(self.plan, group, aggr)?)))
+    }
+    /// Adds a sort (validating the keys).
+    pub fn sort(self, exprs: Vec<SortExpr>) -> Result<Self> {
+        for k in &exprs {
+            k.expr.get_type(self.plan.schema())?;
+        }
+        Ok(Self::from(LogicalPlan::Sort(Sort {
+            exprs,
+            input: self.plan,
+            fetch: None,
+        })))
+    }
+    /// Adds a limit.
+    pub fn limit(self, skip: usize, fetch: Option<usize>) -> Self {
+        Self::from(LogicalPlan::Limit(Limit {
+            skip,
+            fetch,
+            input: self.plan,
+        }))
+    }
+    /// Adds DISTINCT.
+    pub fn distinct(self) -> Self {
+        Self::from(LogicalPlan::Distinct(self.plan))
+    }
+    /// `UNION ALL` with another plan.
+    pub fn union(self, other: Arc<LogicalPlan>) -> Result<Self> {
+        Ok(Self::from(LogicalPlan::Union(Union::try_new(vec![self.plan, other])?)))
+    }
+    /// Re-qualifies the columns as `alias`.
+    pub fn alias(self, alias: &str) -> Self {
+        Self::from(LogicalPlan::SubqueryAlias(SubqueryAlias::new(self.plan, alias)))
+    }
+    /// The plan built so far.
+    pub fn build(self) -> Arc<LogicalPlan> {
+        self.plan
+    }
+    /// The schema of the plan so far.
+    pub fn schema(&self) -> &PlanSchemaRef {
+        self.plan.schema()
+    }
+}
+
+/// A literal of the given value (shorthand used by rules).
+pub fn scalar_lit(v: ScalarValue) -> Expr {
+    Expr::Literal(v)
+}
+
+/// Every column of `schema` as an expression list.
+pub fn all_columns(schema: &PlanSchema) -> Vec<Expr> {
+    schema.columns().into_iter().map(Expr::Column).collect()
+}
+
+/// The column list of `schema` as plain `Column`s.
+pub fn schema_columns(schema: &PlanSchema) -> Vec<Column> {
+    schema.columns()
+}

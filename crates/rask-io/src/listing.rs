@@ -1,0 +1,1380 @@
+//! [`ListingTable`]: a file, directory or glob resolved to an ordered list of files, one
+//! partition each, with hive partition columns and pruned scans.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use rask_common::{Error, Result, ScalarValue};
+use rask_exec::{DataSource, MorselRef};
+use rask_expr::Expr;
+
+use crate::csv::{
+    file_morsels, io_context, resolve_schema, CsvFile, CsvOptions, CsvScanConfig, CsvSchema,
+    DEFAULT_CSV_MORSEL_BYTES,
+};
+use crate::parquet::{ParquetFile, ParquetFileScan, ParquetMorsel};
+use crate::prune::{compare_scalars, extract_predicates, ColumnPredicate, ColumnStats};
+use crate::types::{normalize_type, ColumnSource};
+
+/// The format of a table's files, with its read options.
+#[derive(Clone, Debug)]
+pub enum TableFormat {
+    /// Delimited text.
+    Csv(CsvOptions),
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// Hive directories name this value for NULL.
+const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A table stored as files: one file, a directory (read recursively) or a glob.
+///
+/// Each file is one partition, in path order. Columns are the files' columns followed by hive
+/// partition columns (`dir/year=2024/part.parquet` adds `year`). Building one lists the files,
+/// reads every Parquet footer and infers a CSV schema from a sample of the files; scanning reads
+/// nothing until a morsel is opened.
+///
+/// ```no_run
+/// use rask_io::{CsvOptions, ListingTable, TableFormat};
+/// # fn main() -> rask_common::Result<()> {
+/// let orders = ListingTable::try_new(
+///     "tpch/orders.tbl",
+///     TableFormat::Csv(CsvOptions::default().with_header(false).with_delimiter(b'|')),
+/// )?;
+/// let lineitem = ListingTable::try_new_infer("tpch/lineitem/")?;
+/// assert_eq!(orders.npartitions(), 1);
+/// # let _ = lineitem;
+/// # Ok(())
+/// # }
+/// ```
+pub struct ListingTable {
+    path: String,
+    files: Vec<PathBuf>,
+    format: TableFormat,
+    schema: SchemaRef,
+    /// The leading columns of `schema` that come from the files; the rest are hive columns.
+    file_columns: usize,
+    /// Per file, its value for each hive column.
+    hive_values: Vec<Arc<Vec<ScalarValue>>>,
+    kind: Kind,
+    csv_morsel_bytes: usize,
+}
+
+enum Kind {
+    Parquet(Vec<Arc<ParquetFile>>),
+    Csv {
+        files: Vec<Arc<CsvFile>>,
+        schema: CsvSchema,
+    },
+}
+
+impl fmt::Debug for ListingTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListingTable")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("files", &self.files.len())
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl ListingTable {
+    /// Lists the files of `path` and reads their schema.
+    ///
+    /// `path` is a file, a directory (read recursively, files sorted by path, names starting
+    /// with `.` or `_` skipped) or a glob such as `data/*.parquet` or `dir/**/*.csv`.
+    ///
+    /// # Errors
+    ///
+    /// A plan error naming `path` when nothing matches; an error naming the file when a file
+    /// cannot be read or the files' columns disagree.
+    pub fn try_new(path: &str, format: TableFormat) -> Result<Self> {
+        let (files, base) = list_files(path)?;
+        Self::from_files(path, files, &base, format)
+    }
+
+    /// Like [`ListingTable::try_new`], with the format picked from the files' extensions:
+    /// `.parquet`/`.pq` are Parquet; `.csv`, `.txt`, `.tsv` (tab-separated) and `.tbl` (`|`,
+    /// no header), each optionally `.gz`, are CSV.
+    ///
+    /// # Errors
+    ///
+    /// When the files have different or unknown extensions.
+    pub fn try_new_infer(path: &str) -> Result<Self> {
+        let (files, base) = list_files(path)?;
+        let mut found: Vec<(FormatGuess, &Path)> = Vec::new();
+        for file in &files {
+            let guess = guess_format(file).ok_or_else(|| {
+                Error::Plan(format!(
+                    "cannot tell the format of '{}' from its extension (expected .parquet, .pq, \
+                     .csv, .tsv, .txt or .tbl, the text ones optionally .gz); read it with an \
+                     explicit format (read_csv / read_parquet)",
+                    file.display()
+                ))
+            })?;
+            if !found.iter().any(|(g, _)| *g == guess) {
+                found.push((guess, file));
+            }
+        }
+        if found.len() > 1 {
+            let list: Vec<String> = found
+                .iter()
+                .map(|(g, f)| format!("'{}' ({})", f.display(), g.describe()))
+                .collect();
+            return Err(Error::Plan(format!(
+                "'{path}' mixes file formats: {}; read them as separate tables or narrow the path \
+                 with a glob",
+                list.join(", ")
+            )));
+        }
+        let format = found
+            .first()
+            .map_or(TableFormat::Parquet, |(g, _)| g.format());
+        Self::from_files(path, files, &base, format)
+    }
+
+    fn from_files(
+        path: &str,
+        files: Vec<PathBuf>,
+        base: &Path,
+        format: TableFormat,
+    ) -> Result<Self> {
+        let hive = hive_partitions(&files, base)?;
+        let (kind, file_fields) = match &format {
+            TableFormat::Parquet => {
+                let loaded = files
+                    .iter()
+                    .map(|f| ParquetFile::load(f.clone()).map(Arc::new))
+                    .collect::<Result<Vec<_>>>()?;
+                let fields = parquet_fields(&loaded)?;
+                (Kind::Parquet(loaded), fields)
+            }
+            TableFormat::Csv(options) => {
+                let csv_files = files
+                    .iter()
+                    .map(|f| {
+                        let size = fs::metadata(f).map_err(|e| io_context(e, f))?.len();
+                        Ok(Arc::new(CsvFile::new(
+                            f.clone(),
+                            size,
+                            options.is_compressed(f),
+                        )))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let schema = resolve_schema(&csv_files, options)?;
+                let fields: Vec<Field> = schema.decoder.fields()[..schema.visible]
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                (
+                    Kind::Csv {
+                        files: csv_files,
+                        schema,
+                    },
+                    fields,
+                )
+            }
+        };
+        let file_columns = file_fields.len();
+        let mut fields = file_fields;
+        // Hive keys that repeat a file column are left to the file's data.
+        let keep: Vec<usize> = (0..hive.keys.len())
+            .filter(|&k| !fields.iter().any(|f| f.name() == &hive.keys[k]))
+            .collect();
+        for &k in &keep {
+            fields.push(Field::new(&hive.keys[k], hive.types[k].clone(), true));
+        }
+        let hive_values = hive
+            .values
+            .into_iter()
+            .map(|vals| Arc::new(keep.iter().map(|&k| vals[k].clone()).collect()))
+            .collect();
+        Ok(ListingTable {
+            path: path.to_string(),
+            files,
+            format,
+            schema: Arc::new(Schema::new(fields)),
+            file_columns,
+            hive_values,
+            kind,
+            csv_morsel_bytes: DEFAULT_CSV_MORSEL_BYTES,
+        })
+    }
+
+    /// Sets the size of CSV byte-range morsels (default 16 MiB).
+    pub fn with_csv_morsel_bytes(mut self, bytes: usize) -> Self {
+        self.csv_morsel_bytes = bytes.max(1);
+        self
+    }
+
+    /// The table's columns: the files' columns, then hive partition columns.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    /// Number of partitions: one per file.
+    pub fn npartitions(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The files, in partition order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// The format and its options.
+    pub fn format(&self) -> &TableFormat {
+        &self.format
+    }
+
+    /// Exact number of rows, from Parquet footers; `None` for CSV.
+    pub fn num_rows(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Parquet(files) => Some(files.iter().map(|f| f.num_rows()).sum()),
+            Kind::Csv { .. } => None,
+        }
+    }
+
+    /// Smallest and largest non-null value of column `column` (an index into
+    /// [`ListingTable::schema`]), from Parquet statistics or hive values; `None` when unknown.
+    pub fn column_min_max(&self, column: usize) -> Option<(ScalarValue, ScalarValue)> {
+        let field = self.schema.fields().get(column)?;
+        if column >= self.file_columns {
+            let k = column - self.file_columns;
+            let stats: Vec<ColumnStats> = self
+                .hive_values
+                .iter()
+                .map(|vals| hive_stats(&vals[k]))
+                .collect();
+            return combine_min_max(stats.iter());
+        }
+        let Kind::Parquet(files) = &self.kind else {
+            return None;
+        };
+        let mut all = Vec::new();
+        for file in files {
+            all.extend(file.row_group_stats(field.name(), field.data_type())?);
+        }
+        combine_min_max(all.iter())
+    }
+
+    /// A source reading this table.
+    ///
+    /// * `projection`: indices into [`ListingTable::schema`], the output columns in that order
+    ///   (`None`: all).
+    /// * `filters`: predicates over unqualified column names, used only to skip files and row
+    ///   groups that cannot hold a matching row; the caller still applies them.
+    /// * `limit`: with no filters, reading stops after about this many rows (a hint).
+    /// * `batch_size`: rows per batch.
+    ///
+    /// # Errors
+    ///
+    /// A projection index out of range.
+    pub fn scan(
+        &self,
+        projection: Option<&[usize]>,
+        filters: &[Expr],
+        limit: Option<usize>,
+        batch_size: usize,
+    ) -> Result<Arc<dyn DataSource>> {
+        let ncols = self.schema.fields().len();
+        let projection: Vec<usize> = match projection {
+            Some(p) => p.to_vec(),
+            None => (0..ncols).collect(),
+        };
+        if let Some(bad) = projection.iter().find(|&&i| i >= ncols) {
+            return Err(Error::Plan(format!(
+                "column index {bad} is out of range for table '{}' with {ncols} columns",
+                self.path
+            )));
+        }
+        let out_schema = Arc::new(self.schema.project(&projection)?);
+        let batch_size = batch_size.max(1);
+        let limit = if filters.is_empty() { limit } else { None };
+        // predicates on known columns: (column index, predicate)
+        let predicates: Vec<(usize, ColumnPredicate)> = extract_predicates(filters)
+            .into_iter()
+            .filter_map(|p| Some((self.schema.index_of(&p.column).ok()?, p)))
+            .collect();
+        let keep_file = |i: usize| -> bool {
+            predicates.iter().all(|(c, p)| {
+                *c < self.file_columns
+                    || p.may_match(
+                        self.schema.field(*c).data_type(),
+                        &hive_stats(&self.hive_values[i][*c - self.file_columns]),
+                    )
+            })
+        };
+        let file_projection: Vec<usize> = {
+            let mut v: Vec<usize> = projection
+                .iter()
+                .copied()
+                .filter(|&c| c < self.file_columns)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let hive_source = |c: usize| ColumnSource::Hive(c - self.file_columns);
+        let morsels = match &self.kind {
+            Kind::Parquet(files) => {
+                let mut morsels: Vec<MorselRef> = Vec::new();
+                let mut rows = 0usize;
+                'files: for (i, file) in files.iter().enumerate() {
+                    if !keep_file(i) {
+                        continue;
+                    }
+                    let row_groups = self.parquet_row_groups(file, &predicates);
+                    if row_groups.is_empty() {
+                        continue;
+                    }
+                    let scan = Arc::new(self.parquet_file_scan(
+                        file,
+                        i,
+                        &projection,
+                        &file_projection,
+                        &out_schema,
+                        batch_size,
+                        limit,
+                    )?);
+                    for rg in row_groups {
+                        if limit.is_some_and(|l| rows >= l) {
+                            break 'files;
+                        }
+                        rows += file.row_group_rows(rg);
+                        morsels.push(Arc::new(ParquetMorsel {
+                            scan: Arc::clone(&scan),
+                            row_group: rg,
+                        }));
+                    }
+                }
+                SourceMorsels::Ready(morsels)
+            }
+            Kind::Csv { files, schema } => {
+                let TableFormat::Csv(options) = &self.format else {
+                    return Err(Error::Internal("CSV table without CSV options".into()));
+                };
+                let rank = |c: usize| file_projection.binary_search(&c).unwrap_or(0);
+                let output = projection
+                    .iter()
+                    .map(|&c| {
+                        if c < self.file_columns {
+                            ColumnSource::File(rank(c))
+                        } else {
+                            hive_source(c)
+                        }
+                    })
+                    .collect();
+                let config = Arc::new(CsvScanConfig {
+                    options: options.clone(),
+                    schema: schema.clone(),
+                    projection: file_projection.clone(),
+                    output,
+                    out_schema: Arc::clone(&out_schema),
+                    batch_size,
+                    limit,
+                });
+                let files = files
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| keep_file(*i))
+                    .map(|(i, f)| (i, Arc::clone(f), Arc::clone(&self.hive_values[i])))
+                    .collect();
+                SourceMorsels::Csv {
+                    files,
+                    config,
+                    morsel_bytes: self.csv_morsel_bytes,
+                }
+            }
+        };
+        Ok(Arc::new(ListingSource {
+            table: self.path.clone(),
+            schema: out_schema,
+            morsels,
+        }))
+    }
+
+    /// Row groups of `file` that the predicates do not rule out.
+    fn parquet_row_groups(
+        &self,
+        file: &ParquetFile,
+        predicates: &[(usize, ColumnPredicate)],
+    ) -> Vec<usize> {
+        let n = file.num_row_groups();
+        let mut keep = vec![true; n];
+        for (c, p) in predicates {
+            if *c >= self.file_columns {
+                continue;
+            }
+            let field = self.schema.field(*c);
+            let Some(stats) = file.row_group_stats(field.name(), field.data_type()) else {
+                continue;
+            };
+            for (k, s) in keep.iter_mut().zip(&stats) {
+                if *k && !p.may_match(field.data_type(), s) {
+                    *k = false;
+                }
+            }
+        }
+        (0..n).filter(|&rg| keep[rg]).collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn parquet_file_scan(
+        &self,
+        file: &Arc<ParquetFile>,
+        partition: usize,
+        projection: &[usize],
+        file_projection: &[usize],
+        out_schema: &SchemaRef,
+        batch_size: usize,
+        limit: Option<usize>,
+    ) -> Result<ParquetFileScan> {
+        // table column -> root column of this file
+        let reader_schema = file.meta.schema();
+        let root_of = |c: usize| -> Result<usize> {
+            let name = self.schema.field(c).name();
+            reader_schema.index_of(name).map_err(|_| {
+                Error::Execution(format!(
+                    "parquet file '{}' has no column '{name}'",
+                    file.path.display()
+                ))
+            })
+        };
+        let mut roots: Vec<usize> = file_projection
+            .iter()
+            .map(|&c| root_of(c))
+            .collect::<Result<_>>()?;
+        roots.sort_unstable();
+        roots.dedup();
+        let output = projection
+            .iter()
+            .map(|&c| {
+                if c < self.file_columns {
+                    let root = root_of(c)?;
+                    Ok(ColumnSource::File(roots.binary_search(&root).unwrap_or(0)))
+                } else {
+                    Ok(ColumnSource::Hive(c - self.file_columns))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mask = ProjectionMask::roots(file.meta.parquet_schema(), roots.iter().copied());
+        Ok(ParquetFileScan {
+            file: Arc::clone(file),
+            partition,
+            mask,
+            output,
+            out_schema: Arc::clone(out_schema),
+            hive: Arc::clone(&self.hive_values[partition]),
+            batch_size,
+            limit,
+        })
+    }
+}
+
+/// Stats of a file's hive value: min = max = the value.
+fn hive_stats(value: &ScalarValue) -> ColumnStats {
+    if value.is_null() {
+        ColumnStats {
+            min: None,
+            max: None,
+            null_count: Some(1),
+            row_count: Some(1),
+            nan_free: true,
+        }
+    } else {
+        ColumnStats {
+            min: Some(value.clone()),
+            max: Some(value.clone()),
+            null_count: Some(0),
+            row_count: None,
+            nan_free: true,
+        }
+    }
+}
+
+/// Overall (min, max) of `stats`; `None` if any part holding values has unknown bounds.
+fn combine_min_max<'a>(
+    stats: impl Iterator<Item = &'a ColumnStats>,
+) -> Option<(ScalarValue, ScalarValue)> {
+    let mut min: Option<ScalarValue> = None;
+    let mut max: Option<ScalarValue> = None;
+    for s in stats {
+        if s.row_count == Some(0) {
+            continue;
+        }
+        if matches!((s.null_count, s.row_count), (Some(n), Some(r)) if n >= r) {
+            continue;
+        }
+        let (lo, hi) = (s.min.clone()?, s.max.clone()?);
+        min = match min {
+            None => Some(lo),
+            Some(m) => Some(if compare_scalars(&lo, &m)?.is_lt() {
+                lo
+            } else {
+                m
+            }),
+        };
+        max = match max {
+            None => Some(hi),
+            Some(m) => Some(if compare_scalars(&hi, &m)?.is_gt() {
+                hi
+            } else {
+                m
+            }),
+        };
+    }
+    Some((min?, max?))
+}
+
+/// The table-level fields of Parquet files: the first file's columns, types normalised and
+/// widened where files differ.
+fn parquet_fields(files: &[Arc<ParquetFile>]) -> Result<Vec<Field>> {
+    let Some(first) = files.first() else {
+        return Ok(Vec::new());
+    };
+    let normalized = |f: &ParquetFile| -> Vec<Field> {
+        f.file_schema
+            .fields()
+            .iter()
+            .map(|x| Field::new(x.name(), normalize_type(x.data_type()), x.is_nullable()))
+            .collect()
+    };
+    let names =
+        |fields: &[Field]| -> Vec<String> { fields.iter().map(|f| f.name().clone()).collect() };
+    let mut fields = normalized(first);
+    let first_names = names(&fields);
+    for file in &files[1..] {
+        let other = normalized(file);
+        let mut other_names = names(&other);
+        let mut sorted_first = first_names.clone();
+        other_names.sort();
+        sorted_first.sort();
+        if other_names != sorted_first {
+            return Err(Error::Plan(format!(
+                "file {} has columns [{}] but file {} has [{}]; use separate tables",
+                first.path.display(),
+                first_names.join(", "),
+                file.path.display(),
+                names(&other).join(", ")
+            )));
+        }
+        for field in fields.iter_mut() {
+            let Some(o) = other.iter().find(|o| o.name() == field.name()) else {
+                continue;
+            };
+            let merged = widen(field.data_type(), o.data_type()).ok_or_else(|| {
+                Error::Plan(format!(
+                    "column '{}' is {} in file {} but {} in file {}; use separate tables or \
+                     rewrite the files with one type",
+                    field.name(),
+                    field.data_type(),
+                    first.path.display(),
+                    o.data_type(),
+                    file.path.display()
+                ))
+            })?;
+            *field = Field::new(field.name(), merged, field.is_nullable() || o.is_nullable());
+        }
+    }
+    Ok(fields)
+}
+
+/// A type holding values of both, for columns that differ between Parquet files.
+fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
+    use DataType as D;
+    Some(match (a, b) {
+        _ if a == b => a.clone(),
+        (D::Null, t) | (t, D::Null) => t.clone(),
+        (D::Int32, D::Int64) | (D::Int64, D::Int32) => D::Int64,
+        (D::Int32 | D::Int64, D::Float64) | (D::Float64, D::Int32 | D::Int64) => D::Float64,
+        (D::Decimal128(p1, s1), D::Decimal128(p2, s2)) if s1 == s2 => {
+            D::Decimal128(*p1.max(p2), *s1)
+        }
+        _ => return None,
+    })
+}
+
+/// Hive partition keys, their types, and each file's values.
+struct HivePartitions {
+    keys: Vec<String>,
+    types: Vec<DataType>,
+    values: Vec<Vec<ScalarValue>>,
+}
+
+/// Reads `key=value` directories between `base` and each file.
+fn hive_partitions(files: &[PathBuf], base: &Path) -> Result<HivePartitions> {
+    let mut per_file: Vec<Vec<(String, Option<String>)>> = Vec::with_capacity(files.len());
+    for file in files {
+        let rel = file.strip_prefix(base).unwrap_or(file);
+        let mut pairs = Vec::new();
+        if let Some(parent) = rel.parent() {
+            for comp in parent.components() {
+                let s = comp.as_os_str().to_string_lossy();
+                if let Some((k, v)) = s.split_once('=') {
+                    if !k.is_empty() {
+                        let v = percent_decode(v);
+                        let v = (v != HIVE_NULL && !v.is_empty()).then_some(v);
+                        pairs.push((percent_decode(k), v));
+                    }
+                }
+            }
+        }
+        per_file.push(pairs);
+    }
+    let keys: Vec<String> = per_file
+        .first()
+        .map(|p| p.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    for (i, pairs) in per_file.iter().enumerate() {
+        let these: Vec<&String> = pairs.iter().map(|(k, _)| k).collect();
+        if these.len() != keys.len() || these.iter().zip(&keys).any(|(a, b)| *a != b) {
+            return Err(Error::Plan(format!(
+                "hive partition directories differ: file {} has keys [{}] but file {} has [{}]; \
+                 give every file the same key=value directories, or read them as separate tables",
+                files[0].display(),
+                keys.join(", "),
+                files[i].display(),
+                these
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let types: Vec<DataType> = (0..keys.len())
+        .map(|k| {
+            let mut any = false;
+            let all_int = per_file.iter().all(|pairs| match &pairs[k].1 {
+                Some(v) => {
+                    any = true;
+                    v.parse::<i64>().is_ok()
+                }
+                None => true,
+            });
+            if all_int && any {
+                DataType::Int64
+            } else {
+                DataType::Utf8
+            }
+        })
+        .collect();
+    let values = per_file
+        .into_iter()
+        .map(|pairs| {
+            pairs
+                .into_iter()
+                .zip(&types)
+                .map(|((_, v), t)| match t {
+                    DataType::Int64 => ScalarValue::Int64(v.and_then(|v| v.parse().ok())),
+                    _ => ScalarValue::Utf8(v),
+                })
+                .collect()
+        })
+        .collect();
+    Ok(HivePartitions {
+        keys,
+        types,
+        values,
+    })
+}
+
+/// Decodes `%XX` escapes (as Hive writes them); other text is kept.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+fn is_glob(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
+fn is_hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
+}
+
+/// The files of `path` in order, and the directory hive partitions are read below.
+fn list_files(path: &str) -> Result<(Vec<PathBuf>, PathBuf)> {
+    if is_glob(path) {
+        return list_glob(path);
+    }
+    let p = Path::new(path);
+    let meta = fs::metadata(p).map_err(|e| io_context(e, p))?;
+    if meta.is_file() {
+        let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok((vec![p.to_path_buf()], base));
+    }
+    let mut files = Vec::new();
+    walk(p, &mut files, 0)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Plan(format!(
+            "directory '{path}' contains no data files (names starting with '.' or '_' are \
+             skipped)"
+        )));
+    }
+    Ok((files, p.to_path_buf()))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
+    if depth > 64 {
+        return Err(Error::Plan(format!(
+            "directory '{}' is nested too deeply (a symlink loop?)",
+            dir.display()
+        )));
+    }
+    let entries = fs::read_dir(dir).map_err(|e| io_context(e, dir))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_context(e, dir))?;
+        let name = entry.file_name();
+        if is_hidden(&name.to_string_lossy()) {
+            continue;
+        }
+        let path = entry.path();
+        let meta = fs::metadata(&path).map_err(|e| io_context(e, &path))?;
+        if meta.is_dir() {
+            walk(&path, out, depth + 1)?;
+        } else if meta.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn list_glob(pattern: &str) -> Result<(Vec<PathBuf>, PathBuf)> {
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let paths = glob::glob_with(pattern, options)
+        .map_err(|e| Error::Plan(format!("invalid glob pattern '{pattern}': {e}")))?;
+    // The last component of the pattern, to keep explicitly named `_x` files.
+    let last = Path::new(pattern)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut files = Vec::new();
+    for entry in paths {
+        let path = entry.map_err(|e| {
+            let p = e.path().to_path_buf();
+            io_context(e.into(), &p)
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_hidden(&name) && !is_hidden(&last) {
+            continue;
+        }
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Plan(format!("no files match '{pattern}'")));
+    }
+    // Hive directories are read below the part of the pattern without wildcards.
+    let mut base = PathBuf::new();
+    for comp in Path::new(pattern).components() {
+        if is_glob(&comp.as_os_str().to_string_lossy()) {
+            break;
+        }
+        base.push(comp);
+    }
+    Ok((files, base))
+}
+
+/// A format read from a file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FormatGuess {
+    Parquet,
+    Csv,
+    Tsv,
+    Tbl,
+}
+
+impl FormatGuess {
+    fn format(self) -> TableFormat {
+        match self {
+            FormatGuess::Parquet => TableFormat::Parquet,
+            FormatGuess::Csv => TableFormat::Csv(CsvOptions::default()),
+            FormatGuess::Tsv => TableFormat::Csv(CsvOptions::default().with_delimiter(b'\t')),
+            FormatGuess::Tbl => TableFormat::Csv(
+                CsvOptions::default()
+                    .with_delimiter(b'|')
+                    .with_header(false),
+            ),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            FormatGuess::Parquet => "Parquet",
+            FormatGuess::Csv => "CSV",
+            FormatGuess::Tsv => "tab-separated",
+            FormatGuess::Tbl => "'|'-separated .tbl",
+        }
+    }
+}
+
+fn guess_format(path: &Path) -> Option<FormatGuess> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let (stem, gz) = match name.strip_suffix(".gz") {
+        Some(s) => (s, true),
+        None => (name.as_str(), false),
+    };
+    let ext = stem.rsplit_once('.')?.1;
+    match ext {
+        "parquet" | "pq" if !gz => Some(FormatGuess::Parquet),
+        "csv" | "txt" => Some(FormatGuess::Csv),
+        "tsv" => Some(FormatGuess::Tsv),
+        "tbl" => Some(FormatGuess::Tbl),
+        _ => None,
+    }
+}
+
+/// The morsels of a scan: ready for Parquet, cut on demand for CSV (which may read each file
+/// once to look for quote characters).
+enum SourceMorsels {
+    Ready(Vec<MorselRef>),
+    Csv {
+        files: Vec<(usize, Arc<CsvFile>, Arc<Vec<ScalarValue>>)>,
+        config: Arc<CsvScanConfig>,
+        morsel_bytes: usize,
+    },
+}
+
+/// The [`DataSource`] of a [`ListingTable::scan`].
+struct ListingSource {
+    table: String,
+    schema: SchemaRef,
+    morsels: SourceMorsels,
+}
+
+impl fmt::Debug for ListingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, files) = match &self.morsels {
+            SourceMorsels::Ready(m) => ("parquet", m.len()),
+            SourceMorsels::Csv { files, .. } => ("csv", files.len()),
+        };
+        f.debug_struct("ListingSource")
+            .field("table", &self.table)
+            .field("kind", &kind)
+            .field("parts", &files)
+            .finish()
+    }
+}
+
+impl DataSource for ListingSource {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn morsels(&self) -> Result<Vec<MorselRef>> {
+        match &self.morsels {
+            SourceMorsels::Ready(m) => Ok(m.clone()),
+            SourceMorsels::Csv {
+                files,
+                config,
+                morsel_bytes,
+            } => {
+                let mut out: Vec<MorselRef> = Vec::new();
+                for (partition, file, hive) in files {
+                    for m in file_morsels(file, *partition, hive, config, *morsel_bytes)? {
+                        out.push(Arc::new(m));
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{collect, pretty, rows, write_parquet, write_text};
+    use arrow::array::{
+        Array, ArrayRef, AsArray, DictionaryArray, Float32Array, Int16Array, Int64Array,
+        LargeStringArray, RecordBatch, StringArray, StringViewArray, TimestampNanosecondArray,
+        UInt64Array,
+    };
+    use arrow::datatypes::{Int32Type, TimeUnit};
+    use rask_expr::{col, lit};
+
+    fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
+        let names: Vec<String> = ids.clone().map(|i| format!("n{i}")).collect();
+        let scores: Vec<f64> = ids.clone().map(|i| i as f64 / 2.0).collect();
+        RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(ids)) as ArrayRef,
+            ),
+            ("name", Arc::new(StringArray::from(names)) as ArrayRef),
+            (
+                "score",
+                Arc::new(arrow::array::Float64Array::from(scores)) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn s(p: &Path) -> &str {
+        p.to_str().unwrap()
+    }
+
+    #[test]
+    fn parquet_projection_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write_parquet(&path, &[batch(0..3)], 1000);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        assert_eq!(t.npartitions(), 1);
+        assert_eq!(t.num_rows(), Some(3));
+        let src = t.scan(Some(&[2, 0]), &[], None, 1024).unwrap();
+        let out = collect(&src).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+-------+----+\n| score | id |\n+-------+----+\n| 0.0   | 0  |\n| 0.5   | 1  |\n| 1.0   | 2  |\n+-------+----+"
+        );
+        // empty projection still counts rows
+        let src = t.scan(Some(&[]), &[], None, 2).unwrap();
+        let out = collect(&src).unwrap();
+        assert_eq!(rows(&out), 3);
+        assert_eq!(out[0].num_columns(), 0);
+        // out of range
+        assert!(t.scan(Some(&[3]), &[], None, 2).is_err());
+    }
+
+    #[test]
+    fn directory_and_glob() {
+        let dir = tempfile::tempdir().unwrap();
+        write_parquet(&dir.path().join("b.parquet"), &[batch(10..12)], 1000);
+        write_parquet(&dir.path().join("a.parquet"), &[batch(0..2)], 1000);
+        write_parquet(&dir.path().join("sub/c.parquet"), &[batch(20..21)], 1000);
+        write_text(&dir.path().join("_SUCCESS"), "");
+        write_text(&dir.path().join(".hidden.parquet"), "junk");
+        write_text(&dir.path().join("_tmp/x.parquet"), "junk");
+        let t = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap();
+        let names: Vec<String> = t
+            .files()
+            .iter()
+            .map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.parquet", "b.parquet", "sub/c.parquet"]);
+        let out = collect(&t.scan(Some(&[0]), &[], None, 1024).unwrap()).unwrap();
+        let ids: Vec<i64> = out
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(ids, [0, 1, 10, 11, 20]);
+        let m = t.scan(None, &[], None, 1024).unwrap().morsels().unwrap();
+        assert_eq!(
+            m.iter().map(|m| m.partition()).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+
+        let glob = format!("{}/*.parquet", s(dir.path()));
+        let t = ListingTable::try_new(&glob, TableFormat::Parquet).unwrap();
+        assert_eq!(t.npartitions(), 2);
+        let glob = format!("{}/**/*.parquet", s(dir.path()));
+        let t = ListingTable::try_new_infer(&glob).unwrap();
+        assert_eq!(t.npartitions(), 3);
+        assert!(matches!(t.format(), TableFormat::Parquet));
+
+        let err = ListingTable::try_new(&format!("{}/*.csv", s(dir.path())), TableFormat::Parquet)
+            .unwrap_err();
+        assert!(err.to_string().contains("no files match"), "{err}");
+        let missing = dir.path().join("nope");
+        let err = ListingTable::try_new(s(&missing), TableFormat::Parquet).unwrap_err();
+        assert!(matches!(err, Error::Plan(_)), "{err}");
+        assert!(
+            err.to_string().contains("no such file or directory"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_parquet_names_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.parquet");
+        write_text(&empty, "");
+        let err = ListingTable::try_new(s(&empty), TableFormat::Parquet).unwrap_err();
+        assert!(err.to_string().contains("empty.parquet"), "{err}");
+        let junk = dir.path().join("junk.parquet");
+        write_text(&junk, "this is not parquet at all, just some text");
+        let err = ListingTable::try_new(s(&junk), TableFormat::Parquet).unwrap_err();
+        assert!(err.to_string().contains("junk.parquet"), "{err}");
+    }
+
+    #[test]
+    fn hive_columns_and_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut n = 0;
+        for year in [2022, 2023, 2024] {
+            for month in [1, 2] {
+                let p = dir
+                    .path()
+                    .join(format!("year={year}/month={month}/part.parquet"));
+                write_parquet(&p, &[batch(n..n + 2)], 1000);
+                n += 2;
+            }
+        }
+        let p = dir
+            .path()
+            .join("year=__HIVE_DEFAULT_PARTITION__/month=1/part.parquet");
+        write_parquet(&p, &[batch(100..101)], 1000);
+        let t = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap();
+        let schema = t.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["id", "name", "score", "year", "month"]);
+        assert_eq!(schema.field(3).data_type(), &DataType::Int64);
+        assert_eq!(
+            t.column_min_max(3),
+            Some((
+                ScalarValue::Int64(Some(2022)),
+                ScalarValue::Int64(Some(2024))
+            ))
+        );
+
+        let count = |filters: &[Expr]| -> (usize, usize) {
+            let src = t.scan(Some(&[0, 3, 4]), filters, None, 1024).unwrap();
+            let files = src.morsels().unwrap().len();
+            (files, rows(&collect(&src).unwrap()))
+        };
+        assert_eq!(count(&[]), (7, 13));
+        assert_eq!(count(&[col("year").eq(lit(2024i64))]), (2, 4));
+        assert_eq!(count(&[col("year").gt(lit(2022i64))]), (4, 8));
+        assert_eq!(
+            count(&[col("year").isin(vec![lit(2022i64), lit(2024i64)])]),
+            (4, 8)
+        );
+        assert_eq!(
+            count(&[col("year").eq(lit(2024i64)).and(col("month").eq(lit(2i64)))]),
+            (1, 2)
+        );
+        assert_eq!(count(&[col("year").is_null()]), (1, 1));
+        // OR is not understood: nothing pruned
+        assert_eq!(
+            count(&[col("year").eq(lit(2024i64)).or(col("id").eq(lit(0i64)))]),
+            (7, 13)
+        );
+        let out = collect(
+            &t.scan(Some(&[3, 0]), &[col("year").is_null()], None, 1024)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+------+-----+\n| year | id  |\n+------+-----+\n|      | 100 |\n+------+-----+"
+        );
+    }
+
+    #[test]
+    fn hive_utf8_and_inconsistent() {
+        let dir = tempfile::tempdir().unwrap();
+        write_parquet(&dir.path().join("k=a/x.parquet"), &[batch(0..1)], 10);
+        write_parquet(&dir.path().join("k=b%2Fc/x.parquet"), &[batch(1..2)], 10);
+        let t = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap();
+        assert_eq!(t.schema().field(3).data_type(), &DataType::Utf8);
+        let out = collect(
+            &t.scan(Some(&[3]), &[col("k").eq(lit("b/c"))], None, 8)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(pretty(&out), "+-----+\n| k   |\n+-----+\n| b/c |\n+-----+");
+        write_parquet(&dir.path().join("y.parquet"), &[batch(1..2)], 10);
+        let err = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap_err();
+        assert!(err.to_string().contains("hive partition"), "{err}");
+    }
+
+    #[test]
+    fn row_group_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write_parquet(&path, &[batch(0..100)], 10);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        let scan = |filters: &[Expr]| -> (usize, usize) {
+            let src = t.scan(Some(&[0]), filters, None, 1024).unwrap();
+            (src.morsels().unwrap().len(), rows(&collect(&src).unwrap()))
+        };
+        assert_eq!(scan(&[]), (10, 100));
+        assert_eq!(scan(&[col("id").gt(lit(85i64))]), (2, 20));
+        assert_eq!(scan(&[col("id").gt_eq(lit(90i64))]), (1, 10));
+        assert_eq!(scan(&[lit(15i64).gt(col("id"))]), (2, 20));
+        assert_eq!(scan(&[col("id").eq(lit(42i64))]), (1, 10));
+        assert_eq!(scan(&[col("id").between(lit(25i64), lit(34i64))]), (2, 20));
+        assert_eq!(
+            scan(&[col("id").isin(vec![lit(5i64), lit(95i64)])]),
+            (2, 20)
+        );
+        assert_eq!(
+            scan(&[col("id").gt(lit(20i64)).and(col("id").lt(lit(40i64)))]),
+            (2, 20)
+        );
+        assert_eq!(scan(&[col("id").eq(lit(1000i64))]), (0, 0));
+        assert_eq!(scan(&[col("name").eq(lit("n55"))]), (1, 10));
+        assert_eq!(scan(&[col("id").is_null()]), (10, 100)); // null counts not written: no pruning
+                                                             // cast literal: a text date against an Int64 column prunes nothing
+        assert_eq!(scan(&[col("id").eq(lit("5"))]), (10, 100));
+        // limit without filters stops early
+        let src = t.scan(None, &[], Some(15), 1024).unwrap();
+        assert_eq!(src.morsels().unwrap().len(), 2);
+        assert_eq!(
+            t.column_min_max(0),
+            Some((ScalarValue::Int64(Some(0)), ScalarValue::Int64(Some(99))))
+        );
+        assert_eq!(
+            t.column_min_max(1),
+            Some((
+                ScalarValue::Utf8(Some("n0".into())),
+                ScalarValue::Utf8(Some("n99".into()))
+            ))
+        );
+    }
+
+    #[test]
+    fn date_and_decimal_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let days: Vec<i32> = (0..40).map(|i| 10_000 + i * 10).collect();
+        let prices: Vec<i128> = (0..40).map(|i| i * 100).collect();
+        let b = RecordBatch::try_from_iter([
+            (
+                "d",
+                Arc::new(arrow::array::Date32Array::from(days)) as ArrayRef,
+            ),
+            (
+                "p",
+                Arc::new(
+                    arrow::array::Decimal128Array::from(prices)
+                        .with_precision_and_scale(15, 2)
+                        .unwrap(),
+                ) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        write_parquet(&path, &[b], 10);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        let n = |filters: &[Expr]| {
+            t.scan(None, filters, None, 64)
+                .unwrap()
+                .morsels()
+                .unwrap()
+                .len()
+        };
+        // day 10_100 = 1997-08-27; row groups hold days 10000..10090, 10100..10190, ...
+        assert_eq!(n(&[col("d").lt(lit("1997-08-27"))]), 1);
+        assert_eq!(n(&[col("d").lt(lit(ScalarValue::Date32(Some(10_100))))]), 1);
+        assert_eq!(n(&[col("p").gt_eq(lit(30i64))]), 1); // 30.00 = 3000: last group only
+        assert_eq!(n(&[col("p").lt(lit(0.5))]), 1);
+        assert_eq!(
+            n(&[col("p").eq(lit(ScalarValue::Decimal128(Some(1500), 15, 2)))]),
+            1
+        );
+    }
+
+    #[test]
+    fn parquet_types_are_normalised() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let dict: DictionaryArray<Int32Type> = vec!["x", "y", "x"].into_iter().collect();
+        let b = RecordBatch::try_from_iter([
+            (
+                "large",
+                Arc::new(LargeStringArray::from(vec!["a", "b", "c"])) as ArrayRef,
+            ),
+            (
+                "view",
+                Arc::new(StringViewArray::from(vec!["d", "e", "f"])) as ArrayRef,
+            ),
+            ("dict", Arc::new(dict) as ArrayRef),
+            (
+                "small",
+                Arc::new(Int16Array::from(vec![1, 2, 3])) as ArrayRef,
+            ),
+            (
+                "big",
+                Arc::new(UInt64Array::from(vec![4, 5, 6])) as ArrayRef,
+            ),
+            (
+                "f",
+                Arc::new(Float32Array::from(vec![1.5, 2.5, 3.5])) as ArrayRef,
+            ),
+            (
+                "ts",
+                Arc::new(
+                    TimestampNanosecondArray::from(vec![
+                        1_000_000_000,
+                        2_000_000_000,
+                        3_000_000_000,
+                    ])
+                    .with_timezone("UTC"),
+                ) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        write_parquet(&path, &[b], 2);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        let types: Vec<DataType> = t
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DataType::Utf8,
+                DataType::Utf8,
+                DataType::Utf8,
+                DataType::Int32,
+                DataType::Int64,
+                DataType::Float64,
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+            ]
+        );
+        let out = collect(&t.scan(Some(&[6, 2, 4, 0]), &[], None, 1024).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+---------------------+------+-----+-------+\n\
+             | ts                  | dict | big | large |\n\
+             +---------------------+------+-----+-------+\n\
+             | 1970-01-01T00:00:01 | x    | 4   | a     |\n\
+             | 1970-01-01T00:00:02 | y    | 5   | b     |\n\
+             | 1970-01-01T00:00:03 | x    | 6   | c     |\n\
+             +---------------------+------+-----+-------+"
+        );
+        // statistics come back in the normalised types and prune
+        let ts = ScalarValue::TimestampMicros(Some(2_500_000));
+        let src = t.scan(None, &[col("ts").gt(lit(ts))], None, 1024).unwrap();
+        assert_eq!(src.morsels().unwrap().len(), 1);
+        assert_eq!(
+            t.column_min_max(6),
+            Some((
+                ScalarValue::TimestampMicros(Some(1_000_000)),
+                ScalarValue::TimestampMicros(Some(3_000_000))
+            ))
+        );
+        let src = t
+            .scan(None, &[col("dict").eq(lit("y"))], None, 1024)
+            .unwrap();
+        assert_eq!(src.morsels().unwrap().len(), 1);
+        let _ = out[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+            .len();
+    }
+
+    #[test]
+    fn parquet_files_with_different_int_widths() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(arrow::array::Int32Array::from(vec![1])) as ArrayRef,
+        )])
+        .unwrap();
+        let b =
+            RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![2])) as ArrayRef)])
+                .unwrap();
+        write_parquet(&dir.path().join("a.parquet"), &[a], 10);
+        write_parquet(&dir.path().join("b.parquet"), &[b], 10);
+        let t = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap();
+        assert_eq!(t.schema().field(0).data_type(), &DataType::Int64);
+        let out = collect(&t.scan(None, &[], None, 1024).unwrap()).unwrap();
+        assert_eq!(rows(&out), 2);
+        let c =
+            RecordBatch::try_from_iter([("y", Arc::new(Int64Array::from(vec![2])) as ArrayRef)])
+                .unwrap();
+        write_parquet(&dir.path().join("c.parquet"), &[c], 10);
+        let err = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap_err();
+        assert!(err.to_string().contains("c.parquet"), "{err}");
+    }
+
+    #[test]
+    fn infer_format_from_extensions() {
+        let dir = tempfile::tempdir().unwrap();
+        write_text(
+            &dir.path().join("t.tbl"),
+            "1|a|1998-01-02|\n2|b|1998-01-03|\n",
+        );
+        let t = ListingTable::try_new_infer(s(&dir.path().join("t.tbl"))).unwrap();
+        let schema = t.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        // the empty field after the trailing '|' is hidden
+        assert_eq!(names, ["column_1", "column_2", "column_3"]);
+        assert_eq!(schema.field(2).data_type(), &DataType::Date32);
+        let out = collect(&t.scan(Some(&[2, 0]), &[], None, 1024).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+------------+----------+\n| column_3   | column_1 |\n+------------+----------+\n| 1998-01-02 | 1        |\n| 1998-01-03 | 2        |\n+------------+----------+"
+        );
+        write_text(&dir.path().join("d/a.tsv"), "x\ty\n1\t2\n");
+        let t = ListingTable::try_new_infer(s(&dir.path().join("d"))).unwrap();
+        assert_eq!(t.schema().fields().len(), 2);
+        write_text(&dir.path().join("d/b.csv"), "x,y\n1,2\n");
+        let err = ListingTable::try_new_infer(s(&dir.path().join("d"))).unwrap_err();
+        assert!(err.to_string().contains("mixes file formats"), "{err}");
+        write_text(&dir.path().join("e/a.json"), "{}");
+        let err = ListingTable::try_new_infer(s(&dir.path().join("e"))).unwrap_err();
+        assert!(err.to_string().contains("a.json"), "{err}");
+    }
+
+    #[test]
+    fn tbl_with_explicit_schema_and_trailing_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.tbl");
+        write_text(&path, "1|12.50|1998-01-02|\n2|3.25|1998-01-03|\n");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("o_id", DataType::Int64, false),
+            Field::new("o_price", DataType::Decimal128(15, 2), false),
+            Field::new("o_date", DataType::Date32, false),
+        ]));
+        let options = CsvOptions::default()
+            .with_header(false)
+            .with_delimiter(b'|')
+            .with_schema(schema);
+        let t = ListingTable::try_new(s(&path), TableFormat::Csv(options)).unwrap();
+        assert_eq!(t.schema().fields().len(), 3);
+        let f = col("o_date").lt(lit("1998-01-03"));
+        let out = collect(&t.scan(Some(&[1, 2]), &[f], None, 1024).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+---------+------------+\n| o_price | o_date     |\n+---------+------------+\n| 12.50   | 1998-01-02 |\n| 3.25    | 1998-01-03 |\n+---------+------------+"
+        );
+        let _ = out[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Decimal128Array>()
+            .unwrap();
+    }
+}
