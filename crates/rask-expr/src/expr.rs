@@ -518,6 +518,7 @@ macro_rules! binary_helpers {
     };
 }
 
+#[allow(clippy::should_implement_trait)] // `col("a").add(lit(1))` reads like SQL
 impl Expr {
     binary_helpers!(
         eq => Eq, not_eq => NotEq, lt => Lt, lt_eq => LtEq, gt => Gt, gt_eq => GtEq,

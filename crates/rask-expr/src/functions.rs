@@ -6,6 +6,18 @@ use rask_common::{plan_err, Result};
 use crate::expr::ScalarFunc;
 use crate::type_coercion::{comparison_type, is_numeric, timestamp_type};
 
+/// The result type of rounding `t`: DECIMAL(p, s) becomes DECIMAL(p, 0) when rounding to an
+/// integer, or DECIMAL(p + 1, s) when rounding to a number of digits; other types stay.
+fn rounded_decimal(t: &DataType, with_digits: bool) -> DataType {
+    match t {
+        DataType::Decimal128(p, s) if *s > 0 && !with_digits => DataType::Decimal128(*p, 0),
+        DataType::Decimal128(p, s) if *s > 0 => {
+            DataType::Decimal128((*p + 1).min(38), *s)
+        }
+        _ => t.clone(),
+    }
+}
+
 /// The types each argument is cast to before `func` runs, and the result type.
 ///
 /// # Errors
@@ -33,7 +45,11 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
         }
     };
     Ok(match func {
-        Lower | Upper | Trim | LTrim | RTrim => {
+        Lower | Upper => {
+            arity(1, 1)?;
+            (vec![Utf8], Utf8)
+        }
+        Trim | LTrim | RTrim => {
             arity(1, 2)?;
             (vec![Utf8; n], Utf8)
         }
@@ -90,10 +106,18 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
             };
             (vec![t.clone(), t.clone()], t)
         }
-        Abs | Floor | Ceil => {
+        Abs => {
             arity(1, 1)?;
             let t = num(&args[0])?;
             (vec![t.clone()], t)
+        }
+        // Like DuckDB, rounding a DECIMAL(p, s) to an integer gives DECIMAL(p, 0): the rounded
+        // value can have one more integer digit (99.5 -> 100), which the dropped scale makes
+        // room for.
+        Floor | Ceil => {
+            arity(1, 1)?;
+            let t = num(&args[0])?;
+            (vec![t.clone()], rounded_decimal(&t, false))
         }
         Round => {
             arity(1, 2)?;
@@ -102,7 +126,9 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
             if n == 2 {
                 v.push(Int64);
             }
-            (v, t)
+            // With a digits argument the scale stays (it is not known when planning), so
+            // the precision grows by one for the possible carry (99.99 -> 100.00).
+            (v, rounded_decimal(&t, n == 2))
         }
         Power => {
             arity(2, 2)?;

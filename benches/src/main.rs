@@ -1,0 +1,107 @@
+//! `rask-bench`: times SQL queries in-process over a data directory and prints a table.
+//!
+//! ```text
+//! cargo run --release -p rask-benches -- --data DIR --queries benches/queries/h2o.sql \
+//!     [--only h2o_q1,h2o_q2] [--reps 3] [--threads N] [--table NAME=PATH]...
+//! ```
+//!
+//! Queries use the peers' format (`-- name: NAME` lines before each statement), so the same
+//! file drives `../shared/peers/compare.py` for DuckDB/Polars figures in the same run. Each
+//! figure is the median of `--reps` runs after one warm-up (warm page cache). A query that
+//! fails prints its error in the table instead of a time.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use rask::{SessionConfig, SessionContext};
+
+#[derive(Debug, Parser)]
+#[command(name = "rask-bench", about = "Time SQL queries with rask and print a table")]
+struct Args {
+    /// Directory whose files/subdirectories are registered as tables (like `rask sql --data`).
+    #[arg(long)]
+    data: Option<String>,
+    /// Extra tables as NAME=PATH.
+    #[arg(long = "table")]
+    tables: Vec<String>,
+    /// Query file with `-- name: NAME` headers.
+    #[arg(long)]
+    queries: String,
+    /// Comma-separated query names to run (default: all).
+    #[arg(long)]
+    only: Option<String>,
+    /// Timed repetitions per query (after one warm-up).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn load_queries(path: &str) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("-- name:") {
+            out.push((name.trim().to_string(), String::new()));
+        } else if let Some((_, sql)) = out.last_mut() {
+            if line.trim() != "-- ordered" {
+                sql.push_str(line);
+                sql.push('\n');
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!("no '-- name:' queries in {path}");
+    }
+    Ok(out)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let mut config = SessionConfig::default();
+    if let Some(t) = args.threads {
+        config = config.with_threads(t);
+    }
+    let threads = config.effective_threads();
+    let ctx = SessionContext::with_config(config);
+    if let Some(d) = &args.data {
+        ctx.register_data_dir(d)?;
+    }
+    for t in &args.tables {
+        let (name, path) = t.split_once('=').context("--table takes NAME=PATH")?;
+        ctx.register_path(name, path)?;
+    }
+    let only: Option<Vec<&str>> = args.only.as_deref().map(|s| s.split(',').collect());
+    println!("rask-bench: {threads} threads, median of {} runs after a warm-up", args.reps);
+    println!("| query | rows | median s | min s |");
+    println!("|---|---|---|---|");
+    let mut total = 0.0;
+    for (name, sql) in load_queries(&args.queries)? {
+        if only.as_ref().is_some_and(|o| !o.contains(&name.as_str())) {
+            continue;
+        }
+        let run = || -> rask::Result<(usize, f64)> {
+            let start = Instant::now();
+            let batches = ctx.sql(sql.trim().trim_end_matches(';'))?.collect()?;
+            let rows = batches.iter().map(|b| b.num_rows()).sum();
+            Ok((rows, start.elapsed().as_secs_f64()))
+        };
+        match run() {
+            Err(e) => println!("| {name} | error: {e} | | |"),
+            Ok((rows, _)) => {
+                let mut times = Vec::with_capacity(args.reps);
+                for _ in 0..args.reps.max(1) {
+                    times.push(run()?.1);
+                }
+                times.sort_by(f64::total_cmp);
+                let median = times[times.len() / 2];
+                total += median;
+                println!("| {name} | {rows} | {median:.3} | {:.3} |", times[0]);
+            }
+        }
+    }
+    println!("| total | | {total:.3} | |");
+    Ok(())
+}

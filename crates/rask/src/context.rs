@@ -1,0 +1,692 @@
+//! [`SessionContext`]: tables, configuration, a thread pool and a memory pool; the entry point
+//! for SQL and for building [`DataFrame`]s.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rask_common::{plan_err, Error, Result, ScalarValue, SessionConfig};
+use rask_exec::{Executor, MemoryPool, PhysicalPlan, TaskContext};
+use rask_expr::{LogicalPlan, LogicalPlanBuilder};
+use rask_io::{CsvOptions, FileFormat, PartitionWriter, TableFormat};
+use rask_optimizer::Optimizer;
+use rask_sql::{SqlCatalog, Statement};
+
+use crate::catalog::{csv_options, Catalog, Entry, FileTable, MemTable};
+use crate::dataframe::DataFrame;
+use crate::planner::PhysicalPlanner;
+
+/// A session: registered tables and views, the configuration, a rayon pool of
+/// `config.threads` workers and one memory pool shared by its queries.
+///
+/// Cloning is cheap and shares the session.
+///
+/// ```
+/// use rask::SessionContext;
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT 1 + 2 AS three")?;
+/// let batches = df.collect()?;
+/// assert_eq!(batches[0].num_rows(), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SessionContext {
+    pub(crate) state: Arc<SessionState>,
+}
+
+impl std::fmt::Debug for SessionContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionContext")
+            .field("config", &self.state.config)
+            .finish()
+    }
+}
+
+/// Shared state behind a [`SessionContext`] and its [`DataFrame`]s.
+pub(crate) struct SessionState {
+    pub(crate) config: SessionConfig,
+    catalog: RwLock<Catalog>,
+    threads: Option<rayon::ThreadPool>,
+    pool: Arc<MemoryPool>,
+}
+
+impl Default for SessionContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SessionContext {
+    /// A session with the default configuration (all cores, `threads` scheduler).
+    pub fn new() -> Self {
+        Self::with_config(SessionConfig::default())
+    }
+
+    /// A session with `config`.
+    pub fn with_config(config: SessionConfig) -> Self {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.effective_threads().max(1))
+            .thread_name(|i| format!("rask-worker-{i}"))
+            .build()
+            .ok();
+        let pool = MemoryPool::new(config.memory_limit);
+        SessionContext {
+            state: Arc::new(SessionState {
+                config,
+                catalog: RwLock::new(Catalog::default()),
+                threads,
+                pool,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.state.config
+    }
+
+    /// Registers a CSV or Parquet file, directory or glob as table `name`; the format comes
+    /// from the file extensions.
+    ///
+    /// # Errors
+    /// When nothing matches `path`, or the files cannot be read.
+    pub fn register_path(&self, name: &str, path: &str) -> Result<()> {
+        let table = FileTable::open(path)?;
+        self.register_entry(name, Entry::Table(Arc::new(table)))
+    }
+
+    /// Registers Parquet files as table `name`.
+    ///
+    /// # Errors
+    /// When nothing matches `path`, or the files cannot be read.
+    pub fn register_parquet(&self, name: &str, path: &str) -> Result<()> {
+        let table = FileTable::open_as(path, TableFormat::Parquet)?;
+        self.register_entry(name, Entry::Table(Arc::new(table)))
+    }
+
+    /// Registers CSV files as table `name`.
+    ///
+    /// # Errors
+    /// When nothing matches `path`, or the files cannot be read.
+    pub fn register_csv(&self, name: &str, path: &str, options: CsvOptions) -> Result<()> {
+        let table = FileTable::open_as(path, TableFormat::Csv(options))?;
+        self.register_entry(name, Entry::Table(Arc::new(table)))
+    }
+
+    /// Registers in-memory partitions of record batches as table `name`.
+    ///
+    /// # Errors
+    /// When a batch does not match `schema`.
+    pub fn register_batches(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        partitions: Vec<Vec<RecordBatch>>,
+    ) -> Result<()> {
+        let table = MemTable::try_new(schema, partitions)?;
+        self.register_entry(name, Entry::Table(Arc::new(table)))
+    }
+
+    /// Registers every data file and subdirectory of `dir` as a table named after it (the
+    /// extension dropped): `dir/lineitem/` and `dir/orders.csv` become `lineitem` and `orders`.
+    /// Hidden entries and files with other extensions are skipped.
+    ///
+    /// # Errors
+    /// When `dir` is not a readable directory, or a table in it cannot be opened.
+    pub fn register_data_dir(&self, dir: &str) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            Error::Plan(format!("cannot read data directory '{dir}': {e}"))
+        })?;
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        let mut found = 0;
+        for path in paths {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if file_name.starts_with('.') || file_name.starts_with('_') {
+                continue;
+            }
+            let name = if path.is_dir() {
+                file_name.to_string()
+            } else {
+                match table_name_of_file(file_name) {
+                    Some(n) => n,
+                    None => continue,
+                }
+            };
+            let Some(p) = path.to_str() else { continue };
+            self.register_path(&name, p)
+                .map_err(|e| Error::Plan(format!("table '{name}' from '{p}': {e}")))?;
+            found += 1;
+        }
+        if found == 0 {
+            return plan_err!(
+                "no CSV or Parquet files or table directories found in '{dir}'"
+            );
+        }
+        Ok(())
+    }
+
+    fn register_entry(&self, name: &str, entry: Entry) -> Result<()> {
+        let mut cat = self.state.catalog_write()?;
+        cat.register(name, entry);
+        Ok(())
+    }
+
+    /// Removes table or view `name`; returns whether it existed.
+    ///
+    /// # Errors
+    /// Only when the catalog lock is poisoned.
+    pub fn deregister(&self, name: &str) -> Result<bool> {
+        Ok(self.state.catalog_write()?.remove(name))
+    }
+
+    /// Names of the registered tables and views, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        self.state.table_names()
+    }
+
+    /// The schema of table or view `name`.
+    ///
+    /// # Errors
+    /// When no such table exists.
+    pub fn table_schema(&self, name: &str) -> Result<SchemaRef> {
+        Ok(self.table(name)?.schema())
+    }
+
+    /// A lazy frame reading table or view `name`.
+    ///
+    /// # Errors
+    /// When no such table exists.
+    pub fn table(&self, name: &str) -> Result<DataFrame> {
+        match self.state.catalog_read()?.plan(name)? {
+            Some(plan) => Ok(DataFrame::new(Arc::clone(&self.state), plan)),
+            None => plan_err!("table '{name}' not found{}", self.state.hint(name)),
+        }
+    }
+
+    /// A lazy frame over Parquet files (a file, a directory or a glob).
+    ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/tpch-sf0.01/nation");
+    /// let nation = ctx.read_parquet(dir)?;
+    /// assert_eq!(nation.count()?, 25);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When nothing matches `path`, or the files cannot be read.
+    pub fn read_parquet(&self, path: &str) -> Result<DataFrame> {
+        let table = FileTable::open_as(path, TableFormat::Parquet)?;
+        self.frame_over(path, Arc::new(table))
+    }
+
+    /// A lazy frame over CSV files (a file, a directory or a glob) read with `options`.
+    ///
+    /// # Errors
+    /// When nothing matches `path`, or the files cannot be read.
+    pub fn read_csv(&self, path: &str, options: CsvOptions) -> Result<DataFrame> {
+        let table = FileTable::open_as(path, TableFormat::Csv(options))?;
+        self.frame_over(path, Arc::new(table))
+    }
+
+    /// A lazy frame over in-memory partitions of record batches.
+    ///
+    /// # Errors
+    /// When a batch does not match `schema`.
+    pub fn from_batches(
+        &self,
+        schema: SchemaRef,
+        partitions: Vec<Vec<RecordBatch>>,
+    ) -> Result<DataFrame> {
+        let table = MemTable::try_new(schema, partitions)?;
+        self.frame_over("batches", Arc::new(table))
+    }
+
+    fn frame_over(&self, path: &str, source: Arc<dyn rask_expr::TableSource>) -> Result<DataFrame> {
+        let name = table_alias_of_path(path);
+        let plan = LogicalPlanBuilder::scan(&name, source)?.build();
+        Ok(DataFrame::new(Arc::clone(&self.state), plan))
+    }
+
+    /// Runs SQL: statements separated by `;`. DDL (`CREATE VIEW`, `CREATE TABLE AS`, `COPY`,
+    /// `DROP`) takes effect at once; the returned frame is the last statement's result (lazy
+    /// for a query; a frame with no columns for DDL).
+    ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// ctx.sql("CREATE VIEW v AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(x, y)")?;
+    /// let df = ctx.sql("SELECT sum(x) AS s FROM v")?;
+    /// assert_eq!(df.collect()?[0].num_rows(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Syntax errors (with the position), unknown tables or columns, type errors; for DDL, the
+    /// errors of running it.
+    pub fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let statements = rask_sql::split_sql_statements(sql)?;
+        if statements.is_empty() {
+            return plan_err!("no SQL statement given");
+        }
+        let mut last = None;
+        for text in statements {
+            for stmt in rask_sql::sql_to_statements(&text, self.state.as_ref())? {
+                last = Some(self.run_statement(stmt)?);
+            }
+        }
+        last.ok_or_else(|| Error::Plan("no SQL statement given".into()))
+    }
+
+    fn run_statement(&self, stmt: Statement) -> Result<DataFrame> {
+        match stmt {
+            Statement::Query(plan) => Ok(DataFrame::new(Arc::clone(&self.state), plan)),
+            Statement::Explain {
+                analyze,
+                verbose,
+                plan,
+            } => {
+                let df = DataFrame::new(Arc::clone(&self.state), plan);
+                let text = df.explain_rows(analyze, verbose)?;
+                self.text_frame(&["plan_type", "plan"], text)
+            }
+            Statement::CreateView {
+                name,
+                or_replace,
+                plan,
+            } => {
+                let mut cat = self.state.catalog_write()?;
+                if cat.get(&name).is_some() && !or_replace {
+                    return plan_err!(
+                        "table or view '{name}' already exists; use CREATE OR REPLACE VIEW"
+                    );
+                }
+                cat.register(&name, Entry::View(plan));
+                Ok(self.empty_frame())
+            }
+            Statement::CreateTableAs {
+                name,
+                or_replace,
+                if_not_exists,
+                plan,
+            } => {
+                if self.state.catalog_read()?.get(&name).is_some() {
+                    if if_not_exists {
+                        return Ok(self.empty_frame());
+                    }
+                    if !or_replace {
+                        return plan_err!(
+                            "table '{name}' already exists; use CREATE OR REPLACE TABLE"
+                        );
+                    }
+                }
+                let df = DataFrame::new(Arc::clone(&self.state), plan);
+                let schema = df.schema();
+                let parts = df.collect_partitions()?;
+                let parts = parts
+                    .into_iter()
+                    .map(|p| {
+                        p.into_iter()
+                            .map(|b| Ok(b.with_schema(Arc::clone(&schema))?))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let table = MemTable::try_new(schema, parts)?;
+                self.register_entry(&name, Entry::Table(Arc::new(table)))?;
+                Ok(self.empty_frame())
+            }
+            Statement::Copy {
+                plan,
+                target,
+                options,
+            } => {
+                let df = DataFrame::new(Arc::clone(&self.state), plan);
+                let rows = df.write(&target, &options)?;
+                self.text_frame(&["Count"], vec![vec![rows.to_string()]])
+            }
+            Statement::Drop { name, if_exists } => {
+                let removed = self.state.catalog_write()?.remove(&name);
+                if !removed && !if_exists {
+                    return plan_err!("table or view '{name}' not found{}", self.state.hint(&name));
+                }
+                Ok(self.empty_frame())
+            }
+            Statement::ShowTables => {
+                let rows = self.table_names().into_iter().map(|n| vec![n]).collect();
+                self.text_frame(&["name"], rows)
+            }
+            Statement::Describe { name } => {
+                let schema = self.table_schema(&name)?;
+                self.describe_frame(&schema)
+            }
+            Statement::DescribeQuery(plan) => {
+                let schema = plan.schema().arrow_schema();
+                self.describe_frame(&schema)
+            }
+        }
+    }
+
+    fn describe_frame(&self, schema: &Schema) -> Result<DataFrame> {
+        let rows = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                vec![
+                    f.name().clone(),
+                    crate::dataframe::sql_type_name(f.data_type()),
+                    if f.is_nullable() { "YES" } else { "NO" }.to_string(),
+                ]
+            })
+            .collect();
+        self.text_frame(&["column_name", "column_type", "null"], rows)
+    }
+
+    /// A frame with no columns (the result of DDL).
+    fn empty_frame(&self) -> DataFrame {
+        DataFrame::new(
+            Arc::clone(&self.state),
+            LogicalPlanBuilder::empty(false).build(),
+        )
+    }
+
+    /// A small in-memory frame of strings.
+    fn text_frame(&self, columns: &[&str], rows: Vec<Vec<String>>) -> Result<DataFrame> {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(*c, DataType::Utf8, false))
+                .collect::<Vec<_>>(),
+        ));
+        let arrays: Vec<ArrayRef> = (0..columns.len())
+            .map(|c| {
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[c].as_str())))
+                    as ArrayRef
+            })
+            .collect();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
+        let table = MemTable::try_new(schema, vec![vec![batch]])?;
+        self.frame_over("result", Arc::new(table))
+    }
+}
+
+impl SessionState {
+    fn catalog_read(&self) -> Result<std::sync::RwLockReadGuard<'_, Catalog>> {
+        self.catalog
+            .read()
+            .map_err(|_| Error::Internal("catalog lock poisoned".into()))
+    }
+
+    fn catalog_write(&self) -> Result<std::sync::RwLockWriteGuard<'_, Catalog>> {
+        self.catalog
+            .write()
+            .map_err(|_| Error::Internal("catalog lock poisoned".into()))
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        self.catalog_read().map(|c| c.names()).unwrap_or_default()
+    }
+
+    /// ", did you mean 'x'?" when a registered name is close to `name`.
+    fn hint(&self, name: &str) -> String {
+        let names = self.table_names();
+        match rask_expr::schema::suggest(name, names.iter().map(|s| s.as_str())) {
+            Some(s) => format!(", did you mean '{s}'?"),
+            None if names.is_empty() => {
+                " (no tables are registered: use --table NAME=PATH or --data DIR, or a path \
+                 such as FROM 'data/*.parquet')"
+                    .to_string()
+            }
+            None => format!(" (tables: {})", names.join(", ")),
+        }
+    }
+
+    /// Optimizes `plan` (unless disabled) and plans it physically.
+    pub(crate) fn physical_plan(&self, plan: &Arc<LogicalPlan>) -> Result<(Arc<LogicalPlan>, PhysicalPlan)> {
+        let optimized = self.optimize(plan)?;
+        let physical = PhysicalPlanner::new(&self.config).create(&optimized)?;
+        Ok((optimized, physical))
+    }
+
+    pub(crate) fn optimize(&self, plan: &Arc<LogicalPlan>) -> Result<Arc<LogicalPlan>> {
+        if self.config.optimize {
+            Optimizer::new().optimize(Arc::clone(plan))
+        } else {
+            Ok(Arc::clone(plan))
+        }
+    }
+
+    /// Runs `f` with an executor on the session's pool.
+    pub(crate) fn run<T: Send>(&self, f: impl FnOnce(&Executor) -> Result<T> + Send) -> Result<T> {
+        let exec = Executor::new(TaskContext {
+            config: self.config.clone(),
+            pool: Arc::clone(&self.pool),
+        });
+        match &self.threads {
+            Some(pool) => pool.install(|| f(&exec)),
+            None => f(&exec),
+        }
+    }
+}
+
+impl SqlCatalog for SessionState {
+    fn resolve_table(&self, name: &str) -> Result<Option<Arc<LogicalPlan>>> {
+        self.catalog_read()?.plan(name)
+    }
+
+    fn table_function(
+        &self,
+        name: &str,
+        args: &[ScalarValue],
+        named: &[(String, ScalarValue)],
+    ) -> Result<Arc<LogicalPlan>> {
+        let path = match args.first() {
+            Some(ScalarValue::Utf8(Some(p))) => p.clone(),
+            _ => return plan_err!("{name}() takes a path string as its first argument"),
+        };
+        let table = match name.to_lowercase().as_str() {
+            "read_parquet" | "parquet_scan" => {
+                if !named.is_empty() {
+                    return plan_err!("read_parquet() takes no options, got {}", named[0].0);
+                }
+                FileTable::open_as(&path, TableFormat::Parquet)?
+            }
+            "read_csv" | "read_csv_auto" => {
+                FileTable::open_as(&path, TableFormat::Csv(csv_options(named)?))?
+            }
+            other => {
+                return plan_err!(
+                    "unknown table function '{other}' (known: read_parquet, read_csv)"
+                )
+            }
+        };
+        Ok(LogicalPlanBuilder::scan(&table_alias_of_path(&path), Arc::new(table))?.build())
+    }
+
+    fn path_table(&self, path: &str) -> Result<Arc<LogicalPlan>> {
+        let table = FileTable::open(path)?;
+        Ok(LogicalPlanBuilder::scan(&table_alias_of_path(path), Arc::new(table))?.build())
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        SessionState::table_names(self)
+    }
+}
+
+/// The name a table gets from a data file: the file name without its extensions, or `None`
+/// for files that are not data.
+fn table_name_of_file(file_name: &str) -> Option<String> {
+    let lower = file_name.to_lowercase();
+    let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
+    for ext in [".parquet", ".pq", ".csv", ".tsv", ".tbl", ".txt"] {
+        if lower.ends_with(ext) {
+            let base = file_name.len() - (file_name.len() - lower.len()) - ext.len();
+            return Some(file_name[..base].to_string());
+        }
+    }
+    None
+}
+
+/// A relation name for a path: its last component without extensions or glob characters.
+fn table_alias_of_path(path: &str) -> String {
+    let trimmed = path.trim_end_matches(['/', '\\']);
+    let last = Path::new(trimmed)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(trimmed);
+    let base = table_name_of_file(last).unwrap_or_else(|| last.to_string());
+    if base.is_empty() || base.contains(['*', '?', '[']) {
+        "t".to_string()
+    } else {
+        base
+    }
+}
+
+/// Options of `COPY ... TO` / `to_parquet` / `to_csv` resolved.
+pub(crate) struct WriteTarget {
+    pub(crate) format: FileFormat,
+    pub(crate) csv: CsvOptions,
+    pub(crate) overwrite: bool,
+}
+
+pub(crate) fn write_target(target: &str, options: &[(String, String)]) -> Result<WriteTarget> {
+    let lower = target.to_lowercase();
+    let mut format = if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
+        FileFormat::Csv
+    } else {
+        FileFormat::Parquet
+    };
+    let mut csv = CsvOptions::default();
+    let mut overwrite = false;
+    for (k, v) in options {
+        let v_l = v.to_lowercase();
+        match k.to_lowercase().as_str() {
+            "format" => {
+                format = match v_l.as_str() {
+                    "parquet" => FileFormat::Parquet,
+                    "csv" => FileFormat::Csv,
+                    other => {
+                        return plan_err!("COPY FORMAT must be parquet or csv, got '{other}'")
+                    }
+                }
+            }
+            "header" => csv.has_header = !matches!(v_l.as_str(), "false" | "0" | "no"),
+            "delimiter" | "delim" | "sep" => match v.as_bytes() {
+                [c] => csv.delimiter = *c,
+                _ => return plan_err!("COPY DELIMITER must be one character, got '{v}'"),
+            },
+            "overwrite" | "overwrite_or_ignore" => {
+                overwrite = !matches!(v_l.as_str(), "false" | "0" | "no")
+            }
+            other => {
+                return plan_err!(
+                    "unknown COPY option '{other}' (known: FORMAT, HEADER, DELIMITER, OVERWRITE)"
+                )
+            }
+        }
+    }
+    Ok(WriteTarget {
+        format,
+        csv,
+        overwrite,
+    })
+}
+
+/// Writes partitions under `target`: one file when `target` names a file (`.parquet`,
+/// `.csv`), otherwise a directory with one `part-NNNNN` file per partition. Every file is
+/// written under a temporary name and renamed when complete.
+pub(crate) fn write_partitions(
+    target: &str,
+    spec: &WriteTarget,
+    schema: &SchemaRef,
+    partitions: Vec<Vec<RecordBatch>>,
+) -> Result<usize> {
+    let lower = target.to_lowercase();
+    let single_file = [".parquet", ".csv", ".csv.gz", ".pq"]
+        .iter()
+        .any(|e| lower.ends_with(e));
+    let mut rows = 0;
+    if single_file {
+        let path = Path::new(target);
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::Plan(format!("cannot create directory '{}': {e}", parent.display()))
+                })?;
+            }
+        }
+        let mut w = PartitionWriter::try_new(path, Arc::clone(schema), spec.format, &spec.csv)?;
+        for b in partitions.iter().flatten() {
+            rows += b.num_rows();
+            w.write(b)?;
+        }
+        w.finish()?;
+        return Ok(rows);
+    }
+    let dir = Path::new(target);
+    if dir.exists() {
+        let existing: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| Error::Plan(format!("cannot read directory '{target}': {e}")))?
+            .filter_map(|e| e.ok())
+            .collect();
+        if !existing.is_empty() {
+            if !spec.overwrite {
+                return plan_err!(
+                    "output directory '{target}' is not empty; remove it or pass \
+                     (OVERWRITE true)"
+                );
+            }
+            for e in existing {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("part-") {
+                    std::fs::remove_file(e.path()).map_err(|err| {
+                        Error::Plan(format!("cannot remove '{}': {err}", e.path().display()))
+                    })?;
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Plan(format!("cannot create directory '{target}': {e}")))?;
+    let mut parts: Vec<Vec<RecordBatch>> = partitions
+        .into_iter()
+        .filter(|p| p.iter().any(|b| b.num_rows() > 0))
+        .collect();
+    if parts.is_empty() {
+        parts.push(vec![]);
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let path = dir.join(rask_io::part_file_name(i, spec.format));
+        let mut w = PartitionWriter::try_new(&path, Arc::clone(schema), spec.format, &spec.csv)?;
+        for b in part {
+            rows += b.num_rows();
+            w.write(b)?;
+        }
+        w.finish()?;
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_files_and_paths() {
+        assert_eq!(table_name_of_file("orders.csv").as_deref(), Some("orders"));
+        assert_eq!(table_name_of_file("Orders.CSV.gz").as_deref(), Some("Orders"));
+        assert_eq!(table_name_of_file("README.md"), None);
+        assert_eq!(table_alias_of_path("data/lineitem/"), "lineitem");
+        assert_eq!(table_alias_of_path("data/*.parquet"), "t");
+    }
+}

@@ -1,0 +1,395 @@
+//! [`DataFrame`]: a lazy, pandas-flavoured frame over a logical plan.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::util::pretty::pretty_format_batches;
+use rask_common::{plan_err, Result};
+use rask_expr::{col, AggFunc, Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
+
+use crate::context::{write_partitions, write_target, SessionState};
+
+/// A lazy frame: every method builds a plan; [`DataFrame::collect`] optimizes and runs it,
+/// partition by partition, in parallel.
+///
+/// ```
+/// use rask::{col, lit, SessionContext};
+/// use rask::functions::sum;
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 3)) t(k, v)")?;
+/// let out = df
+///     .filter(col("v").gt(lit(1i64)))?
+///     .groupby(&["k"])?
+///     .agg(vec![sum(col("v")).alias("total")])?
+///     .sort_values(&["k"], true)?;
+/// assert_eq!(out.count()?, 2);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct DataFrame {
+    state: Arc<SessionState>,
+    plan: Arc<LogicalPlan>,
+}
+
+impl DataFrame {
+    pub(crate) fn new(state: Arc<SessionState>, plan: Arc<LogicalPlan>) -> Self {
+        DataFrame { state, plan }
+    }
+
+    fn with_plan(&self, plan: Arc<LogicalPlan>) -> DataFrame {
+        DataFrame {
+            state: Arc::clone(&self.state),
+            plan,
+        }
+    }
+
+    fn builder(&self) -> LogicalPlanBuilder {
+        LogicalPlanBuilder::from(Arc::clone(&self.plan))
+    }
+
+    /// The logical plan, as built (not optimized).
+    pub fn logical_plan(&self) -> &Arc<LogicalPlan> {
+        &self.plan
+    }
+
+    /// The output schema, known before anything runs.
+    pub fn schema(&self) -> SchemaRef {
+        self.plan.schema().arrow_schema()
+    }
+
+    /// Column names.
+    pub fn columns(&self) -> Vec<String> {
+        self.schema().fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    /// Number of row partitions the frame's scans read (Dask's `npartitions`): one per file
+    /// or in-memory partition of the widest input.
+    pub fn npartitions(&self) -> usize {
+        fn walk(p: &LogicalPlan) -> usize {
+            match p {
+                LogicalPlan::TableScan(s) => s.source.npartitions(),
+                LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => 1,
+                LogicalPlan::Union(u) => u.inputs.iter().map(|i| walk(i)).sum(),
+                other => other.inputs().iter().map(|i| walk(i)).max().unwrap_or(1),
+            }
+        }
+        walk(&self.plan).max(1)
+    }
+
+    /// Keeps rows where `predicate` is TRUE.
+    ///
+    /// # Errors
+    /// When the predicate is not BOOLEAN or names an unknown column.
+    pub fn filter(&self, predicate: Expr) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().filter(predicate)?.build()))
+    }
+
+    /// Keeps rows where a SQL expression is TRUE: `df.query("a > 1 and b == 'x'")`.
+    ///
+    /// # Errors
+    /// Syntax errors and unknown columns.
+    pub fn query(&self, predicate: &str) -> Result<DataFrame> {
+        let e = rask_sql::sql_expr(predicate, self.plan.schema())?;
+        self.filter(e)
+    }
+
+    /// Computes `exprs` (columns, or expressions with [`Expr::alias`]).
+    ///
+    /// # Errors
+    /// Unknown columns, type errors.
+    pub fn select(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().project(exprs)?.build()))
+    }
+
+    /// Keeps the named columns, in the order given.
+    ///
+    /// # Errors
+    /// Unknown columns.
+    pub fn select_columns(&self, names: &[&str]) -> Result<DataFrame> {
+        self.select(names.iter().map(|n| col(n)).collect())
+    }
+
+    /// Adds (or replaces) column `name` computed by `expr` (pandas' `assign`).
+    ///
+    /// # Errors
+    /// Unknown columns, type errors.
+    pub fn with_column(&self, name: &str, expr: Expr) -> Result<DataFrame> {
+        let schema = self.plan.schema();
+        let mut exprs = Vec::with_capacity(schema.len() + 1);
+        let mut replaced = false;
+        for i in 0..schema.len() {
+            if schema.field(i).name() == name {
+                exprs.push(expr.clone().alias(name));
+                replaced = true;
+            } else {
+                exprs.push(Expr::Column(schema.column(i)));
+            }
+        }
+        if !replaced {
+            exprs.push(expr.alias(name));
+        }
+        self.select(exprs)
+    }
+
+    /// Alias of [`DataFrame::with_column`].
+    ///
+    /// # Errors
+    /// Unknown columns, type errors.
+    pub fn assign(&self, name: &str, expr: Expr) -> Result<DataFrame> {
+        self.with_column(name, expr)
+    }
+
+    /// Groups by columns; finish with [`GroupBy::agg`].
+    ///
+    /// # Errors
+    /// Unknown columns.
+    pub fn groupby(&self, keys: &[&str]) -> Result<GroupBy> {
+        self.groupby_exprs(keys.iter().map(|k| col(k)).collect())
+    }
+
+    /// Groups by expressions.
+    ///
+    /// # Errors
+    /// Never at this point; errors surface in [`GroupBy::agg`].
+    pub fn groupby_exprs(&self, keys: Vec<Expr>) -> Result<GroupBy> {
+        Ok(GroupBy {
+            df: self.clone(),
+            keys,
+        })
+    }
+
+    /// Aggregates the whole frame into one row: `df.agg(vec![sum(col("x")).alias("s")])`.
+    ///
+    /// # Errors
+    /// Non-aggregate expressions, unknown columns.
+    pub fn agg(&self, aggs: Vec<Expr>) -> Result<DataFrame> {
+        self.groupby_exprs(vec![])?.agg(aggs)
+    }
+
+    /// Sorts by columns, all ascending or all descending (NULLs last).
+    ///
+    /// # Errors
+    /// Unknown columns.
+    pub fn sort_values(&self, by: &[&str], ascending: bool) -> Result<DataFrame> {
+        self.sort(
+            by.iter()
+                .map(|c| SortExpr {
+                    expr: col(c),
+                    asc: ascending,
+                    nulls_first: false,
+                })
+                .collect(),
+        )
+    }
+
+    /// Sorts by expressions.
+    ///
+    /// # Errors
+    /// Unknown columns.
+    pub fn sort(&self, keys: Vec<SortExpr>) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().sort(keys)?.build()))
+    }
+
+    /// The first `n` rows.
+    pub fn head(&self, n: usize) -> DataFrame {
+        self.limit(0, Some(n))
+    }
+
+    /// Skips `skip` rows, then keeps `fetch` (all when `None`).
+    pub fn limit(&self, skip: usize, fetch: Option<usize>) -> DataFrame {
+        self.with_plan(self.builder().limit(skip, fetch).build())
+    }
+
+    /// Removes duplicate rows.
+    pub fn drop_duplicates(&self) -> DataFrame {
+        self.with_plan(self.builder().distinct().build())
+    }
+
+    /// Rows of `self` followed by rows of `other` (columns matched by position).
+    ///
+    /// # Errors
+    /// When the column counts or types do not line up.
+    pub fn union(&self, other: &DataFrame) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().union(Arc::clone(&other.plan))?.build()))
+    }
+
+    /// Runs the plan and returns its batches in order.
+    ///
+    /// # Errors
+    /// Any error of reading or computing.
+    pub fn collect(&self) -> Result<Vec<RecordBatch>> {
+        let (_, physical) = self.state.physical_plan(&self.plan)?;
+        self.state.run(|exec| exec.collect(&physical))
+    }
+
+    /// Runs the plan and returns its output partitions.
+    ///
+    /// # Errors
+    /// Any error of reading or computing.
+    pub fn collect_partitions(&self) -> Result<Vec<Vec<RecordBatch>>> {
+        let (_, physical) = self.state.physical_plan(&self.plan)?;
+        self.state.run(|exec| exec.collect_partitions(&physical))
+    }
+
+    /// Number of rows (runs a `count(*)`).
+    ///
+    /// # Errors
+    /// Any error of reading or computing.
+    pub fn count(&self) -> Result<usize> {
+        let counted = self.agg(vec![Expr::AggregateFunction {
+            func: AggFunc::CountStar,
+            args: vec![],
+            distinct: false,
+            filter: None,
+        }
+        .alias("count")])?;
+        let batches = counted.collect()?;
+        let batch = match batches.iter().find(|b| b.num_rows() > 0) {
+            Some(b) => b,
+            None => return Ok(0),
+        };
+        let v = rask_common::ScalarValue::try_from_array(batch.column(0).as_ref(), 0)?;
+        Ok(v.as_i64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0))
+    }
+
+    /// The optimized logical plan and the physical plan, as text.
+    ///
+    /// # Errors
+    /// Planning errors.
+    pub fn explain(&self) -> Result<String> {
+        let rows = self.explain_rows(false, false)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| format!("{}:\n{}", r[0], r[1]))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    pub(crate) fn explain_rows(&self, analyze: bool, verbose: bool) -> Result<Vec<Vec<String>>> {
+        let (optimized, physical) = self.state.physical_plan(&self.plan)?;
+        let mut rows = Vec::new();
+        if verbose {
+            rows.push(vec![
+                "initial_logical_plan".to_string(),
+                self.plan.display_indent(),
+            ]);
+        }
+        rows.push(vec!["logical_plan".to_string(), optimized.display_indent()]);
+        rows.push(vec!["physical_plan".to_string(), physical.display_indent()]);
+        if analyze {
+            let start = Instant::now();
+            let batches = self.state.run(|exec| exec.collect(&physical))?;
+            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+            rows.push(vec![
+                "analyze".to_string(),
+                format!("output_rows={n} elapsed={:.3?}", start.elapsed()),
+            ]);
+        }
+        Ok(rows)
+    }
+
+    /// Writes the frame as Parquet: a directory with one file per partition, or a single
+    /// file when `path` ends in `.parquet`. Files appear only when complete.
+    ///
+    /// # Errors
+    /// Reading/computing errors; a non-empty output directory; I/O errors.
+    pub fn to_parquet(&self, path: &str) -> Result<usize> {
+        self.write(path, &[("format".into(), "parquet".into())])
+    }
+
+    /// Writes the frame as CSV with a header, like [`DataFrame::to_parquet`].
+    ///
+    /// # Errors
+    /// Reading/computing errors; a non-empty output directory; I/O errors.
+    pub fn to_csv(&self, path: &str) -> Result<usize> {
+        self.write(path, &[("format".into(), "csv".into())])
+    }
+
+    pub(crate) fn write(&self, target: &str, options: &[(String, String)]) -> Result<usize> {
+        let spec = write_target(target, options)?;
+        let schema = self.schema();
+        let parts = self.collect_partitions()?;
+        let parts = parts
+            .into_iter()
+            .map(|p| {
+                p.into_iter()
+                    .map(|b| Ok(b.with_schema(Arc::clone(&schema))?))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        write_partitions(target, &spec, &schema, parts)
+    }
+}
+
+impl fmt::Debug for DataFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataFrame\n{}", self.plan.display_indent())
+    }
+}
+
+impl fmt::Display for DataFrame {
+    /// Runs the frame and prints it as a table (an error prints as the error).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self
+            .collect()
+            .and_then(|b| Ok(pretty_format_batches(&b)?.to_string()))
+        {
+            Ok(s) => write!(f, "{s}"),
+            Err(e) => write!(f, "<error: {e}>"),
+        }
+    }
+}
+
+/// A grouped frame: [`DataFrame::groupby`] then [`GroupBy::agg`].
+#[derive(Clone, Debug)]
+pub struct GroupBy {
+    df: DataFrame,
+    keys: Vec<Expr>,
+}
+
+impl GroupBy {
+    /// Named aggregations: one output column per expression (`sum(col("v")).alias("total")`),
+    /// after the group keys.
+    ///
+    /// # Errors
+    /// When an expression is not an aggregate call, or names an unknown column.
+    pub fn agg(&self, aggs: Vec<Expr>) -> Result<DataFrame> {
+        for a in &aggs {
+            if !matches!(a.unalias(), Expr::AggregateFunction { .. }) {
+                return plan_err!(
+                    "agg() takes aggregate calls such as sum(col(\"x\")), got '{a}'"
+                );
+            }
+        }
+        let plan = self.df.builder().aggregate(self.keys.clone(), aggs)?.build();
+        Ok(self.df.with_plan(plan))
+    }
+}
+
+/// The SQL name of an arrow type, as DESCRIBE shows it.
+pub(crate) fn sql_type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 => "TINYINT".into(),
+        DataType::Int16 => "SMALLINT".into(),
+        DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 => "UTINYINT".into(),
+        DataType::UInt16 => "USMALLINT".into(),
+        DataType::UInt32 => "UINTEGER".into(),
+        DataType::UInt64 => "UBIGINT".into(),
+        DataType::Float32 => "FLOAT".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Decimal128(p, s) => format!("DECIMAL({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
+        DataType::Date32 => "DATE".into(),
+        DataType::Timestamp(_, _) => "TIMESTAMP".into(),
+        DataType::Dictionary(_, v) => sql_type_name(v),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,147 @@
+//! The DataFrame API against SQL (the same answers), writers, and bad input.
+
+use rask::functions::{count_star, mean, sum};
+use rask::{col, lit, CsvOptions, SessionConfig, SessionContext};
+use rask_tests::{format_rows, repo_root, Setup};
+
+fn sorted(mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.sort();
+    rows
+}
+
+#[test]
+fn dataframe_and_sql_agree() {
+    for setup in Setup::all() {
+        let ctx = setup.context().expect("context");
+        let sql = ctx
+            .sql(
+                "SELECT l_returnflag, sum(l_quantity) AS q, avg(l_extendedprice) AS p, count(*) AS n \
+                 FROM lineitem WHERE l_shipdate <= DATE '1998-09-02' GROUP BY l_returnflag",
+            )
+            .and_then(|d| d.collect())
+            .expect("sql");
+        let df = ctx
+            .table("lineitem")
+            .and_then(|d| d.filter(col("l_shipdate").lt_eq(lit(rask::ScalarValue::Date32(Some(10471))))))
+            .and_then(|d| d.groupby(&["l_returnflag"]))
+            .and_then(|g| {
+                g.agg(vec![
+                    sum(col("l_quantity")).alias("q"),
+                    mean(col("l_extendedprice")).alias("p"),
+                    count_star().alias("n"),
+                ])
+            })
+            .and_then(|d| d.collect())
+            .expect("api");
+        assert_eq!(sorted(format_rows(&sql)), sorted(format_rows(&df)), "{setup:?}");
+    }
+}
+
+#[test]
+fn npartitions_follow_the_files() {
+    let ctx = SessionContext::new();
+    let root = repo_root();
+    let li = ctx
+        .read_parquet(&root.join("datasets/tpch-sf0.01/lineitem").to_string_lossy())
+        .expect("read");
+    let files = std::fs::read_dir(root.join("datasets/tpch-sf0.01/lineitem")).expect("dir").count();
+    assert_eq!(li.npartitions(), files);
+    assert_eq!(li.count().expect("count"), 60175);
+}
+
+#[test]
+fn head_sort_and_select() {
+    let ctx = Setup::all()[2].context().expect("context");
+    let df = ctx
+        .table("nation")
+        .and_then(|d| d.sort_values(&["n_name"], false))
+        .map(|d| d.head(3))
+        .and_then(|d| d.select_columns(&["n_name"]))
+        .and_then(|d| d.collect())
+        .expect("query");
+    let rows = format_rows(&df);
+    assert_eq!(rows, vec![vec!["VIETNAM"], vec!["UNITED STATES"], vec!["UNITED KINGDOM"]]);
+}
+
+#[test]
+fn parquet_and_csv_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ctx = Setup::all()[2].context().expect("context");
+    let df = ctx.sql("SELECT * FROM orders WHERE o_orderkey < 1000").expect("sql");
+    let want = sorted(format_rows(&df.collect().expect("collect")));
+    let pq = dir.path().join("out_pq");
+    df.to_parquet(&pq.to_string_lossy()).expect("to_parquet");
+    let back = ctx.read_parquet(&pq.to_string_lossy()).expect("read back");
+    assert!(back.npartitions() >= 1);
+    assert_eq!(sorted(format_rows(&back.collect().expect("collect"))), want);
+    let csv = dir.path().join("out_csv");
+    df.to_csv(&csv.to_string_lossy()).expect("to_csv");
+    let back = ctx.read_csv(&csv.to_string_lossy(), CsvOptions::default()).expect("read back");
+    assert_eq!(back.count().expect("count"), want.len());
+    // Writing into a non-empty directory is refused rather than mixing old and new files.
+    let err = df.to_csv(&csv.to_string_lossy()).expect_err("non-empty dir");
+    assert!(err.to_string().contains("not empty"), "{err}");
+    // No temporary files are left behind.
+    for entry in std::fs::read_dir(&csv).expect("dir") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        assert!(name.starts_with("part-"), "unexpected file {name}");
+    }
+}
+
+#[test]
+fn optimizer_on_and_off_agree() {
+    let sql = "SELECT o_orderpriority, count(*) AS c, max(o_totalprice) AS m FROM orders \
+               WHERE o_orderdate >= DATE '1995-01-01' AND o_orderstatus = 'F' \
+               GROUP BY o_orderpriority ORDER BY o_orderpriority";
+    let mut results = Vec::new();
+    for optimize in [true, false] {
+        let ctx = SessionContext::with_config(SessionConfig::default().with_optimizer(optimize));
+        ctx.register_data_dir(&repo_root().join("datasets/tpch-sf0.01").to_string_lossy())
+            .expect("register");
+        results.push(format_rows(&ctx.sql(sql).and_then(|d| d.collect()).expect("sql")));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0].len(), 5);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let ctx = Setup::all()[0].context().expect("context");
+    let cases: &[(&str, &str)] = &[
+        ("SELEC 1", "Line: 1"),
+        ("SELECT nope FROM nation", "nope"),
+        ("SELECT * FROM no_such_table", "no_such_table"),
+        ("SELECT n_name + 1 FROM nation", "n_name"),
+        ("SELECT 1 / 0", "ivision by zero"),
+        ("SELECT * FROM nation n JOIN region r ON n.n_regionkey = r.r_regionkey", "not supported yet"),
+        ("SELECT * FROM 'does/not/exist.parquet'", "does/not/exist.parquet"),
+    ];
+    for (sql, needle) in cases {
+        let res = std::panic::catch_unwind(|| ctx.sql(sql).and_then(|d| d.collect()));
+        match res {
+            Err(_) => panic!("panic on {sql}"),
+            Ok(Ok(_)) => panic!("no error for {sql}"),
+            Ok(Err(e)) => assert!(e.to_string().contains(needle), "{sql}: error '{e}' lacks '{needle}'"),
+        }
+    }
+}
+
+#[test]
+fn malformed_csv_names_file_line_and_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.csv");
+    let mut text = String::from("a,b\n");
+    for i in 0..50 {
+        text.push_str(&format!("{i},x\n"));
+    }
+    text.push_str("oops,y\n");
+    std::fs::write(&path, text).expect("write");
+    let ctx = SessionContext::new();
+    let opts = CsvOptions::default().with_schema_override("a", arrow::datatypes::DataType::Int64);
+    let err = ctx
+        .read_csv(&path.to_string_lossy(), opts)
+        .and_then(|d| d.collect())
+        .expect_err("bad value");
+    let msg = err.to_string();
+    assert!(msg.contains("bad.csv") && msg.contains("oops"), "{msg}");
+}

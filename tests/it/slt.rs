@@ -1,0 +1,127 @@
+//! Runs every `tests/slt/*.slt` file under each [`Setup`]: files as they are, 1 partition
+//! single-threaded, 4 partitions on 4 threads, 4 partitions single-threaded without the
+//! optimizer. Expected results come from DuckDB (`tests/tools/fill_slt.py`).
+
+use std::path::PathBuf;
+
+use rask::SessionContext;
+use rask_tests::{format_rows, repo_root, Setup};
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+struct RaskDb {
+    ctx: SessionContext,
+}
+
+#[derive(Debug)]
+struct DbError(String);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl sqllogictest::DB for RaskDb {
+    type Error = DbError;
+    type ColumnType = DefaultColumnType;
+
+    fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
+        // A panic is a bug even where an error is expected: report it as a failure.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let df = self.ctx.sql(sql)?;
+            let batches = df.collect()?;
+            Ok::<_, rask::Error>((df.schema(), batches))
+        }));
+        let (schema, batches) = match outcome {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(DbError(e.to_string())),
+            Err(_) => return Err(DbError(format!("PANIC while running: {sql}"))),
+        };
+        if schema.fields().is_empty() {
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                t if t.is_integer() => DefaultColumnType::Integer,
+                t if t.is_floating() || matches!(t, arrow::datatypes::DataType::Decimal128(..)) => {
+                    DefaultColumnType::FloatingPoint
+                }
+                _ => DefaultColumnType::Text,
+            })
+            .collect();
+        Ok(DBOutput::Rows {
+            types,
+            rows: format_rows(&batches),
+        })
+    }
+
+    fn engine_name(&self) -> &str {
+        "rask"
+    }
+}
+
+fn slt_files() -> Vec<PathBuf> {
+    let dir = repo_root().join("tests/slt");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "slt"));
+    files.sort();
+    files
+}
+
+fn run_all(setup: Setup) {
+    // Relative paths in the .slt files are relative to the repository root.
+    let root = repo_root();
+    let files = slt_files();
+    assert!(!files.is_empty(), "no .slt files under tests/slt");
+    let mut failures = Vec::new();
+    for file in &files {
+        let ctx = match std::env::set_current_dir(&root)
+            .map_err(|e| rask::Error::Plan(e.to_string()))
+            .and_then(|()| setup.context())
+        {
+            Ok(c) => c,
+            Err(e) => panic!("cannot set up {setup:?}: {e}"),
+        };
+        let mut runner = sqllogictest::Runner::new(move || {
+            let ctx = ctx.clone();
+            async move { Ok(RaskDb { ctx }) }
+        });
+        runner.add_label("rask");
+        if let Err(e) = runner.run_file(file) {
+            failures.push(format!("{}: {e}", file.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} .slt files failed under {setup:?}:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn slt_files_as_stored() {
+    run_all(Setup::all()[0]);
+}
+
+#[test]
+fn slt_one_partition_single_threaded() {
+    run_all(Setup::all()[1]);
+}
+
+#[test]
+fn slt_four_partitions_threads() {
+    run_all(Setup::all()[2]);
+}
+
+#[test]
+fn slt_four_partitions_optimizer_off() {
+    run_all(Setup::all()[3]);
+}
