@@ -3,7 +3,9 @@
 //! A file is cut into byte ranges of about [`DEFAULT_CSV_MORSEL_BYTES`]; each range starts at
 //! the first line that begins at or after its nominal start and ends where the next range starts,
 //! so every line is read by exactly one range. A quoted field may hold a newline, which breaks
-//! this: a file with any quote character in it is read as one range, as is a gzip file.
+//! this: before cutting a file, one pass follows its quoting (a memchr jump from quote to
+//! quote), and a file with a line break inside a quoted field is read as one range, as is a
+//! gzip file (which cannot be entered in the middle).
 //!
 //! Decoding errors are turned into messages naming the file, the line, the column and the value.
 //! Finding the line costs a pass over the file up to the range start; it happens only on the
@@ -25,7 +27,7 @@ use flate2::bufread::MultiGzDecoder;
 use rask_common::{Error, Result, ScalarValue};
 use rask_exec::{BatchIter, Morsel};
 
-use crate::types::{make_batch, normalize_type, ColumnSource};
+use crate::types::{column_difference, make_batch, normalize_type, ColumnSource};
 
 /// Default size of a CSV byte-range morsel.
 pub(crate) const DEFAULT_CSV_MORSEL_BYTES: usize = 16 * 1024 * 1024;
@@ -212,8 +214,9 @@ pub(crate) struct CsvFile {
     pub path: PathBuf,
     pub size: u64,
     pub compressed: bool,
-    /// Whether the file holds the quote character anywhere (computed on first scan).
-    has_quote: OnceLock<bool>,
+    /// Whether every newline of the file ends a record, so that it may be cut at any line
+    /// start (computed on the first scan that wants to cut it).
+    splittable: OnceLock<bool>,
 }
 
 impl CsvFile {
@@ -222,29 +225,109 @@ impl CsvFile {
             path,
             size,
             compressed,
-            has_quote: OnceLock::new(),
+            splittable: OnceLock::new(),
         }
     }
 
-    fn has_quote(&self, quote: u8) -> Result<bool> {
-        if let Some(v) = self.has_quote.get() {
+    /// Whether no quoted field of the file spans a line break (reads the file once).
+    fn splittable(&self, options: &CsvOptions) -> Result<bool> {
+        if let Some(v) = self.splittable.get() {
             return Ok(*v);
         }
         let mut file = File::open(&self.path).map_err(|e| io_context(e, &self.path))?;
+        let mut scanner = QuoteScanner::new(options);
         let mut buf = vec![0u8; 1 << 20];
-        let mut found = false;
-        loop {
+        let safe = loop {
             let n = file.read(&mut buf).map_err(|e| io_context(e, &self.path))?;
             if n == 0 {
-                break;
+                break true;
             }
-            if memchr::memchr(quote, &buf[..n]).is_some() {
-                found = true;
-                break;
+            if !scanner.feed(&buf[..n]) {
+                break false;
             }
+        };
+        let _ = self.splittable.set(safe);
+        Ok(safe)
+    }
+}
+
+/// Where a [`QuoteScanner`] is within a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// Outside quotes, at the start of a field.
+    FieldStart,
+    /// Outside quotes, inside an unquoted field (a quote here is an ordinary character).
+    Unquoted,
+    /// Inside a quoted field.
+    Quoted,
+    /// Inside a quoted field, right after the escape character.
+    Escaped,
+    /// Right after a quote that ended a quoted field, or starts a doubled quote.
+    QuoteInQuoted,
+}
+
+/// Follows CSV quoting (as the arrow-csv reader does) to find a line break inside a quoted
+/// field: the one case in which a line start is not a record start.
+struct QuoteScanner {
+    state: QuoteState,
+    quote: u8,
+    delimiter: u8,
+    escape: Option<u8>,
+}
+
+impl QuoteScanner {
+    fn new(options: &CsvOptions) -> Self {
+        QuoteScanner {
+            state: QuoteState::FieldStart,
+            quote: options.quote,
+            delimiter: options.delimiter,
+            escape: options.escape.filter(|e| *e != options.quote),
         }
-        let _ = self.has_quote.set(found);
-        Ok(found)
+    }
+
+    /// Scans the next bytes; false once a line break inside a quoted field is met.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        use QuoteState as S;
+        let mut i = 0;
+        while i < bytes.len() {
+            if matches!(self.state, S::FieldStart | S::Unquoted) {
+                // Outside quotes only a quote matters: jump to the next one.
+                match memchr::memchr(self.quote, &bytes[i..]) {
+                    None => {
+                        self.state = self.after_plain(bytes[bytes.len() - 1]);
+                        return true;
+                    }
+                    Some(0) => {}
+                    Some(k) => {
+                        self.state = self.after_plain(bytes[i + k - 1]);
+                        i += k;
+                    }
+                }
+            }
+            let b = bytes[i];
+            let newline = b == b'\n' || b == b'\r';
+            self.state = match self.state {
+                S::FieldStart if b == self.quote => S::Quoted,
+                S::FieldStart | S::Unquoted => self.after_plain(b),
+                S::Quoted | S::Escaped if newline => return false,
+                S::Quoted if Some(b) == self.escape => S::Escaped,
+                S::Quoted if b == self.quote => S::QuoteInQuoted,
+                S::Quoted | S::Escaped => S::Quoted,
+                S::QuoteInQuoted if b == self.quote => S::Quoted,
+                S::QuoteInQuoted => self.after_plain(b),
+            };
+            i += 1;
+        }
+        true
+    }
+
+    /// The state after an ordinary (non-quote) byte outside quotes.
+    fn after_plain(&self, b: u8) -> QuoteState {
+        if b == self.delimiter || b == b'\n' || b == b'\r' {
+            QuoteState::FieldStart
+        } else {
+            QuoteState::Unquoted
+        }
     }
 }
 
@@ -264,7 +347,7 @@ pub(crate) fn resolve_schema(files: &[Arc<CsvFile>], options: &CsvOptions) -> Re
     let first = files.first().map(|f| f.as_ref());
     let (mut fields, mut trailing) = match &options.schema {
         Some(schema) => {
-            let fields: Vec<Field> = schema
+            let mut fields: Vec<Field> = schema
                 .fields()
                 .iter()
                 .map(|f| Field::new(f.name(), csv_type(f.data_type()), true))
@@ -280,6 +363,10 @@ pub(crate) fn resolve_schema(files: &[Arc<CsvFile>], options: &CsvOptions) -> Re
                 }
                 _ => false,
             };
+            if trailing {
+                // decoded as an extra (hidden) column
+                fields.push(Field::new("__trailing", DataType::Utf8, true));
+            }
             (fields, trailing)
         }
         None => infer_schema(files, options)?,
@@ -340,24 +427,30 @@ fn sample_indices(n: usize) -> Vec<usize> {
 fn infer_schema(files: &[Arc<CsvFile>], options: &CsvOptions) -> Result<(Vec<Field>, bool)> {
     let format = options.format(options.has_header)?;
     // (file, inferred schema) of the files that had any columns
+    // Types come from a sample of the files; every file's first line is checked for the
+    // column names (a header-only read infers no types: `Null`, which merges with anything).
+    let sampled = sample_indices(files.len());
     let mut inferred: Vec<(&CsvFile, Schema)> = Vec::new();
-    for i in sample_indices(files.len()) {
-        let file = files[i].as_ref();
+    for (i, file) in files.iter().enumerate() {
+        let file = file.as_ref();
         if file.size == 0 {
             continue;
         }
+        let rows = if sampled.binary_search(&i).is_ok() {
+            options.infer_rows.max(1)
+        } else {
+            0
+        };
         let reader = open_reader(&file.path, file.compressed)?;
-        let (schema, _) = format
-            .infer_schema(reader, Some(options.infer_rows.max(1)))
-            .map_err(|e| {
-                Error::Execution(format!(
-                    "cannot infer the schema of CSV file '{}': {}; check the delimiter ('{}') \
+        let (schema, _) = format.infer_schema(reader, Some(rows)).map_err(|e| {
+            Error::Execution(format!(
+                "cannot infer the schema of CSV file '{}': {}; check the delimiter ('{}') \
                      and header options, or give the schema explicitly",
-                    file.path.display(),
-                    arrow_message(&e),
-                    options.delimiter as char
-                ))
-            })?;
+                file.path.display(),
+                arrow_message(&e),
+                options.delimiter as char
+            ))
+        })?;
         if schema.fields().is_empty() {
             continue;
         }
@@ -377,12 +470,12 @@ fn infer_schema(files: &[Arc<CsvFile>], options: &CsvOptions) -> Result<(Vec<Fie
     for (file, schema) in &inferred[1..] {
         let these = names(schema);
         if these != first_names {
+            let (a, b) = (first_file.path.display(), file.path.display());
             return Err(Error::Plan(format!(
-                "file {} has columns [{}] but file {} has [{}]; use a schema override or \
-                 separate tables",
-                first_file.path.display(),
+                "CSV files of one table have different columns: {}. File {a} has [{}] but \
+                 file {b} has [{}]; read them as separate tables, or narrow the path with a glob",
+                column_difference(&first_names, &these, &a.to_string(), &b.to_string()),
                 first_names.join(", "),
-                file.path.display(),
                 these.join(", ")
             )));
         }
@@ -450,7 +543,7 @@ pub(crate) fn file_morsels(
 ) -> Result<Vec<CsvMorsel>> {
     let morsel_bytes = morsel_bytes.max(1) as u64;
     let whole =
-        file.compressed || file.size <= morsel_bytes || file.has_quote(config.options.quote)?;
+        file.compressed || file.size <= morsel_bytes || !file.splittable(&config.options)?;
     let ranges: Vec<(u64, u64)> = if whole {
         vec![(0, u64::MAX)]
     } else {
@@ -771,9 +864,9 @@ impl CsvMorselInfo {
             if let Some((row, col, value)) = self.find_bad_value(rows_done) {
                 let field = self.config.schema.decoder.field(col);
                 return Error::Execution(format!(
-                    "failed to parse '{value}' as {} in file {path}, line {}, column '{}': fix \
-                     the value, or declare the column with a schema override (e.g. \
-                     read_csv(..., types={{'{}': 'VARCHAR'}}) / --table options)",
+                    "failed to parse '{value}' as {} in file {path}, line {}, column '{}': \
+                     clean the data, or pass a schema override giving column '{}' a type that \
+                     holds this value (for example Utf8)",
                     field.data_type(),
                     lines_before + self.header as usize + row + 1,
                     field.name(),
@@ -864,4 +957,344 @@ fn first_unparsable(text: &ArrayRef, target: &DataType, skip: usize) -> Option<(
     (skip..strings.len())
         .find(|&i| strings.is_valid(i) && cast.is_null(i))
         .map(|i| (i, strings.value(i).to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+    use crate::listing::{ListingTable, TableFormat};
+    use crate::test_util::{collect, pretty, rows, write_text};
+
+    fn s(p: &Path) -> &str {
+        p.to_str().unwrap()
+    }
+
+    fn csv(options: CsvOptions) -> TableFormat {
+        TableFormat::Csv(options)
+    }
+
+    /// `feed` in one piece and byte by byte agree, and give `expected`.
+    fn splittable(text: &str, options: &CsvOptions, expected: bool) {
+        let mut whole = QuoteScanner::new(options);
+        assert_eq!(whole.feed(text.as_bytes()), expected, "{text:?}");
+        let mut bytes = QuoteScanner::new(options);
+        let ok = text.bytes().all(|b| bytes.feed(&[b]));
+        assert_eq!(ok, expected, "{text:?} byte by byte");
+    }
+
+    #[test]
+    fn quote_scanner() {
+        let o = CsvOptions::default();
+        splittable("a,b\n1,2\n", &o, true);
+        splittable("a,\"b,\"\"c\"\"\",d\n\"x\"\n", &o, true);
+        splittable("a,\"b\nc\"\n", &o, false);
+        splittable("a,\"b\r\nc\"\n", &o, false);
+        // a quote inside an unquoted field is data; the next field may still open quotes
+        splittable("a\"b\nc\"d\n", &o, true);
+        splittable("x\"y,\"z\nw\"\n", &o, false);
+        // text after a closing quote is unquoted
+        splittable("\"a\"b\"\nc\n", &o, true);
+        let e = CsvOptions::default().with_escape(Some(b'\\'));
+        splittable("\"a\\\"b\",c\n", &e, true);
+        splittable("\"a\\\nb\"\n", &e, false);
+        let q = CsvOptions::default().with_quote(b'\'').with_delimiter(b';');
+        splittable("'a\"b';\"c\n'd\n'\n", &q, false);
+        splittable("'a\"b';\"c\n\"d\n", &q, true);
+    }
+
+    /// `n` lines of `id,name,comment` with quoted comments holding commas and quotes.
+    fn quoted_csv(n: usize) -> String {
+        let mut text = String::from("id,name,comment\n");
+        for i in 0..n {
+            text.push_str(&format!("{i},n{i},\"c, \"\"{i}\"\"\"\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn byte_range_morsels_cover_every_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        write_text(&path, &quoted_csv(1000));
+        let whole = ListingTable::try_new(s(&path), csv(CsvOptions::default())).unwrap();
+        let expected = collect(&whole.scan(None, &[], None, 64).unwrap()).unwrap();
+        assert_eq!(
+            whole
+                .scan(None, &[], None, 64)
+                .unwrap()
+                .morsels()
+                .unwrap()
+                .len(),
+            1
+        );
+        for bytes in [1, 7, 100, 1000, 4096] {
+            let t = ListingTable::try_new(s(&path), csv(CsvOptions::default()))
+                .unwrap()
+                .with_csv_morsel_bytes(bytes);
+            let src = t.scan(None, &[], None, 64).unwrap();
+            let morsels = src.morsels().unwrap();
+            assert!(morsels.len() > 1, "{bytes}");
+            assert!(morsels.iter().all(|m| m.partition() == 0));
+            let out = collect(&src).unwrap();
+            assert_eq!(pretty(&out), pretty(&expected), "morsel bytes {bytes}");
+        }
+        assert_eq!(rows(&expected), 1000);
+        let out = collect(&whole.scan(Some(&[2]), &[], None, 2000).unwrap()).unwrap();
+        assert_eq!(out[0].column(0).as_string::<i32>().value(7), "c, \"7\"");
+    }
+
+    #[test]
+    fn quoted_newline_reads_file_as_one_morsel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = quoted_csv(200);
+        text.push_str("1000,x,\"two\nlines\"\n");
+        text.push_str(&quoted_csv(200)[16..]);
+        write_text(&path, &text);
+        let t = ListingTable::try_new(s(&path), csv(CsvOptions::default()))
+            .unwrap()
+            .with_csv_morsel_bytes(64);
+        let src = t.scan(Some(&[0, 2]), &[], None, 1024).unwrap();
+        assert_eq!(src.morsels().unwrap().len(), 1);
+        let out = collect(&src).unwrap();
+        assert_eq!(rows(&out), 401);
+        assert_eq!(out[0].column(1).as_string::<i32>().value(200), "two\nlines");
+    }
+
+    #[test]
+    fn bad_value_names_file_line_column_value_and_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        let mut text = String::from("id,name\n");
+        for i in 0..500 {
+            text.push_str(&format!("{i},n{i}\n"));
+        }
+        text.push_str("abc,oops\n");
+        for i in 0..100 {
+            text.push_str(&format!("{i},m{i}\n"));
+        }
+        write_text(&path, &text);
+        let options = CsvOptions::default().with_infer_rows(100);
+        for morsel_bytes in [1 << 20, 500] {
+            let t = ListingTable::try_new(s(&path), csv(options.clone()))
+                .unwrap()
+                .with_csv_morsel_bytes(morsel_bytes);
+            assert_eq!(t.schema().field(0).data_type(), &DataType::Int64);
+            let err = collect(&t.scan(None, &[], None, 64).unwrap()).unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, Error::Execution(_)), "{msg}");
+            for part in [
+                "bad.csv",
+                "line 502",
+                "column 'id'",
+                "'abc'",
+                "Int64",
+                "schema override",
+            ] {
+                assert!(msg.contains(part), "{part} not in: {msg}");
+            }
+        }
+        // the fix works
+        let t = ListingTable::try_new(
+            s(&path),
+            csv(options.with_schema_override("id", DataType::Utf8)),
+        )
+        .unwrap();
+        assert_eq!(
+            rows(&collect(&t.scan(None, &[], None, 64).unwrap()).unwrap()),
+            601
+        );
+    }
+
+    #[test]
+    fn wrong_field_count_names_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragged.csv");
+        write_text(&path, "a,b\n1,2\n3,4,5\n");
+        // met while inferring
+        let msg = ListingTable::try_new(s(&path), csv(CsvOptions::default()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("ragged.csv") && msg.contains("line 3"),
+            "{msg}"
+        );
+        // met while reading
+        let options = CsvOptions::default().with_infer_rows(1);
+        let t = ListingTable::try_new(s(&path), csv(options)).unwrap();
+        let msg = collect(&t.scan(None, &[], None, 64).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("ragged.csv") && msg.contains("line 3"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn options_delimiter_quote_escape_nulls_no_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.txt");
+        write_text(&path, "1;'a;b';NA\n2;'it\\'s';3.5\nNA;'';NA\n");
+        let options = CsvOptions::default()
+            .with_header(false)
+            .with_delimiter(b';')
+            .with_quote(b'\'')
+            .with_escape(Some(b'\\'))
+            .with_null_values(vec!["NA".into()]);
+        let t = ListingTable::try_new(s(&path), csv(options)).unwrap();
+        let schema = t.schema();
+        let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(
+            types,
+            [&DataType::Int64, &DataType::Utf8, &DataType::Float64]
+        );
+        let out = collect(&t.scan(None, &[], None, 64).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+----------+----------+----------+\n\
+             | column_1 | column_2 | column_3 |\n\
+             +----------+----------+----------+\n\
+             | 1        | a;b      |          |\n\
+             | 2        | it's     | 3.5      |\n\
+             |          |          |          |\n\
+             +----------+----------+----------+"
+        );
+        // with "NA" as the only null string, the empty quoted field is an empty string
+        assert!(out[0].column(1).is_valid(2));
+        assert!(out[0].column(0).is_null(2));
+    }
+
+    #[test]
+    fn gzip_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv.gz");
+        let file = File::create(&path).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        gz.write_all(quoted_csv(300).as_bytes()).unwrap();
+        gz.finish().unwrap();
+        let t = ListingTable::try_new(s(&path), csv(CsvOptions::default()))
+            .unwrap()
+            .with_csv_morsel_bytes(10);
+        assert_eq!(t.schema().field(0).data_type(), &DataType::Int64);
+        let src = t.scan(None, &[], None, 64).unwrap();
+        assert_eq!(src.morsels().unwrap().len(), 1);
+        assert_eq!(rows(&collect(&src).unwrap()), 300);
+        // forced off: the gzip bytes are not CSV
+        let plain = CsvOptions::default().with_compression(Some(false));
+        assert!(ListingTable::try_new(s(&path), csv(plain))
+            .and_then(|t| collect(&t.scan(None, &[], None, 64)?))
+            .is_err());
+    }
+
+    #[test]
+    fn inference_samples_every_file_and_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        write_text(&dir.path().join("a.csv"), "x,y,z\n1,1,2020-01-01\n");
+        write_text(&dir.path().join("b.csv"), "x,y,z\n2,2.5,2020-01-02\n");
+        write_text(&dir.path().join("c.csv"), "x,y,z\nthree,3,2020-01-03\n");
+        let t = ListingTable::try_new(s(dir.path()), csv(CsvOptions::default())).unwrap();
+        let schema = t.schema();
+        let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(
+            types,
+            [&DataType::Utf8, &DataType::Float64, &DataType::Date32]
+        );
+        assert_eq!(
+            rows(&collect(&t.scan(None, &[], None, 64).unwrap()).unwrap()),
+            3
+        );
+
+        let options = CsvOptions::default()
+            .with_schema_override("y", DataType::Decimal128(10, 2))
+            .with_schema_override("z", DataType::Utf8);
+        let t = ListingTable::try_new(s(dir.path()), csv(options)).unwrap();
+        let schema = t.schema();
+        let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(
+            types,
+            [
+                &DataType::Utf8,
+                &DataType::Decimal128(10, 2),
+                &DataType::Utf8
+            ]
+        );
+        let out = collect(&t.scan(Some(&[1]), &[], None, 64).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+------+\n| y    |\n+------+\n| 1.00 |\n| 2.50 |\n| 3.00 |\n+------+"
+        );
+        let bad = CsvOptions::default().with_schema_override("nope", DataType::Utf8);
+        let err = ListingTable::try_new(s(dir.path()), csv(bad)).unwrap_err();
+        assert!(err.to_string().contains("'nope'"), "{err}");
+    }
+
+    #[test]
+    fn many_files_are_sampled_beyond_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let value = if i == 39 {
+                "1.5".to_string()
+            } else {
+                i.to_string()
+            };
+            write_text(
+                &dir.path().join(format!("f{i:02}.csv")),
+                &format!("v\n{value}\n"),
+            );
+        }
+        let t = ListingTable::try_new(s(dir.path()), csv(CsvOptions::default())).unwrap();
+        assert_eq!(t.npartitions(), 40);
+        assert_eq!(t.schema().field(0).data_type(), &DataType::Float64);
+        assert_eq!(
+            rows(&collect(&t.scan(None, &[], None, 64).unwrap()).unwrap()),
+            40
+        );
+    }
+
+    #[test]
+    fn differing_columns_name_both_files_and_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..30 {
+            write_text(&dir.path().join(format!("f{i:02}.csv")), "a,b\n1,2\n");
+        }
+        // f05 is not among the sampled files; its header is still checked
+        write_text(&dir.path().join("f05.csv"), "a,c\n1,2\n");
+        let err = ListingTable::try_new(s(dir.path()), csv(CsvOptions::default())).unwrap_err();
+        let msg = err.to_string();
+        for part in ["f00.csv", "f05.csv", "'b'"] {
+            assert!(msg.contains(part), "{part} not in: {msg}");
+        }
+    }
+
+    #[test]
+    fn limit_and_hive_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        for k in [1, 2] {
+            write_text(
+                &dir.path().join(format!("k={k}/data.csv")),
+                &quoted_csv(100),
+            );
+        }
+        let t = ListingTable::try_new(s(dir.path()), csv(CsvOptions::default())).unwrap();
+        assert_eq!(t.schema().field(3).name(), "k");
+        assert_eq!(t.schema().field(3).data_type(), &DataType::Int64);
+        let filters = [rask_expr::col("k").eq(rask_expr::lit(2i64))];
+        let out = collect(&t.scan(Some(&[3, 0]), &filters, None, 64).unwrap()).unwrap();
+        assert_eq!(rows(&out), 100);
+        let ks = out[0].column(0).as_primitive::<Int64Type>();
+        assert_eq!(ks, &Int64Array::from(vec![2; ks.len()]));
+        let src = t.scan(None, &[], Some(5), 64).unwrap();
+        let out: Vec<RecordBatch> = src.morsels().unwrap()[0]
+            .open()
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(rows(&out), 5);
+    }
 }

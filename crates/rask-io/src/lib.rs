@@ -5,8 +5,9 @@
 //! each file is one partition (DESIGN.md §2). [`ListingTable::scan`] turns it into a
 //! [`DataSource`](rask_exec::DataSource) whose morsels are Parquet row groups or line-aligned CSV
 //! byte ranges, pruned by the filters it is given (row-group statistics, hive partition values).
-//! [`PartitionWriter`] writes one output partition under a hidden temporary name and renames it
-//! into place when finished.
+//! [`PartitionWriter`] writes one output partition (CSV, or Parquet compressed as
+//! [`ParquetCompression`] says) under a hidden temporary name and renames it into place when
+//! finished; a writer dropped unfinished removes its temporary file.
 //!
 //! ```no_run
 //! use rask_io::{ListingTable, TableFormat};
@@ -28,7 +29,7 @@ mod write;
 
 pub use crate::csv::CsvOptions;
 pub use crate::listing::{ListingTable, TableFormat};
-pub use crate::write::{part_file_name, FileFormat, PartitionWriter};
+pub use crate::write::{part_file_name, FileFormat, ParquetCompression, PartitionWriter};
 
 #[cfg(test)]
 pub(crate) mod test_util {

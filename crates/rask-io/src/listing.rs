@@ -18,7 +18,7 @@ use crate::csv::{
 };
 use crate::parquet::{ParquetFile, ParquetFileScan, ParquetMorsel};
 use crate::prune::{compare_scalars, extract_predicates, ColumnPredicate, ColumnStats};
-use crate::types::{normalize_type, ColumnSource};
+use crate::types::{column_difference, normalize_type, ColumnSource};
 
 /// The format of a table's files, with its read options.
 #[derive(Clone, Debug)]
@@ -270,7 +270,9 @@ impl ListingTable {
     ///   (`None`: all).
     /// * `filters`: predicates over unqualified column names, used only to skip files and row
     ///   groups that cannot hold a matching row; the caller still applies them.
-    /// * `limit`: with no filters, reading stops after about this many rows (a hint).
+    /// * `limit`: with no filters, reading stops early: Parquet row groups past the first
+    ///   `limit` rows get no morsel, and every morsel (Parquet or CSV) stops after `limit` rows.
+    ///   The total may still exceed `limit`; the caller applies the exact limit.
     /// * `batch_size`: rows per batch.
     ///
     /// # Errors
@@ -557,12 +559,14 @@ fn parquet_fields(files: &[Arc<ParquetFile>]) -> Result<Vec<Field>> {
         other_names.sort();
         sorted_first.sort();
         if other_names != sorted_first {
+            let (a, b) = (first.path.display(), file.path.display());
+            let these = names(&other);
             return Err(Error::Plan(format!(
-                "file {} has columns [{}] but file {} has [{}]; use separate tables",
-                first.path.display(),
+                "Parquet files of one table have different columns: {}. File {a} has [{}] but \
+                 file {b} has [{}]; read them as separate tables, or narrow the path with a glob",
+                column_difference(&first_names, &these, &a.to_string(), &b.to_string()),
                 first_names.join(", "),
-                file.path.display(),
-                names(&other).join(", ")
+                these.join(", ")
             )));
         }
         for field in fields.iter_mut() {
@@ -770,22 +774,44 @@ fn list_glob(pattern: &str) -> Result<(Vec<PathBuf>, PathBuf)> {
     };
     let paths = glob::glob_with(pattern, options)
         .map_err(|e| Error::Plan(format!("invalid glob pattern '{pattern}': {e}")))?;
-    // The last component of the pattern, to keep explicitly named `_x` files.
-    let last = Path::new(pattern)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    // Hive directories are read below the part of the pattern without wildcards.
+    let mut base = PathBuf::new();
+    for comp in Path::new(pattern).components() {
+        if is_glob(&comp.as_os_str().to_string_lossy()) {
+            break;
+        }
+        base.push(comp);
+    }
+    // Hidden names ('.x', '_x') matched by a wildcard are skipped, as in a directory listing;
+    // a pattern component that itself starts with '.' or '_' lets such names through.
+    let explicit: Vec<char> = Path::new(pattern)
+        .strip_prefix(&base)
+        .unwrap_or(Path::new(pattern))
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(name) => name.to_string_lossy().chars().next(),
+            _ => None,
+        })
+        .filter(|c| *c == '.' || *c == '_')
+        .collect();
     let mut files = Vec::new();
     for entry in paths {
         let path = entry.map_err(|e| {
             let p = e.path().to_path_buf();
             io_context(e.into(), &p)
         })?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if is_hidden(&name) && !is_hidden(&last) {
+        let hidden = path
+            .strip_prefix(&base)
+            .unwrap_or(&path)
+            .components()
+            .any(|c| {
+                let std::path::Component::Normal(name) = c else {
+                    return false;
+                };
+                let name = name.to_string_lossy();
+                is_hidden(&name) && !name.chars().next().is_some_and(|h| explicit.contains(&h))
+            });
+        if hidden {
             continue;
         }
         if path.is_file() {
@@ -795,14 +821,6 @@ fn list_glob(pattern: &str) -> Result<(Vec<PathBuf>, PathBuf)> {
     files.sort();
     if files.is_empty() {
         return Err(Error::Plan(format!("no files match '{pattern}'")));
-    }
-    // Hive directories are read below the part of the pattern without wildcards.
-    let mut base = PathBuf::new();
-    for comp in Path::new(pattern).components() {
-        if is_glob(&comp.as_os_str().to_string_lossy()) {
-            break;
-        }
-        base.push(comp);
     }
     Ok((files, base))
 }
@@ -1142,9 +1160,14 @@ mod tests {
             (2, 20)
         );
         assert_eq!(scan(&[col("id").eq(lit(1000i64))]), (0, 0));
-        assert_eq!(scan(&[col("name").eq(lit("n55"))]), (1, 10));
-        assert_eq!(scan(&[col("id").is_null()]), (10, 100)); // null counts not written: no pruning
-                                                             // cast literal: a text date against an Int64 column prunes nothing
+        // strings compare bytewise: "n0".."n9" (row group 0) also brackets "n55"
+        assert_eq!(scan(&[col("name").eq(lit("n55"))]), (2, 20));
+        assert_eq!(scan(&[col("name").eq(lit("n35"))]), (2, 20));
+        assert_eq!(scan(&[col("name").gt(lit("n95"))]), (1, 10));
+        // the writer records null counts (all zero): IS NULL rules out every row group
+        assert_eq!(scan(&[col("id").is_null()]), (0, 0));
+        assert_eq!(scan(&[col("id").is_not_null()]), (10, 100));
+        // a text literal against an Int64 column prunes nothing
         assert_eq!(scan(&[col("id").eq(lit("5"))]), (10, 100));
         // limit without filters stops early
         let src = t.scan(None, &[], Some(15), 1024).unwrap();
@@ -1317,7 +1340,10 @@ mod tests {
                 .unwrap();
         write_parquet(&dir.path().join("c.parquet"), &[c], 10);
         let err = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap_err();
-        assert!(err.to_string().contains("c.parquet"), "{err}");
+        let msg = err.to_string();
+        for part in ["a.parquet", "c.parquet", "'x'"] {
+            assert!(msg.contains(part), "{part} not in: {msg}");
+        }
     }
 
     #[test]
@@ -1376,5 +1402,133 @@ mod tests {
             .as_any()
             .downcast_ref::<arrow::array::Decimal128Array>()
             .unwrap();
+    }
+}
+
+/// Checks against the TPC-H SF 0.01 data committed under `datasets/`.
+#[cfg(test)]
+mod dataset_tests {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Int64Type};
+    use rask_expr::{col, lit};
+
+    use super::*;
+    use crate::test_util::collect;
+
+    const LINEITEM_ROWS: usize = 60_175;
+
+    fn dataset(rel: &str) -> String {
+        format!("{}/../../datasets/{rel}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// Rows and the sum of `l_orderkey` of a full scan.
+    fn rows_and_key_sum(t: &ListingTable) -> (usize, i64) {
+        let key = t.schema().index_of("l_orderkey").unwrap();
+        let out = collect(&t.scan(Some(&[key]), &[], None, 8192).unwrap()).unwrap();
+        let rows = out.iter().map(|b| b.num_rows()).sum();
+        let sum = out
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+            .sum();
+        (rows, sum)
+    }
+
+    #[test]
+    fn listing_table_is_send_sync_debug() {
+        fn check<T: Send + Sync + fmt::Debug>() {}
+        check::<ListingTable>();
+        check::<TableFormat>();
+    }
+
+    #[test]
+    fn tpch_lineitem_parquet_and_csv_agree() {
+        let pq = ListingTable::try_new_infer(&dataset("tpch-sf0.01/lineitem")).unwrap();
+        assert_eq!(pq.npartitions(), 2);
+        assert_eq!(pq.num_rows(), Some(LINEITEM_ROWS));
+        let csv = ListingTable::try_new(
+            &dataset("tpch-sf0.01-csv/lineitem"),
+            TableFormat::Csv(CsvOptions::default()),
+        )
+        .unwrap()
+        .with_csv_morsel_bytes(256 * 1024);
+        assert_eq!(csv.npartitions(), 2);
+        assert_eq!(csv.num_rows(), None);
+        let names = |t: &ListingTable| -> Vec<String> {
+            t.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        };
+        assert_eq!(names(&pq), names(&csv));
+        assert_eq!(names(&pq).len(), 16);
+
+        // strings come out as Utf8 (the files hold Utf8View), in the schema and the batches
+        for t in [&pq, &csv] {
+            let schema = t.schema();
+            for name in ["l_returnflag", "l_shipinstruct", "l_comment"] {
+                assert_eq!(
+                    schema.field_with_name(name).unwrap().data_type(),
+                    &DataType::Utf8
+                );
+            }
+            let out = collect(&t.scan(None, &[], Some(10), 1024).unwrap()).unwrap();
+            for b in &out {
+                for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+                    assert_eq!(f.data_type(), c.data_type());
+                    assert!(!matches!(
+                        c.data_type(),
+                        DataType::Utf8View | DataType::LargeUtf8 | DataType::BinaryView
+                    ));
+                }
+            }
+        }
+        assert_eq!(
+            pq.schema()
+                .field_with_name("l_extendedprice")
+                .unwrap()
+                .data_type(),
+            &DataType::Decimal128(15, 2)
+        );
+        assert_eq!(
+            csv.schema()
+                .field_with_name("l_shipdate")
+                .unwrap()
+                .data_type(),
+            &DataType::Date32
+        );
+
+        // the CSV files are cut into several line-aligned morsels despite their quotes
+        let morsels = csv.scan(None, &[], None, 8192).unwrap().morsels().unwrap();
+        assert!(morsels.len() > 4, "{}", morsels.len());
+        let (pq_rows, pq_sum) = rows_and_key_sum(&pq);
+        assert_eq!(pq_rows, LINEITEM_ROWS);
+        assert_eq!(rows_and_key_sum(&csv), (pq_rows, pq_sum));
+
+        // full rows read back identically (first and last rows of the table)
+        let pq_all = collect(&pq.scan(None, &[], None, 8192).unwrap()).unwrap();
+        let csv_all = collect(&csv.scan(None, &[], None, 8192).unwrap()).unwrap();
+        let comment = pq.schema().index_of("l_comment").unwrap();
+        let first = |b: &[arrow::array::RecordBatch]| {
+            b[0].column(comment).as_string::<i32>().value(0).to_string()
+        };
+        let last = |b: &[arrow::array::RecordBatch]| {
+            let c = b[b.len() - 1].column(comment).as_string::<i32>();
+            c.value(c.len() - 1).to_string()
+        };
+        assert_eq!(first(&pq_all), first(&csv_all));
+        assert_eq!(last(&pq_all), last(&csv_all));
+
+        // statistics: shipdate bounds, and pruning by them
+        let (lo, hi) = pq
+            .column_min_max(pq.schema().index_of("l_shipdate").unwrap())
+            .unwrap();
+        assert!(
+            matches!((&lo, &hi), (ScalarValue::Date32(Some(a)), ScalarValue::Date32(Some(b))) if a < b)
+        );
+        let none = pq
+            .scan(None, &[col("l_shipdate").lt(lit("1900-01-01"))], None, 8192)
+            .unwrap();
+        assert!(none.morsels().unwrap().is_empty());
     }
 }

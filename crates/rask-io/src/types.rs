@@ -65,3 +65,30 @@ pub(crate) enum ColumnSource {
     /// Hive partition column: position in the file's partition values.
     Hive(usize),
 }
+
+/// What differs between the columns `a` of one file and `b` of another, for error messages:
+/// the first column missing from either side, else the first position where the order differs.
+pub(crate) fn column_difference(a: &[String], b: &[String], a_file: &str, b_file: &str) -> String {
+    if let Some(missing) = a.iter().find(|n| !b.contains(n)) {
+        return format!("column '{missing}' of {a_file} is missing from {b_file}");
+    }
+    if let Some(extra) = b.iter().find(|n| !a.contains(n)) {
+        return format!("column '{extra}' of {b_file} is not in {a_file}");
+    }
+    if a.len() != b.len() {
+        return format!(
+            "{a_file} has {} columns but {b_file} has {} (a repeated name?)",
+            a.len(),
+            b.len()
+        );
+    }
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => format!(
+            "column {} is '{}' in {a_file} but '{}' in {b_file}",
+            i + 1,
+            a[i],
+            b[i]
+        ),
+        None => "the columns are the same".to_string(),
+    }
+}

@@ -24,8 +24,38 @@ const ROW_GROUP_ROWS: usize = 122_880;
 pub enum FileFormat {
     /// Delimited text.
     Csv,
-    /// Apache Parquet (ZSTD level 1).
+    /// Apache Parquet (ZSTD level 1 unless [`PartitionWriter::try_new_parquet`] says otherwise).
     Parquet,
+}
+
+/// Compression of the Parquet files a [`PartitionWriter`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParquetCompression {
+    /// ZSTD at the given level (1..=22); the default is level 1, which compresses about as
+    /// well as Snappy's output after a second pass and decodes almost as fast.
+    Zstd(i32),
+    /// Snappy: fastest to write and read, larger files.
+    Snappy,
+    /// No compression.
+    Uncompressed,
+}
+
+impl Default for ParquetCompression {
+    fn default() -> Self {
+        ParquetCompression::Zstd(1)
+    }
+}
+
+impl ParquetCompression {
+    fn to_parquet(self, path: &Path) -> Result<Compression> {
+        Ok(match self {
+            ParquetCompression::Zstd(level) => {
+                Compression::ZSTD(ZstdLevel::try_new(level).map_err(|e| write_error(path, e))?)
+            }
+            ParquetCompression::Snappy => Compression::SNAPPY,
+            ParquetCompression::Uncompressed => Compression::UNCOMPRESSED,
+        })
+    }
 }
 
 /// The name of partition `index`'s file: `part-00000.parquet`, `part-00001.csv`, ...
@@ -69,7 +99,7 @@ impl Write for CsvSink {
 enum Inner {
     Parquet(Box<ArrowWriter<BufWriter<File>>>),
     Csv {
-        writer: arrow::csv::Writer<CsvSink>,
+        writer: Box<arrow::csv::Writer<CsvSink>>,
         wrote: bool,
     },
 }
@@ -128,6 +158,35 @@ impl PartitionWriter {
         format: FileFormat,
         csv: &CsvOptions,
     ) -> Result<Self> {
+        Self::create(path, schema, format, csv, ParquetCompression::default())
+    }
+
+    /// A Parquet writer with the given compression (see [`PartitionWriter::try_new`]).
+    ///
+    /// # Errors
+    ///
+    /// When the directory or file cannot be created, or the ZSTD level is out of range.
+    pub fn try_new_parquet(
+        path: &Path,
+        schema: SchemaRef,
+        compression: ParquetCompression,
+    ) -> Result<Self> {
+        Self::create(
+            path,
+            schema,
+            FileFormat::Parquet,
+            &CsvOptions::default(),
+            compression,
+        )
+    }
+
+    fn create(
+        path: &Path,
+        schema: SchemaRef,
+        format: FileFormat,
+        csv: &CsvOptions,
+        compression: ParquetCompression,
+    ) -> Result<Self> {
         let name = path
             .file_name()
             .ok_or_else(|| Error::Plan(format!("'{}' is not a file path", path.display())))?
@@ -150,9 +209,8 @@ impl PartitionWriter {
         let out = BufWriter::with_capacity(1 << 20, file);
         writer.inner = Some(match format {
             FileFormat::Parquet => {
-                let level = ZstdLevel::try_new(1).map_err(|e| write_error(path, e))?;
                 let props = WriterProperties::builder()
-                    .set_compression(Compression::ZSTD(level))
+                    .set_compression(compression.to_parquet(path)?)
                     .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                     .build();
                 let w = ArrowWriter::try_new(out, schema, Some(props))
@@ -171,7 +229,7 @@ impl PartitionWriter {
                     .with_quote(csv.quote)
                     .build(sink);
                 Inner::Csv {
-                    writer: w,
+                    writer: Box::new(w),
                     wrote: false,
                 }
             }
@@ -226,5 +284,174 @@ impl Drop for PartitionWriter {
             self.inner.take();
             let _ = fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+
+    use super::*;
+    use crate::listing::{ListingTable, TableFormat};
+    use crate::test_util::{collect, pretty};
+
+    fn batch() -> RecordBatch {
+        RecordBatch::try_from_iter([
+            ("a", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            (
+                "b",
+                Arc::new(StringArray::from(vec![Some("x,y"), None])) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn parquet_is_renamed_on_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("out")
+            .join(part_file_name(0, FileFormat::Parquet));
+        let b = batch();
+        let mut w =
+            PartitionWriter::try_new(&path, b.schema(), FileFormat::Parquet, &Default::default())
+                .unwrap();
+        w.write(&b).unwrap();
+        // while writing only a hidden temporary file exists, which listing skips
+        let during = names(&dir.path().join("out"));
+        assert_eq!(during.len(), 1);
+        assert!(
+            during[0].starts_with(".part-00000.parquet.tmp-"),
+            "{during:?}"
+        );
+        w.finish().unwrap();
+        assert_eq!(names(&dir.path().join("out")), ["part-00000.parquet"]);
+        let t = ListingTable::try_new(path.to_str().unwrap(), TableFormat::Parquet).unwrap();
+        assert_eq!(t.num_rows(), Some(2));
+        let out = collect(&t.scan(None, &[], None, 1024).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+---+-----+\n| a | b   |\n+---+-----+\n| 1 | x,y |\n| 2 |     |\n+---+-----+"
+        );
+    }
+
+    #[test]
+    fn abandoned_or_failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = batch();
+        for format in [FileFormat::Parquet, FileFormat::Csv] {
+            let path = dir.path().join(part_file_name(0, format));
+            let mut w =
+                PartitionWriter::try_new(&path, b.schema(), format, &Default::default()).unwrap();
+            w.write(&b).unwrap();
+            drop(w);
+        }
+        assert!(names(dir.path()).is_empty());
+        // a batch of another schema fails, and the file is removed when the writer is dropped
+        let path = dir.path().join("x.parquet");
+        let mut w =
+            PartitionWriter::try_new(&path, b.schema(), FileFormat::Parquet, &Default::default())
+                .unwrap();
+        let other =
+            RecordBatch::try_from_iter([("z", Arc::new(StringArray::from(vec!["q"])) as ArrayRef)])
+                .unwrap();
+        let err = w.write(&other).unwrap_err();
+        assert!(err.to_string().contains("x.parquet"), "{err}");
+        drop(w);
+        assert!(names(dir.path()).is_empty());
+        // a bad ZSTD level fails before anything is left behind
+        let err = PartitionWriter::try_new_parquet(&path, b.schema(), ParquetCompression::Zstd(99))
+            .unwrap_err();
+        assert!(err.to_string().contains("x.parquet"), "{err}");
+        assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn csv_with_header_plain_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = batch();
+        let plain = dir.path().join("a.csv");
+        let mut w =
+            PartitionWriter::try_new(&plain, b.schema(), FileFormat::Csv, &Default::default())
+                .unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        assert_eq!(fs::read_to_string(&plain).unwrap(), "a,b\n1,\"x,y\"\n2,\n");
+
+        let gz = dir.path().join("g/b.csv.gz");
+        let mut w = PartitionWriter::try_new(&gz, b.schema(), FileFormat::Csv, &Default::default())
+            .unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        let t = ListingTable::try_new_infer(dir.path().join("g").to_str().unwrap()).unwrap();
+        let out = collect(&t.scan(None, &[], None, 1024).unwrap()).unwrap();
+        assert_eq!(
+            pretty(&out),
+            "+---+-----+\n| a | b   |\n+---+-----+\n| 1 | x,y |\n| 2 |     |\n+---+-----+"
+        );
+
+        // an empty partition still gets its header; '|' without header
+        let empty = dir.path().join("e.tbl");
+        let options = CsvOptions::default()
+            .with_header(false)
+            .with_delimiter(b'|');
+        let mut w =
+            PartitionWriter::try_new(&empty, b.schema(), FileFormat::Csv, &options).unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        assert_eq!(fs::read_to_string(&empty).unwrap(), "1|x,y\n2|\n");
+        let header_only = dir.path().join("h.csv");
+        let w = PartitionWriter::try_new(
+            &header_only,
+            b.schema(),
+            FileFormat::Csv,
+            &Default::default(),
+        )
+        .unwrap();
+        w.finish().unwrap();
+        assert_eq!(fs::read_to_string(&header_only).unwrap(), "a,b\n");
+    }
+
+    #[test]
+    fn parquet_compressions() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = batch();
+        for (i, c) in [
+            ParquetCompression::Snappy,
+            ParquetCompression::Zstd(3),
+            ParquetCompression::Uncompressed,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let path = dir.path().join(part_file_name(i, FileFormat::Parquet));
+            let mut w = PartitionWriter::try_new_parquet(&path, b.schema(), c).unwrap();
+            w.write(&b).unwrap();
+            w.finish().unwrap();
+            let file = File::open(&path).unwrap();
+            let reader = parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap();
+            use parquet::file::reader::FileReader;
+            let codec = reader.metadata().row_group(0).column(0).compression();
+            let expected = match c {
+                ParquetCompression::Snappy => "SNAPPY",
+                ParquetCompression::Zstd(_) => "ZSTD",
+                ParquetCompression::Uncompressed => "UNCOMPRESSED",
+            };
+            assert!(format!("{codec:?}").starts_with(expected), "{codec:?}");
+        }
+        let t = ListingTable::try_new(dir.path().to_str().unwrap(), TableFormat::Parquet).unwrap();
+        assert_eq!((t.npartitions(), t.num_rows()), (3, Some(6)));
     }
 }
