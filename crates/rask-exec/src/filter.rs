@@ -38,7 +38,7 @@ impl StreamOperator for FilterExec {
         }
         let mask = mask.as_boolean();
         let kept = mask.true_count();
-        if kept == batch.num_rows() && mask.null_count() == 0 {
+        if kept == batch.num_rows() {
             return Ok(Some(batch));
         }
         if kept == 0 {

@@ -99,16 +99,6 @@ impl HashValue for arrow::datatypes::i256 {
         hash_bytes(&self.to_le_bytes())
     }
 }
-impl HashValue for half_free::F16 {
-    fn hash64(&self) -> u64 {
-        self.0 as u64
-    }
-}
-mod half_free {
-    /// Placeholder so the macro below compiles for every primitive; never used.
-    pub struct F16(pub u16);
-}
-
 fn hash_primitive<T>(array: &dyn Array, hashes: &mut [u64], first: bool)
 where
     T: ArrowPrimitiveType,
@@ -214,7 +204,11 @@ pub fn hash_array(array: &dyn Array, hashes: &mut [u64], first: bool) -> Result<
         }
         DataType::Null => {
             for h in hashes.iter_mut() {
-                *h = if first { NULL_HASH } else { combine(*h, NULL_HASH) };
+                *h = if first {
+                    NULL_HASH
+                } else {
+                    combine(*h, NULL_HASH)
+                };
             }
         }
         DataType::Dictionary(_, value_type) => {

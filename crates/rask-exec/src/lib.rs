@@ -1,9 +1,22 @@
 //! rask's executor: physical expressions, morsel-driven pipelines and operators.
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod columnar;
+pub mod executor;
+pub mod filter;
 pub mod functions;
+pub mod hash;
+pub mod like;
+pub mod limit;
+pub mod memory;
+pub mod physical_expr;
+pub mod projection;
+pub mod sort;
 pub mod source;
 
 pub use columnar::ColumnarValue;
+pub use executor::{Executor, PhysicalPlan, Sink, SinkLocal, StreamOperator, TaskContext};
+pub use memory::{MemoryPool, Reservation};
+pub use physical_expr::{create_physical_expr, PhysicalExpr};
 pub use source::{BatchIter, DataSource, MemoryMorsel, MemorySource, Morsel, MorselRef};

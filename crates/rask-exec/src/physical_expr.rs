@@ -146,7 +146,11 @@ pub fn create_physical_expr(expr: &Expr, schema: &PlanSchema) -> Result<Physical
                 let it = item.get_type(schema)?;
                 t = match comparison_type(&t, &it) {
                     Some(t) => t,
-                    None => return plan_err!("IN list value {item} ({it}) cannot be compared with {expr} ({vt})"),
+                    None => {
+                        return plan_err!(
+                            "IN list value {item} ({it}) cannot be compared with {expr} ({vt})"
+                        )
+                    }
                 };
             }
             let list = list
@@ -172,7 +176,9 @@ pub fn create_physical_expr(expr: &Expr, schema: &PlanSchema) -> Result<Physical
                     matcher: Arc::new(LikeMatcher::new(p, *case_insensitive)),
                     negated: *negated,
                 },
-                Expr::Literal(v) if v.is_null() => PhysicalExpr::Literal(ScalarValue::Boolean(None)),
+                Expr::Literal(v) if v.is_null() => {
+                    PhysicalExpr::Literal(ScalarValue::Boolean(None))
+                }
                 other => {
                     return Err(Error::NotImplemented(format!(
                         "LIKE with a non-constant pattern ({other})"
@@ -189,7 +195,11 @@ pub fn create_physical_expr(expr: &Expr, schema: &PlanSchema) -> Result<Physical
                 when_then.iter().map(|(_, t)| t).chain(else_expr.as_deref()),
                 schema,
             )?;
-            let rt = if rt == DataType::Null { DataType::Int64 } else { rt };
+            let rt = if rt == DataType::Null {
+                DataType::Int64
+            } else {
+                rt
+            };
             let mut pairs = Vec::new();
             for (w, t) in when_then {
                 let cond = match operand {
@@ -258,7 +268,10 @@ fn datum(v: &ColumnarValue) -> Result<Box<dyn Datum>> {
 /// Wraps a kernel result: scalar when both inputs were scalars.
 fn wrap(out: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
     if scalar {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(out.as_ref(), 0)?))
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            out.as_ref(),
+            0,
+        )?))
     } else {
         Ok(ColumnarValue::Array(out))
     }
@@ -459,14 +472,18 @@ pub fn evaluate_binary(
         Operator::StringConcat => {
             let la = l.clone().into_array(n)?;
             let ra = r.clone().into_array(n)?;
-            Arc::new(arrow::compute::kernels::concat_elements::concat_elements_utf8(
-                la.as_string::<i32>(),
-                ra.as_string::<i32>(),
-            )?)
+            Arc::new(
+                arrow::compute::kernels::concat_elements::concat_elements_utf8(
+                    la.as_string::<i32>(),
+                    ra.as_string::<i32>(),
+                )?,
+            )
         }
-        Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide | Operator::Modulo => {
-            return arithmetic(l, op, r, n, scalar)
-        }
+        Operator::Plus
+        | Operator::Minus
+        | Operator::Multiply
+        | Operator::Divide
+        | Operator::Modulo => return arithmetic(l, op, r, n, scalar),
     };
     wrap(out, scalar)
 }
@@ -500,14 +517,18 @@ fn arithmetic(
     // DATE ± integer days.
     if lt == DataType::Date32 && rt == DataType::Int64 {
         let la = arrow::compute::cast(&l.clone().into_array(n)?, &DataType::Int32)?;
-        let la: Int64Array = arrow::compute::cast(&la, &DataType::Int64)?.as_primitive().clone();
+        let la: Int64Array = arrow::compute::cast(&la, &DataType::Int64)?
+            .as_primitive()
+            .clone();
         let ra = r.clone().into_array(n)?;
         let out = if op == Operator::Plus {
             numeric::add(&la, &ra)?
         } else {
             numeric::sub(&la, &ra)?
         };
-        let out: Int32Array = arrow::compute::cast(&out, &DataType::Int32)?.as_primitive().clone();
+        let out: Int32Array = arrow::compute::cast(&out, &DataType::Int32)?
+            .as_primitive()
+            .clone();
         return wrap(arrow::compute::cast(&out, &DataType::Date32)?, scalar);
     }
     if op == Operator::Divide || op == Operator::Modulo {
@@ -544,10 +565,14 @@ fn contains_zero(a: &ArrayRef) -> Result<bool> {
     Ok(match a.data_type() {
         DataType::Int64 => a.as_primitive::<Int64Type>().iter().any(|v| v == Some(0)),
         DataType::Int32 => a.as_primitive::<Int32Type>().iter().any(|v| v == Some(0)),
-        DataType::Float64 => a.as_primitive::<Float64Type>().iter().any(|v| v == Some(0.0)),
-        DataType::Decimal128(_, _) => {
-            a.as_primitive::<Decimal128Type>().iter().any(|v| v == Some(0))
-        }
+        DataType::Float64 => a
+            .as_primitive::<Float64Type>()
+            .iter()
+            .any(|v| v == Some(0.0)),
+        DataType::Decimal128(_, _) => a
+            .as_primitive::<Decimal128Type>()
+            .iter()
+            .any(|v| v == Some(0)),
         _ => false,
     })
 }
@@ -592,4 +617,55 @@ pub fn evaluate_constant(expr: &Expr) -> Result<ScalarValue> {
 /// A one-column string array (helper for tests and LIKE).
 pub fn string_array(values: &[Option<&str>]) -> StringArray {
     StringArray::from(values.to_vec())
+}
+
+impl std::fmt::Display for PhysicalExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PhysicalExpr::Column(i) => write!(f, "#{i}"),
+            PhysicalExpr::Literal(v) => write!(f, "{v}"),
+            PhysicalExpr::Binary { left, op, right } => write!(f, "({left} {op} {right})"),
+            PhysicalExpr::Not(e) => write!(f, "NOT {e}"),
+            PhysicalExpr::Negative(e) => write!(f, "-{e}"),
+            PhysicalExpr::IsNull(e, false) => write!(f, "{e} IS NULL"),
+            PhysicalExpr::IsNull(e, true) => write!(f, "{e} IS NOT NULL"),
+            PhysicalExpr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "{expr} {not}IN ({})", items.join(", "))
+            }
+            PhysicalExpr::Like { expr, negated, .. } => {
+                write!(
+                    f,
+                    "{expr} {}LIKE <pattern>",
+                    if *negated { "NOT " } else { "" }
+                )
+            }
+            PhysicalExpr::Case {
+                when_then,
+                else_expr,
+            } => {
+                write!(f, "CASE")?;
+                for (w, t) in when_then {
+                    write!(f, " WHEN {w} THEN {t}")?;
+                }
+                write!(f, " ELSE {else_expr} END")
+            }
+            PhysicalExpr::Cast { expr, to, safe } => {
+                write!(
+                    f,
+                    "{}({expr} AS {to})",
+                    if *safe { "TRY_CAST" } else { "CAST" }
+                )
+            }
+            PhysicalExpr::Function { func, args, .. } => {
+                let items: Vec<String> = args.iter().map(|e| e.to_string()).collect();
+                write!(f, "{}({})", func.name(), items.join(", "))
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::compute::SortOptions;
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Result, SessionConfig};
 use rask_exec::aggregate::{AggregateExpr, HashAggregateExec};
 use rask_exec::filter::FilterExec;
@@ -217,19 +217,11 @@ fn values_batch(rows: &[Vec<Expr>], plan_schema: &PlanSchema, schema: &SchemaRef
         });
     }
     let _ = plan_schema;
-    let relaxed = Arc::new(Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new_with_options(
-        relaxed,
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
         columns,
         &RecordBatchOptions::new().with_row_count(Some(rows.len())),
-    )?;
-    Ok(batch.with_schema(Arc::clone(schema)).unwrap_or(batch))
+    )?)
 }
 
 /// Strips relation qualifiers from columns: files know their columns by bare name.

@@ -1,0 +1,602 @@
+//! Accumulators whose state is not a fixed-size number per group: `median` (value lists),
+//! `first`/`last`/`any_value` (references to kept rows), `string_agg` (ordered segments) and
+//! the `DISTINCT` wrapper (a set of `(group, value)` pairs).
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array,
+};
+use arrow::compute::{cast, filter, interleave, take};
+use arrow::datatypes::{DataType, Float64Type, UInt32Type};
+use rask_common::{internal_err, Result};
+
+use super::accumulators::{
+    arg, create_accumulator, downcast, for_each_bytes, for_each_valid, nulls_of, prepare, AccSpec,
+    GroupsAcc,
+};
+use super::group_keys::{new_interner, GroupInterner};
+
+/// Row positions (`ord`) carry the work item in their bits above this one, the row's offset
+/// within the item below.
+pub(crate) const ITEM_SHIFT: u32 = 36;
+
+// ---------------------------------------------------------------------------------------------
+// median
+
+/// Exact `median`: collects every value, then selects per group. Even counts average the two
+/// middle values.
+#[derive(Default)]
+pub(crate) struct MedianAcc {
+    groups: usize,
+    gids: Vec<u32>,
+    vals: Vec<f64>,
+    /// After `freeze`: values grouped, group `g` at `offsets[g]..offsets[g + 1]`.
+    frozen: Option<(Vec<usize>, Vec<f64>)>,
+}
+
+impl MedianAcc {
+    fn push_group_sorted(&mut self) {
+        // Bring back frozen values before adding more.
+        if let Some((offsets, vals)) = self.frozen.take() {
+            for g in 0..offsets.len().saturating_sub(1) {
+                for &v in &vals[offsets[g]..offsets[g + 1]] {
+                    self.gids.push(g as u32);
+                    self.vals.push(v);
+                }
+            }
+        }
+    }
+
+    fn group_values(&mut self) {
+        if self.frozen.is_some() && self.gids.is_empty() {
+            return;
+        }
+        self.push_group_sorted();
+        let n = self.groups;
+        let mut offsets = vec![0usize; n + 1];
+        for &g in &self.gids {
+            offsets[g as usize + 1] += 1;
+        }
+        for g in 0..n {
+            offsets[g + 1] += offsets[g];
+        }
+        let mut pos = offsets.clone();
+        let mut out = vec![0.0; self.vals.len()];
+        for (&g, &v) in self.gids.iter().zip(&self.vals) {
+            out[pos[g as usize]] = v;
+            pos[g as usize] += 1;
+        }
+        self.gids = Vec::new();
+        self.vals = Vec::new();
+        self.frozen = Some((offsets, out));
+    }
+}
+
+impl GroupsAcc for MedianAcc {
+    fn update(&mut self, args: &[ArrayRef], ids: &[u32], n: usize, _ord: u64) -> Result<()> {
+        self.push_group_sorted();
+        self.groups = self.groups.max(n);
+        let a = prepare(arg(args, 0)?, &DataType::Float64)?;
+        let nulls = nulls_of(a.as_ref());
+        let values = a.as_primitive::<Float64Type>().values();
+        let (gids, vals) = (&mut self.gids, &mut self.vals);
+        for_each_valid(ids, nulls.as_ref(), |i, g| {
+            gids.push(g as u32);
+            vals.push(values[i]);
+        });
+        Ok(())
+    }
+
+    fn freeze(&mut self) -> Result<()> {
+        self.group_values();
+        Ok(())
+    }
+
+    fn merge_from(
+        &mut self,
+        other: &dyn GroupsAcc,
+        src: &[u32],
+        dst: &[u32],
+        n: usize,
+    ) -> Result<()> {
+        let o = downcast::<Self>(other)?;
+        let Some((offsets, vals)) = &o.frozen else {
+            return internal_err!("median state merged before it was frozen");
+        };
+        self.push_group_sorted();
+        self.groups = self.groups.max(n);
+        for (&s, &d) in src.iter().zip(dst) {
+            let s = s as usize;
+            if s + 1 < offsets.len() {
+                for &v in &vals[offsets[s]..offsets[s + 1]] {
+                    self.gids.push(d);
+                    self.vals.push(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, n: usize) -> Result<ArrayRef> {
+        self.groups = self.groups.max(n);
+        self.group_values();
+        let Some((offsets, vals)) = &mut self.frozen else {
+            return internal_err!("median state missing");
+        };
+        let out: Float64Array = (0..n)
+            .map(|g| {
+                let s = &mut vals[offsets[g]..offsets[g + 1]];
+                let len = s.len();
+                if len == 0 {
+                    return None;
+                }
+                let mid = len / 2;
+                let (lower, m, _) = s.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+                let m = *m;
+                if len % 2 == 1 {
+                    Some(m)
+                } else {
+                    let lo = lower.iter().copied().fold(f64::NEG_INFINITY, |a, b| {
+                        if a.total_cmp(&b).is_lt() {
+                            b
+                        } else {
+                            a
+                        }
+                    });
+                    Some(lo + (m - lo) / 2.0)
+                }
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+
+    fn size(&self) -> usize {
+        let frozen = self
+            .frozen
+            .as_ref()
+            .map_or(0, |(o, v)| o.capacity() * 8 + v.capacity() * 8);
+        self.gids.capacity() * 4 + self.vals.capacity() * 8 + frozen
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// first / last / any_value
+
+/// Which row `ValueAcc` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValuePick {
+    /// The first row in input order, NULL or not (DuckDB's `first`).
+    First,
+    /// The last row in input order, NULL or not.
+    Last,
+    /// The first non-NULL value (`any_value`).
+    AnyNonNull,
+}
+
+/// `first`, `last`, `any_value` of any type: keeps the chosen rows in chunks (one `take` per
+/// batch) and points at them; the result is one `interleave`.
+pub(crate) struct ValueAcc {
+    pick: ValuePick,
+    data_type: DataType,
+    chunks: Vec<ArrayRef>,
+    /// `(chunk, row)` of each group's value, valid where `has`.
+    refs: Vec<(usize, usize)>,
+    ords: Vec<u64>,
+    has: Vec<bool>,
+    /// For `Last`: the batch in which a group last took a row.
+    stamp: Vec<u32>,
+    batch_no: u32,
+    /// Kept rows no group points at any more.
+    garbage: usize,
+    bytes: usize,
+}
+
+impl ValueAcc {
+    pub(crate) fn new(pick: ValuePick, data_type: DataType) -> Self {
+        ValueAcc {
+            pick,
+            data_type,
+            chunks: Vec::new(),
+            refs: Vec::new(),
+            ords: Vec::new(),
+            has: Vec::new(),
+            stamp: Vec::new(),
+            batch_no: 0,
+            garbage: 0,
+            bytes: 0,
+        }
+    }
+
+    fn resize(&mut self, n: usize) {
+        self.refs.resize(n, (0, 0));
+        self.ords.resize(n, 0);
+        self.has.resize(n, false);
+        if self.pick == ValuePick::Last {
+            self.stamp.resize(n, 0);
+        }
+    }
+
+    /// One array holding every group's value (NULL where there is none).
+    fn gather(&mut self, n: usize) -> Result<ArrayRef> {
+        self.resize(n);
+        if self.chunks.is_empty() {
+            return Ok(new_null_array(&self.data_type, n));
+        }
+        let null_chunk = self.chunks.len();
+        let mut chunks: Vec<&dyn Array> = self.chunks.iter().map(|c| c.as_ref()).collect();
+        let null = new_null_array(&self.data_type, 1);
+        chunks.push(null.as_ref());
+        let idx: Vec<(usize, usize)> = (0..n)
+            .map(|g| {
+                if self.has[g] {
+                    self.refs[g]
+                } else {
+                    (null_chunk, 0)
+                }
+            })
+            .collect();
+        Ok(interleave(&chunks, &idx)?)
+    }
+
+    fn compact(&mut self) -> Result<()> {
+        let n = self.has.len();
+        let all = self.gather(n)?;
+        for (g, r) in self.refs.iter_mut().enumerate() {
+            *r = (0, g);
+        }
+        self.bytes = all.get_array_memory_size();
+        self.chunks = vec![all];
+        self.garbage = 0;
+        Ok(())
+    }
+}
+
+impl GroupsAcc for ValueAcc {
+    fn update(&mut self, args: &[ArrayRef], ids: &[u32], n: usize, ord: u64) -> Result<()> {
+        let a = prepare(arg(args, 0)?, &self.data_type)?;
+        self.resize(n);
+        let chunk = self.chunks.len();
+        let mut rows: Vec<u32> = Vec::new();
+        match self.pick {
+            ValuePick::First | ValuePick::AnyNonNull => {
+                let nulls = if self.pick == ValuePick::AnyNonNull {
+                    nulls_of(a.as_ref())
+                } else {
+                    None
+                };
+                let (has, refs, ords) = (&mut self.has, &mut self.refs, &mut self.ords);
+                for_each_valid(ids, nulls.as_ref(), |i, g| {
+                    if !has[g] {
+                        has[g] = true;
+                        refs[g] = (chunk, rows.len());
+                        ords[g] = ord + i as u64;
+                        rows.push(i as u32);
+                    }
+                });
+            }
+            ValuePick::Last => {
+                self.batch_no = self.batch_no.wrapping_add(1);
+                if self.batch_no == 0 {
+                    self.stamp.iter_mut().for_each(|s| *s = 0);
+                    self.batch_no = 1;
+                }
+                for i in (0..ids.len()).rev() {
+                    let g = ids[i] as usize;
+                    if self.stamp[g] != self.batch_no {
+                        self.stamp[g] = self.batch_no;
+                        self.garbage += self.has[g] as usize;
+                        self.has[g] = true;
+                        self.refs[g] = (chunk, rows.len());
+                        self.ords[g] = ord + i as u64;
+                        rows.push(i as u32);
+                    }
+                }
+            }
+        }
+        if !rows.is_empty() {
+            let picked = take(a.as_ref(), &UInt32Array::from(rows), None)?;
+            self.bytes += picked.get_array_memory_size();
+            self.chunks.push(picked);
+        }
+        if self.garbage > 4096 && self.garbage > n {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn freeze(&mut self) -> Result<()> {
+        if self.chunks.len() > 1 {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn merge_from(
+        &mut self,
+        other: &dyn GroupsAcc,
+        src: &[u32],
+        dst: &[u32],
+        n: usize,
+    ) -> Result<()> {
+        let o = downcast::<Self>(other)?;
+        self.resize(n);
+        let base = self.chunks.len();
+        let mut used = false;
+        for (&s, &d) in src.iter().zip(dst) {
+            let (s, d) = (s as usize, d as usize);
+            if !o.has[s] {
+                continue;
+            }
+            let better = !self.has[d]
+                || match self.pick {
+                    ValuePick::Last => o.ords[s] > self.ords[d],
+                    _ => o.ords[s] < self.ords[d],
+                };
+            if better {
+                let (c, r) = o.refs[s];
+                self.refs[d] = (base + c, r);
+                self.ords[d] = o.ords[s];
+                self.has[d] = true;
+                used = true;
+            }
+        }
+        if used {
+            self.chunks.extend(o.chunks.iter().cloned());
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, n: usize) -> Result<ArrayRef> {
+        self.gather(n)
+    }
+
+    fn size(&self) -> usize {
+        self.refs.capacity() * 16
+            + self.ords.capacity() * 8
+            + self.has.capacity()
+            + self.stamp.capacity() * 4
+            + self.bytes
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// string_agg
+
+/// `string_agg(x, sep)`: non-NULL values joined by `sep` in input order. Each group keeps
+/// segments `(position of first row, text)`, one per work item, sorted when evaluated, so
+/// the order survives parallel execution.
+pub(crate) struct StringAggAcc {
+    sep: String,
+    segs: Vec<Vec<(u64, String)>>,
+    heap: usize,
+}
+
+impl StringAggAcc {
+    pub(crate) fn new(sep: String) -> Self {
+        StringAggAcc {
+            sep,
+            segs: Vec::new(),
+            heap: 0,
+        }
+    }
+}
+
+impl GroupsAcc for StringAggAcc {
+    fn update(&mut self, args: &[ArrayRef], ids: &[u32], n: usize, ord: u64) -> Result<()> {
+        let a = arg(args, 0)?;
+        let a = match a.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Arc::clone(a),
+            _ => cast(a, &DataType::Utf8)?,
+        };
+        self.segs.resize_with(n, Vec::new);
+        let (segs, sep, heap) = (&mut self.segs, &self.sep, &mut self.heap);
+        for_each_bytes(a.as_ref(), |i, v| {
+            let v: Cow<str> = String::from_utf8_lossy(v);
+            let pos = ord + i as u64;
+            let seg = &mut segs[ids[i] as usize];
+            match seg.last_mut() {
+                Some((start, s)) if *start >> ITEM_SHIFT == pos >> ITEM_SHIFT => {
+                    s.push_str(sep);
+                    s.push_str(&v);
+                    *heap += sep.len() + v.len();
+                }
+                _ => {
+                    *heap += v.len() + 32;
+                    seg.push((pos, v.into_owned()));
+                }
+            }
+        })
+    }
+
+    fn merge_from(
+        &mut self,
+        other: &dyn GroupsAcc,
+        src: &[u32],
+        dst: &[u32],
+        n: usize,
+    ) -> Result<()> {
+        let o = downcast::<Self>(other)?;
+        self.segs.resize_with(n, Vec::new);
+        for (&s, &d) in src.iter().zip(dst) {
+            for seg in &o.segs[s as usize] {
+                self.heap += seg.1.len() + 32;
+                self.segs[d as usize].push(seg.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, n: usize) -> Result<ArrayRef> {
+        self.segs.resize_with(n, Vec::new);
+        let out: StringArray = self
+            .segs
+            .iter_mut()
+            .map(|segs| {
+                if segs.is_empty() {
+                    return None;
+                }
+                segs.sort_by_key(|s| s.0);
+                Some(
+                    segs.iter()
+                        .map(|s| s.1.as_str())
+                        .collect::<Vec<_>>()
+                        .join(&self.sep),
+                )
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+
+    fn size(&self) -> usize {
+        self.segs.capacity() * 24 + self.heap
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DISTINCT
+
+/// `agg(DISTINCT x)`: the set of `(group, x)` pairs, interned with the group-key machinery;
+/// the aggregate itself runs over the set when evaluated. Merging unions the sets.
+pub(crate) struct DistinctAcc {
+    spec: AccSpec,
+    value_type: DataType,
+    pairs: Option<Box<dyn GroupInterner>>,
+    pair_ids: Vec<u32>,
+    /// After `freeze`: the pairs as (group ids, values).
+    frozen: Option<Vec<ArrayRef>>,
+}
+
+impl DistinctAcc {
+    pub(crate) fn new(mut spec: AccSpec, value_type: DataType) -> Self {
+        spec.distinct = false;
+        DistinctAcc {
+            spec,
+            value_type,
+            pairs: None,
+            pair_ids: Vec::new(),
+            frozen: None,
+        }
+    }
+
+    fn add(&mut self, gids: ArrayRef, values: ArrayRef) -> Result<()> {
+        let pairs = match &mut self.pairs {
+            Some(p) => p,
+            None => self.pairs.insert(new_interner(
+                &[DataType::UInt32, self.value_type.clone()],
+                false,
+            )?),
+        };
+        let n = gids.len();
+        pairs.intern(&[gids, values], n, &mut self.pair_ids)
+    }
+}
+
+impl GroupsAcc for DistinctAcc {
+    fn update(&mut self, args: &[ArrayRef], ids: &[u32], _n: usize, _ord: u64) -> Result<()> {
+        let a = prepare(arg(args, 0)?, &self.value_type)?;
+        let (a, gids) = match nulls_of(a.as_ref()) {
+            None => (a, UInt32Array::from(ids.to_vec())),
+            Some(nulls) => {
+                let mask = BooleanArray::new(nulls.inner().clone(), None);
+                let gids: Vec<u32> = nulls.valid_indices().map(|i| ids[i]).collect();
+                (filter(a.as_ref(), &mask)?, UInt32Array::from(gids))
+            }
+        };
+        self.add(Arc::new(gids), a)
+    }
+
+    fn freeze(&mut self) -> Result<()> {
+        if let Some(p) = &self.pairs {
+            self.frozen = Some(p.emit()?);
+        }
+        Ok(())
+    }
+
+    fn merge_from(
+        &mut self,
+        other: &dyn GroupsAcc,
+        src: &[u32],
+        dst: &[u32],
+        _n: usize,
+    ) -> Result<()> {
+        let o = downcast::<Self>(other)?;
+        let Some(cols) = &o.frozen else {
+            if o.pairs.is_some() {
+                return internal_err!("distinct state merged before it was frozen");
+            }
+            return Ok(());
+        };
+        let [gcol, values] = cols.as_slice() else {
+            return internal_err!("distinct state has {} columns", cols.len());
+        };
+        let max = src.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let mut lut = vec![u32::MAX; max];
+        for (&s, &d) in src.iter().zip(dst) {
+            lut[s as usize] = d;
+        }
+        let g = gcol.as_primitive::<UInt32Type>();
+        let keep: BooleanArray = g
+            .values()
+            .iter()
+            .map(|&x| Some(lut.get(x as usize).is_some_and(|&d| d != u32::MAX)))
+            .collect();
+        let mapped: Vec<u32> = g
+            .values()
+            .iter()
+            .filter_map(|&x| lut.get(x as usize).copied().filter(|&d| d != u32::MAX))
+            .collect();
+        if mapped.is_empty() {
+            return Ok(());
+        }
+        let values = filter(values.as_ref(), &keep)?;
+        self.add(Arc::new(UInt32Array::from(mapped)), values)
+    }
+
+    fn evaluate(&mut self, n: usize) -> Result<ArrayRef> {
+        let value_type = self.value_type.clone();
+        let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&value_type))?;
+        match &self.pairs {
+            Some(p) => {
+                let cols = p.emit()?;
+                let [gcol, values] = cols.as_slice() else {
+                    return internal_err!("distinct state has {} columns", cols.len());
+                };
+                let gids = gcol.as_primitive::<UInt32Type>().values();
+                inner.update(std::slice::from_ref(values), gids, n, 0)?;
+            }
+            None => {
+                let empty = new_null_array(&value_type, 0);
+                inner.update(&[empty], &[], n, 0)?;
+            }
+        }
+        inner.evaluate(n)
+    }
+
+    fn size(&self) -> usize {
+        self.pairs.as_ref().map_or(0, |p| p.size())
+            + self.pair_ids.capacity() * 4
+            + self
+                .frozen
+                .as_ref()
+                .map_or(0, |c| c.iter().map(|a| a.get_array_memory_size()).sum())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

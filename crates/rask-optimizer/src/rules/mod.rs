@@ -1,0 +1,13 @@
+//! The optimizer rules, one per file. [`crate::Optimizer::new`] lists them in the order they run.
+
+mod common_subexpr_eliminate;
+mod projection_pruning;
+mod push_down_filter;
+mod push_down_limit;
+mod simplify_expressions;
+
+pub use common_subexpr_eliminate::CommonSubexprEliminate;
+pub use projection_pruning::ProjectionPruning;
+pub use push_down_filter::PushDownFilter;
+pub use push_down_limit::PushDownLimit;
+pub use simplify_expressions::{simplify_expr, SimplifyExpressions};
