@@ -117,7 +117,7 @@ fn bad_input_is_a_clear_error() {
         ("SELECT * FROM 'does/not/exist.parquet'", "does/not/exist.parquet"),
     ];
     for (sql, needle) in cases {
-        let res = std::panic::catch_unwind(|| ctx.sql(sql).and_then(|d| d.collect()));
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.sql(sql).and_then(|d| d.collect())));
         match res {
             Err(_) => panic!("panic on {sql}"),
             Ok(Ok(_)) => panic!("no error for {sql}"),

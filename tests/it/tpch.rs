@@ -12,7 +12,23 @@ const MUST_PASS: &[usize] = &[1, 6];
 fn read_expected(q: usize) -> (Vec<String>, Vec<Vec<String>>) {
     let dir = repo_root().join("tests/expected/tpch/answers");
     let types = std::fs::read_to_string(dir.join(format!("q{q:02}.types"))).expect("types file");
-    let types: Vec<String> = types.trim().split(',').map(|s| s.to_string()).collect();
+    // Split on commas outside parentheses: DECIMAL(38,2) is one type.
+    let mut parsed = Vec::new();
+    let (mut depth, mut cur) = (0, String::new());
+    for ch in types.trim().chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parsed.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    parsed.push(cur);
+    let types = parsed;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_path(dir.join(format!("q{q:02}.csv")))

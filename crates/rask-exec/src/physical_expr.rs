@@ -582,20 +582,71 @@ fn evaluate_case(
     else_expr: &PhysicalExpr,
     batch: &RecordBatch,
 ) -> Result<ColumnarValue> {
+    // Branches are evaluated only on the rows that reach them, so `CASE WHEN b <> 0 THEN a / b
+    // END` never divides by zero and the first matching WHEN wins.
     let n = batch.num_rows();
-    let mut result = else_expr.evaluate(batch)?.into_array(n)?;
-    // Apply branches last to first so that the first matching WHEN wins.
-    for (w, t) in when_then.iter().rev() {
-        let cond = w.evaluate(batch)?.into_array(n)?;
+    let mut remaining = BooleanArray::from(vec![true; n]);
+    let mut result: Option<ArrayRef> = None;
+    for (w, t) in when_then {
+        if remaining.true_count() == 0 {
+            break;
+        }
+        let cond = evaluate_on_rows(w, batch, &remaining)?;
         let cond = match cond.data_type() {
             DataType::Null => BooleanArray::from(vec![false; n]),
-            _ => arrow::compute::prep_null_mask_filter(as_bool(&cond)?),
+            _ => {
+                let c = as_bool(&cond)?;
+                if c.null_count() > 0 {
+                    arrow::compute::prep_null_mask_filter(c)
+                } else {
+                    c.clone()
+                }
+            }
         };
-        let then = t.evaluate(batch)?;
-        let then_datum = datum(&then)?;
-        result = arrow::compute::kernels::zip::zip(&cond, then_datum.as_ref(), &result)?;
+        let take = arrow::compute::and(&cond, &remaining)?;
+        if take.true_count() == 0 {
+            continue;
+        }
+        let values = evaluate_on_rows(t, batch, &take)?;
+        result = Some(match result {
+            None => values,
+            Some(r) => arrow::compute::kernels::zip::zip(&take, &values, &r)?,
+        });
+        remaining = arrow::compute::and_not(&remaining, &take)?;
     }
+    let result = match result {
+        None => else_expr.evaluate(batch)?.into_array(n)?,
+        Some(r) if remaining.true_count() > 0 => {
+            let values = evaluate_on_rows(else_expr, batch, &remaining)?;
+            arrow::compute::kernels::zip::zip(&remaining, &values, &r)?
+        }
+        Some(r) => r,
+    };
     Ok(ColumnarValue::Array(result))
+}
+
+/// Evaluates `expr` on the rows of `batch` where `mask` is true; other rows are NULL.
+fn evaluate_on_rows(expr: &PhysicalExpr, batch: &RecordBatch, mask: &BooleanArray) -> Result<ArrayRef> {
+    let n = batch.num_rows();
+    let k = mask.true_count();
+    if k == n {
+        return expr.evaluate(batch)?.into_array(n);
+    }
+    let subset = arrow::compute::filter_record_batch(batch, mask)?;
+    let values = expr.evaluate(&subset)?.into_array(k)?;
+    let mut next = 0u32;
+    let indices: arrow::array::UInt32Array = mask
+        .iter()
+        .map(|m| {
+            if m == Some(true) {
+                next += 1;
+                Some(next - 1)
+            } else {
+                None
+            }
+        })
+        .collect();
+    Ok(arrow::compute::take(values.as_ref(), &indices, None)?)
 }
 
 /// Evaluates a constant expression (no columns) to a scalar.

@@ -82,6 +82,24 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// Binding strength, higher binds tighter (SQL's usual order).
+    pub fn precedence(&self) -> u8 {
+        match self {
+            Operator::Or => 5,
+            Operator::And => 10,
+            Operator::IsDistinctFrom | Operator::IsNotDistinctFrom => 15,
+            Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq => 20,
+            Operator::StringConcat => 25,
+            Operator::Plus | Operator::Minus => 30,
+            Operator::Multiply | Operator::Divide | Operator::Modulo => 40,
+        }
+    }
+
     /// True for `= <> < <= > >=` and the DISTINCT FROM forms.
     pub fn is_comparison(&self) -> bool {
         matches!(
@@ -843,7 +861,28 @@ impl fmt::Display for Expr {
             Expr::Column(c) => write!(f, "{c}"),
             Expr::Literal(v) => write!(f, "{v}"),
             Expr::Alias(e, n) => write!(f, "{e} AS {n}"),
-            Expr::BinaryExpr { left, op, right } => write!(f, "{left} {op} {right}"),
+            Expr::BinaryExpr { left, op, right } => {
+                // Parenthesise operands that bind looser than `op`, so that the text (also
+                // the column name of an unaliased expression) reads back as the same tree.
+                let prec = op.precedence();
+                let wrap = |e: &Expr, right_side: bool| match e {
+                    Expr::BinaryExpr { op: inner, .. } => {
+                        inner.precedence() < prec || (right_side && inner.precedence() == prec)
+                    }
+                    _ => false,
+                };
+                if wrap(left, false) {
+                    write!(f, "({left})")?;
+                } else {
+                    write!(f, "{left}")?;
+                }
+                write!(f, " {op} ")?;
+                if wrap(right, true) {
+                    write!(f, "({right})")
+                } else {
+                    write!(f, "{right}")
+                }
+            }
             Expr::Not(e) => write!(f, "NOT {e}"),
             Expr::Negative(e) => write!(f, "(- {e})"),
             Expr::IsNull(e) => write!(f, "{e} IS NULL"),

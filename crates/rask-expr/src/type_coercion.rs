@@ -156,12 +156,11 @@ fn arithmetic_types(
         }
         _ => {}
     }
-    let (l, r) = (
-        if is_string(l) { &Float64 } else { l },
-        if is_string(r) { &Float64 } else { r },
-    );
     if !is_numeric(l) || !is_numeric(r) {
-        return plan_err!("cannot apply {op} to {l} and {r}");
+        return plan_err!(
+            "cannot apply '{op}' to {l} and {r}: arithmetic needs numbers (or date/interval); \
+             CAST the operand explicitly"
+        );
     }
     if op == Operator::Divide {
         return Ok((Float64, Float64, Float64));
