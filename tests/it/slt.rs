@@ -93,13 +93,26 @@ fn run_all(setup: Setup) {
             async move { Ok(RaskDb { ctx }) }
         });
         runner.add_label("rask");
-        if let Err(e) = runner.run_file(file) {
-            failures.push(format!("{}: {e}", file.display()));
+        // Run record by record so that one failure does not hide the rest of the file.
+        let records = match sqllogictest::parse_file::<DefaultColumnType>(file) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{}: cannot parse: {e}", file.display()));
+                continue;
+            }
+        };
+        for record in records {
+            if matches!(record, sqllogictest::Record::Halt { .. }) {
+                break;
+            }
+            if let Err(e) = runner.run(record) {
+                failures.push(format!("{}: {e}", file.display()));
+            }
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} .slt files failed under {setup:?}:\n{}",
+        "{} .slt records failed (in {} files) under {setup:?}:\n{}",
         failures.len(),
         files.len(),
         failures.join("\n\n")

@@ -171,7 +171,7 @@ pub(crate) fn arg(args: &[ArrayRef], i: usize) -> Result<&ArrayRef> {
     }
 }
 
-pub(crate) fn downcast<'a, T: 'static>(other: &'a dyn GroupsAcc) -> Result<&'a T> {
+pub(crate) fn downcast<T: 'static>(other: &dyn GroupsAcc) -> Result<&T> {
     match other.as_any().downcast_ref::<T>() {
         Some(o) => Ok(o),
         None => internal_err!("merging accumulators of different kinds"),

@@ -15,6 +15,7 @@
 //!
 //! NULL is one group of its own in every interner, and `-0.0`/`0.0` (and all NaNs) are one key.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -41,6 +42,8 @@ pub(crate) trait GroupInterner: Send + Sync {
     fn size(&self) -> usize;
     /// The key columns of every group, in group-id order.
     fn emit(&self) -> Result<Vec<ArrayRef>>;
+    /// For downcasting (the packed-key merge).
+    fn as_any(&self) -> &dyn Any;
 }
 
 /// The interner for keys of `types`; `force_row` picks the row format whatever the types
@@ -145,6 +148,10 @@ impl GroupInterner for GlobalInterner {
         ids.resize(num_rows, 0);
         Ok(())
     }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
     fn num_groups(&self) -> usize {
         1
     }
@@ -548,6 +555,10 @@ impl GroupInterner for IntInterner {
         }
     }
 
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
     fn num_groups(&self) -> usize {
         self.keys.len()
     }
@@ -869,6 +880,10 @@ impl GroupInterner for StrInterner {
         }
     }
 
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
     fn num_groups(&self) -> usize {
         self.offsets.len() - 1
     }
@@ -973,7 +988,10 @@ impl ComposeInterner {
     fn repack(&mut self) {
         let cards: Vec<usize> = self.cols.iter().map(|c| c.num_groups()).collect();
         let tight: Vec<u32> = cards.iter().map(|&c| bits_for(c)).collect();
-        let roomy: Vec<u32> = cards.iter().map(|&c| bits_for(c.saturating_mul(2))).collect();
+        let roomy: Vec<u32> = cards
+            .iter()
+            .map(|&c| bits_for(c.saturating_mul(2)))
+            .collect();
         let tight_total: u32 = tight.iter().sum();
         let roomy_total: u32 = roomy.iter().sum();
         let budget = if tight_total <= DENSE_TUPLE_BITS {
@@ -1048,11 +1066,14 @@ fn hash_tuple(t: &[u32]) -> u64 {
 impl GroupInterner for ComposeInterner {
     fn intern(&mut self, cols: &[ArrayRef], _num_rows: usize, ids: &mut Vec<u32>) -> Result<()> {
         if cols.len() != self.cols.len() {
-            return internal_err!("expected {} group columns, got {}", self.cols.len(), cols.len());
+            return internal_err!(
+                "expected {} group columns, got {}",
+                self.cols.len(),
+                cols.len()
+            );
         }
         let n = cols.first().map_or(0, |c| c.len());
-        for ((interner, col), out) in self.cols.iter_mut().zip(cols).zip(self.col_ids.iter_mut())
-        {
+        for ((interner, col), out) in self.cols.iter_mut().zip(cols).zip(self.col_ids.iter_mut()) {
             interner.intern(std::slice::from_ref(col), col.len(), out)?;
         }
         let w = self.cols.len();
@@ -1162,6 +1183,10 @@ impl GroupInterner for ComposeInterner {
         Ok(())
     }
 
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
     fn num_groups(&self) -> usize {
         self.group_cols.len() / self.cols.len().max(1)
     }
@@ -1199,6 +1224,21 @@ impl GroupInterner for ComposeInterner {
 // ---------------------------------------------------------------------------------------------
 // Fallback: arrow row format
 
+/// `a` with -0.0 as 0.0 and every NaN as the canonical NaN (top-level float columns only).
+fn normalize_floats(a: &ArrayRef) -> ArrayRef {
+    match a.data_type() {
+        DataType::Float64 => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Float64Type>(|v| f64::from_key(v.to_key())),
+        ),
+        DataType::Float32 => Arc::new(
+            a.as_primitive::<Float32Type>()
+                .unary::<_, Float32Type>(|v| f32::from_key(v.to_key())),
+        ),
+        _ => Arc::clone(a),
+    }
+}
+
 /// Any key types: rows in `arrow::row` format, compared as bytes.
 pub(crate) struct RowInterner {
     converter: RowConverter,
@@ -1221,7 +1261,9 @@ impl RowInterner {
 
 impl GroupInterner for RowInterner {
     fn intern(&mut self, cols: &[ArrayRef], _num_rows: usize, ids: &mut Vec<u32>) -> Result<()> {
-        let batch_rows = self.converter.convert_columns(cols)?;
+        // Floats are compared by value: -0.0 is 0.0 and all NaNs are one key.
+        let cols: Vec<ArrayRef> = cols.iter().map(normalize_floats).collect();
+        let batch_rows = self.converter.convert_columns(&cols)?;
         if self.rows.num_rows() + batch_rows.num_rows() > u32::MAX as usize {
             return Err(Error::NotImplemented("more than 4 billion groups".into()));
         }
@@ -1249,6 +1291,10 @@ impl GroupInterner for RowInterner {
         Ok(())
     }
 
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
     fn num_groups(&self) -> usize {
         self.rows.num_rows()
     }
@@ -1259,5 +1305,296 @@ impl GroupInterner for RowInterner {
 
     fn emit(&self) -> Result<Vec<ArrayRef>> {
         Ok(self.converter.convert_rows(self.rows.iter())?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging several workers' multi-column tables without re-interning their keys
+
+/// A packed tuple of global column ids.
+pub(crate) trait PackedKey: Copy + Eq + Send + Sync + 'static {
+    fn hash_key(self) -> u64;
+    fn push(self, id: u32, width: u32) -> Self;
+    fn field(self, shift: u32, width: u32) -> u32;
+    fn zero() -> Self;
+}
+
+impl PackedKey for u64 {
+    #[inline(always)]
+    fn hash_key(self) -> u64 {
+        hash_u64(self)
+    }
+    #[inline(always)]
+    fn push(self, id: u32, width: u32) -> Self {
+        (self << width) | id as u64
+    }
+    #[inline(always)]
+    fn field(self, shift: u32, width: u32) -> u32 {
+        ((self >> shift) & ((1u64 << width) - 1)) as u32
+    }
+    fn zero() -> Self {
+        0
+    }
+}
+
+impl PackedKey for u128 {
+    #[inline(always)]
+    fn hash_key(self) -> u64 {
+        hash_u128(self)
+    }
+    #[inline(always)]
+    fn push(self, id: u32, width: u32) -> Self {
+        (self << width) | id as u128
+    }
+    #[inline(always)]
+    fn field(self, shift: u32, width: u32) -> u32 {
+        ((self >> shift) & ((1u128 << width) - 1)) as u32
+    }
+    fn zero() -> Self {
+        0
+    }
+}
+
+/// Merges workers' [`ComposeInterner`]s through their column dictionaries: each column's
+/// distinct values are interned once into a global column table, each worker's groups become
+/// packed tuples of global column ids, and only those integers are hashed and merged (no key
+/// bytes are copied, hashed or compared per group).
+pub(crate) struct ComposeMerger {
+    /// Global distinct values of each column.
+    values: Vec<ArrayRef>,
+    /// `luts[worker][column][local id]` = global id.
+    luts: Vec<Vec<Vec<u32>>>,
+    widths: Vec<u32>,
+}
+
+impl ComposeMerger {
+    /// A merger when every table is a [`ComposeInterner`] with the same columns and the
+    /// packed global tuples fit 128 bits.
+    pub(crate) fn try_new(tables: &[&dyn GroupInterner]) -> Result<Option<Self>> {
+        let mut cs = Vec::with_capacity(tables.len());
+        for t in tables {
+            match t.as_any().downcast_ref::<ComposeInterner>() {
+                Some(c) => cs.push(c),
+                None => return Ok(None),
+            }
+        }
+        let Some(first) = cs.first() else {
+            return Ok(None);
+        };
+        let w = first.cols.len();
+        if cs.iter().any(|c| c.cols.len() != w) {
+            return Ok(None);
+        }
+        let mut globals: Vec<Option<Box<dyn GroupInterner>>> = (0..w).map(|_| None).collect();
+        let mut luts = Vec::with_capacity(cs.len());
+        for c in &cs {
+            let mut per_col = Vec::with_capacity(w);
+            for (col, global) in c.cols.iter().zip(globals.iter_mut()) {
+                let vals = col.emit()?;
+                let Some(v) = vals.first() else {
+                    return internal_err!("group column emitted nothing");
+                };
+                let g = global.get_or_insert_with(|| new_single(v.data_type()));
+                let mut ids = Vec::new();
+                g.intern(std::slice::from_ref(v), v.len(), &mut ids)?;
+                per_col.push(ids);
+            }
+            luts.push(per_col);
+        }
+        let mut widths = Vec::with_capacity(w);
+        let mut values = Vec::with_capacity(w);
+        for g in globals.iter().flatten() {
+            widths.push(bits_for(g.num_groups()));
+            let v = g.emit()?;
+            let Some(v) = v.into_iter().next() else {
+                return internal_err!("group column emitted nothing");
+            };
+            values.push(v);
+        }
+        if widths.len() != w || widths.iter().sum::<u32>() > 128 {
+            return Ok(None);
+        }
+        Ok(Some(ComposeMerger {
+            values,
+            luts,
+            widths,
+        }))
+    }
+
+    /// Whether packed tuples fit a `u64`.
+    pub(crate) fn fits_u64(&self) -> bool {
+        self.widths.iter().sum::<u32>() <= 64
+    }
+
+    /// The packed global tuple of every group of worker `worker`'s `table`.
+    pub(crate) fn pack<K: PackedKey>(
+        &self,
+        worker: usize,
+        table: &dyn GroupInterner,
+    ) -> Result<Vec<K>> {
+        let Some(c) = table.as_any().downcast_ref::<ComposeInterner>() else {
+            return internal_err!("packed merge of a table that is not multi-column");
+        };
+        let w = self.widths.len();
+        let luts = &self.luts[worker];
+        Ok(c.group_cols
+            .chunks_exact(w)
+            .map(|t| {
+                let mut k = K::zero();
+                for ((&id, lut), &b) in t.iter().zip(luts).zip(&self.widths) {
+                    k = k.push(lut[id as usize], b);
+                }
+                k
+            })
+            .collect())
+    }
+
+    /// The key columns of groups with packed tuples `keys`.
+    pub(crate) fn emit<K: PackedKey>(&self, keys: &[K]) -> Result<Vec<ArrayRef>> {
+        let mut shift: u32 = self.widths.iter().sum();
+        let mut out = Vec::with_capacity(self.widths.len());
+        for (v, &b) in self.values.iter().zip(&self.widths) {
+            shift -= b;
+            let idx = UInt32Array::from_iter_values(keys.iter().map(|k| k.field(shift, b)));
+            out.push(take(v.as_ref(), &idx, None)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A table of packed tuples: `(key, group)` entries and each group's key.
+pub(crate) struct PackedTable<K: PackedKey> {
+    table: HashTable<(K, u32)>,
+    pub(crate) keys: Vec<K>,
+}
+
+impl<K: PackedKey> PackedTable<K> {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        PackedTable {
+            table: HashTable::with_capacity(n),
+            keys: Vec::with_capacity(n),
+        }
+    }
+
+    /// Sets `ids` to the group of each key, adding new groups.
+    pub(crate) fn intern(&mut self, keys: &[K], ids: &mut Vec<u32>) {
+        ids.clear();
+        let (table, out) = (&mut self.table, &mut self.keys);
+        ids.extend(keys.iter().map(|&k| {
+            match table.entry(k.hash_key(), |e| e.0 == k, |e| e.0.hash_key()) {
+                Entry::Occupied(o) => o.get().1,
+                Entry::Vacant(v) => {
+                    let g = out.len() as u32;
+                    out.push(k);
+                    v.insert((k, g));
+                    g
+                }
+            }
+        }));
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.table.allocation_size() + self.keys.capacity() * size_of::<K>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::util::display::array_value_to_string;
+
+    use super::*;
+
+    /// Interns `batches` (rows of `ncols` values) and checks ids against a map of the keys'
+    /// printed values, and that `emit` gives each group's key back.
+    fn check(types: &[DataType], batches: &[Vec<ArrayRef>], force_row: bool) {
+        let mut t = new_interner(types, force_row).unwrap();
+        let mut reference: HashMap<Vec<String>, u32> = HashMap::new();
+        let mut ids = Vec::new();
+        for cols in batches {
+            let n = cols[0].len();
+            t.intern(cols, n, &mut ids).unwrap();
+            assert_eq!(ids.len(), n);
+            for (i, &g) in ids.iter().enumerate() {
+                let key: Vec<String> = cols
+                    .iter()
+                    .map(|c| {
+                        if c.is_null(i) {
+                            "NULL".into()
+                        } else {
+                            array_value_to_string(c.as_ref(), i).unwrap()
+                        }
+                    })
+                    .collect();
+                let want = *reference.entry(key).or_insert(g);
+                assert_eq!(want, g);
+            }
+        }
+        assert_eq!(t.num_groups(), reference.len());
+        let keys = t.emit().unwrap();
+        for (key, g) in reference {
+            let got: Vec<String> = keys
+                .iter()
+                .map(|c| {
+                    if c.is_null(g as usize) {
+                        "NULL".into()
+                    } else {
+                        array_value_to_string(c.as_ref(), g as usize).unwrap()
+                    }
+                })
+                .collect();
+            assert_eq!(got, key);
+        }
+    }
+
+    fn ints(n: usize, f: impl Fn(usize) -> Option<i64>) -> ArrayRef {
+        Arc::new(Int64Array::from_iter((0..n).map(f)))
+    }
+
+    #[test]
+    fn tuple_tables_of_every_width() {
+        // Cardinalities grow from batch to batch, forcing repacks from the dense table to
+        // u64, u128 and wide tuples.
+        for ncols in [2, 3, 5, 12] {
+            let types = vec![DataType::Int64; ncols];
+            let batches: Vec<Vec<ArrayRef>> = (0..6)
+                .map(|b| {
+                    (0..ncols)
+                        .map(|c| {
+                            let m = 3 + b * b * 700;
+                            ints(1500, move |i| {
+                                ((i * (c + 3) + b * 31) % 97 != 0)
+                                    .then_some(((i * 7919 * (c + 1) + b) % m) as i64)
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            check(&types, &batches, false);
+            check(&types, &batches, true);
+        }
+    }
+
+    #[test]
+    fn single_columns() {
+        // Integer keys switching from the dense table to hashing.
+        let batches: Vec<Vec<ArrayRef>> = (0..4)
+            .map(|b| vec![ints(1000, move |i| Some((i as i64 - 500) << (b * 12)))])
+            .collect();
+        check(&[DataType::Int64], &batches, false);
+        // Strings of every length class, with NULLs.
+        let strs: Vec<Vec<ArrayRef>> = (0..3)
+            .map(|b| {
+                let a: StringArray = (0..800)
+                    .map(|i| {
+                        (i % 13 != 0).then(|| "x".repeat((i * 7 + b) % 40) + &(i % 50).to_string())
+                    })
+                    .collect();
+                vec![Arc::new(a) as ArrayRef]
+            })
+            .collect();
+        check(&[DataType::Utf8], &strs, false);
     }
 }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array,
 };
-use arrow::compute::{cast, filter, interleave, take};
+use arrow::compute::{cast, filter, interleave, lexsort_to_indices, take, SortColumn};
 use arrow::datatypes::{DataType, Float64Type, UInt32Type};
 use rask_common::{internal_err, Result};
+use rask_expr::AggFunc;
 
 use super::accumulators::{
     arg, create_accumulator, downcast, for_each_bytes, for_each_valid, nulls_of, prepare, AccSpec,
@@ -576,8 +577,30 @@ impl GroupsAcc for DistinctAcc {
                 let [gcol, values] = cols.as_slice() else {
                     return internal_err!("distinct state has {} columns", cols.len());
                 };
-                let gids = gcol.as_primitive::<UInt32Type>().values();
-                inner.update(std::slice::from_ref(values), gids, n, 0)?;
+                if self.spec.func == AggFunc::StringAgg {
+                    // Workers meet values in any order: join distinct values sorted (as
+                    // Postgres does), so the result does not depend on scheduling.
+                    let order = lexsort_to_indices(
+                        &[
+                            SortColumn {
+                                values: Arc::clone(gcol),
+                                options: None,
+                            },
+                            SortColumn {
+                                values: Arc::clone(values),
+                                options: None,
+                            },
+                        ],
+                        None,
+                    )?;
+                    let g = take(gcol.as_ref(), &order, None)?;
+                    let v = take(values.as_ref(), &order, None)?;
+                    let gids = g.as_primitive::<UInt32Type>().values();
+                    inner.update(std::slice::from_ref(&v), gids, n, 0)?;
+                } else {
+                    let gids = gcol.as_primitive::<UInt32Type>().values();
+                    inner.update(std::slice::from_ref(values), gids, n, 0)?;
+                }
             }
             None => {
                 let empty = new_null_array(&value_type, 0);
