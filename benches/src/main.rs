@@ -17,7 +17,10 @@ use clap::Parser;
 use rask::{SessionConfig, SessionContext};
 
 #[derive(Debug, Parser)]
-#[command(name = "rask-bench", about = "Time SQL queries with rask and print a table")]
+#[command(
+    name = "rask-bench",
+    about = "Time SQL queries with rask and print a table"
+)]
 struct Args {
     /// Directory whose files/subdirectories are registered as tables (like `rask sql --data`).
     #[arg(long)]
@@ -74,7 +77,10 @@ fn main() -> Result<()> {
         ctx.register_path(name, path)?;
     }
     let only: Option<Vec<&str>> = args.only.as_deref().map(|s| s.split(',').collect());
-    println!("rask-bench: {threads} threads, median of {} runs after a warm-up", args.reps);
+    println!(
+        "rask-bench: {threads} threads, median of {} runs after a warm-up",
+        args.reps
+    );
     println!("| query | rows | median s | min s |");
     println!("|---|---|---|---|");
     let mut total = 0.0;

@@ -22,7 +22,9 @@ fn dataframe_and_sql_agree() {
             .expect("sql");
         let df = ctx
             .table("lineitem")
-            .and_then(|d| d.filter(col("l_shipdate").lt_eq(lit(rask::ScalarValue::Date32(Some(10471))))))
+            .and_then(|d| {
+                d.filter(col("l_shipdate").lt_eq(lit(rask::ScalarValue::Date32(Some(10471)))))
+            })
             .and_then(|d| d.groupby(&["l_returnflag"]))
             .and_then(|g| {
                 g.agg(vec![
@@ -33,7 +35,11 @@ fn dataframe_and_sql_agree() {
             })
             .and_then(|d| d.collect())
             .expect("api");
-        assert_eq!(sorted(format_rows(&sql)), sorted(format_rows(&df)), "{setup:?}");
+        assert_eq!(
+            sorted(format_rows(&sql)),
+            sorted(format_rows(&df)),
+            "{setup:?}"
+        );
     }
 }
 
@@ -44,7 +50,9 @@ fn npartitions_follow_the_files() {
     let li = ctx
         .read_parquet(&root.join("datasets/tpch-sf0.01/lineitem").to_string_lossy())
         .expect("read");
-    let files = std::fs::read_dir(root.join("datasets/tpch-sf0.01/lineitem")).expect("dir").count();
+    let files = std::fs::read_dir(root.join("datasets/tpch-sf0.01/lineitem"))
+        .expect("dir")
+        .count();
     assert_eq!(li.npartitions(), files);
     assert_eq!(li.count().expect("count"), 60175);
 }
@@ -60,14 +68,23 @@ fn head_sort_and_select() {
         .and_then(|d| d.collect())
         .expect("query");
     let rows = format_rows(&df);
-    assert_eq!(rows, vec![vec!["VIETNAM"], vec!["UNITED STATES"], vec!["UNITED KINGDOM"]]);
+    assert_eq!(
+        rows,
+        vec![
+            vec!["VIETNAM"],
+            vec!["UNITED STATES"],
+            vec!["UNITED KINGDOM"]
+        ]
+    );
 }
 
 #[test]
 fn parquet_and_csv_round_trip() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ctx = Setup::all()[2].context().expect("context");
-    let df = ctx.sql("SELECT * FROM orders WHERE o_orderkey < 1000").expect("sql");
+    let df = ctx
+        .sql("SELECT * FROM orders WHERE o_orderkey < 1000")
+        .expect("sql");
     let want = sorted(format_rows(&df.collect().expect("collect")));
     let pq = dir.path().join("out_pq");
     df.to_parquet(&pq.to_string_lossy()).expect("to_parquet");
@@ -76,14 +93,22 @@ fn parquet_and_csv_round_trip() {
     assert_eq!(sorted(format_rows(&back.collect().expect("collect"))), want);
     let csv = dir.path().join("out_csv");
     df.to_csv(&csv.to_string_lossy()).expect("to_csv");
-    let back = ctx.read_csv(&csv.to_string_lossy(), CsvOptions::default()).expect("read back");
+    let back = ctx
+        .read_csv(&csv.to_string_lossy(), CsvOptions::default())
+        .expect("read back");
     assert_eq!(back.count().expect("count"), want.len());
     // Writing into a non-empty directory is refused rather than mixing old and new files.
-    let err = df.to_csv(&csv.to_string_lossy()).expect_err("non-empty dir");
+    let err = df
+        .to_csv(&csv.to_string_lossy())
+        .expect_err("non-empty dir");
     assert!(err.to_string().contains("not empty"), "{err}");
     // No temporary files are left behind.
     for entry in std::fs::read_dir(&csv).expect("dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         assert!(name.starts_with("part-"), "unexpected file {name}");
     }
 }
@@ -98,7 +123,9 @@ fn optimizer_on_and_off_agree() {
         let ctx = SessionContext::with_config(SessionConfig::default().with_optimizer(optimize));
         ctx.register_data_dir(&repo_root().join("datasets/tpch-sf0.01").to_string_lossy())
             .expect("register");
-        results.push(format_rows(&ctx.sql(sql).and_then(|d| d.collect()).expect("sql")));
+        results.push(format_rows(
+            &ctx.sql(sql).and_then(|d| d.collect()).expect("sql"),
+        ));
     }
     assert_eq!(results[0], results[1]);
     assert_eq!(results[0].len(), 5);
@@ -113,15 +140,26 @@ fn bad_input_is_a_clear_error() {
         ("SELECT * FROM no_such_table", "no_such_table"),
         ("SELECT n_name + 1 FROM nation", "n_name"),
         ("SELECT 1 / 0", "ivision by zero"),
-        ("SELECT * FROM nation n JOIN region r ON n.n_regionkey = r.r_regionkey", "not supported yet"),
-        ("SELECT * FROM 'does/not/exist.parquet'", "does/not/exist.parquet"),
+        (
+            "SELECT * FROM nation n JOIN region r ON n.n_regionkey = r.r_regionkey",
+            "not supported yet",
+        ),
+        (
+            "SELECT * FROM 'does/not/exist.parquet'",
+            "does/not/exist.parquet",
+        ),
     ];
     for (sql, needle) in cases {
-        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.sql(sql).and_then(|d| d.collect())));
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ctx.sql(sql).and_then(|d| d.collect())
+        }));
         match res {
             Err(_) => panic!("panic on {sql}"),
             Ok(Ok(_)) => panic!("no error for {sql}"),
-            Ok(Err(e)) => assert!(e.to_string().contains(needle), "{sql}: error '{e}' lacks '{needle}'"),
+            Ok(Err(e)) => assert!(
+                e.to_string().contains(needle),
+                "{sql}: error '{e}' lacks '{needle}'"
+            ),
         }
     }
 }

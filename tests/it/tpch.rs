@@ -35,7 +35,12 @@ fn read_expected(q: usize) -> (Vec<String>, Vec<Vec<String>>) {
         .expect("answer file");
     let rows = rdr
         .records()
-        .map(|r| r.expect("csv record").iter().map(|s| s.to_string()).collect())
+        .map(|r| {
+            r.expect("csv record")
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        })
         .collect();
     (types, rows)
 }
@@ -82,8 +87,10 @@ fn exact_value(array: &arrow::array::ArrayRef, row: usize) -> String {
 }
 
 fn check_query(q: usize, setup: Setup) -> Result<(), String> {
-    let sql = std::fs::read_to_string(repo_root().join(format!("tests/expected/tpch/queries/q{q:02}.sql")))
-        .map_err(|e| e.to_string())?;
+    let sql = std::fs::read_to_string(
+        repo_root().join(format!("tests/expected/tpch/queries/q{q:02}.sql")),
+    )
+    .map_err(|e| e.to_string())?;
     let ctx = setup.context().map_err(|e| e.to_string())?;
     let batches = ctx.sql(&sql).and_then(|df| df.collect());
     let batches = match batches {
@@ -94,7 +101,12 @@ fn check_query(q: usize, setup: Setup) -> Result<(), String> {
     let mut got = Vec::new();
     for b in &batches {
         for r in 0..b.num_rows() {
-            got.push(b.columns().iter().map(|c| exact_value(c, r)).collect::<Vec<_>>());
+            got.push(
+                b.columns()
+                    .iter()
+                    .map(|c| exact_value(c, r))
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     if got.len() != want.len() {
@@ -102,11 +114,17 @@ fn check_query(q: usize, setup: Setup) -> Result<(), String> {
     }
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         if g.len() != w.len() {
-            return Err(format!("row {i}: {} columns, expected {}", g.len(), w.len()));
+            return Err(format!(
+                "row {i}: {} columns, expected {}",
+                g.len(),
+                w.len()
+            ));
         }
         for (c, ((gv, wv), ty)) in g.iter().zip(w).zip(&types).enumerate() {
             if !value_matches(ty, gv, wv) {
-                return Err(format!("row {i} column {c} ({ty}): got {gv}, expected {wv}"));
+                return Err(format!(
+                    "row {i} column {c} ({ty}): got {gv}, expected {wv}"
+                ));
             }
         }
     }
@@ -125,5 +143,9 @@ fn tpch_answers() {
             }
         }
     }
-    assert!(failures.is_empty(), "TPC-H failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "TPC-H failures:\n{}",
+        failures.join("\n")
+    );
 }

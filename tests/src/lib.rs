@@ -85,16 +85,15 @@ impl Setup {
         }
         let data = root.join("tests/data");
         if let Ok(entries) = std::fs::read_dir(&data) {
-            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             paths.sort();
             for p in paths {
                 let Some(file) = p.file_name().and_then(|n| n.to_str()) else {
                     continue;
                 };
                 let name = file.split('.').next().unwrap_or(file).to_string();
-                let known = p.is_dir()
-                    || file.ends_with(".csv")
-                    || file.ends_with(".parquet");
+                let known = p.is_dir() || file.ends_with(".csv") || file.ends_with(".parquet");
                 if known && !file.starts_with('.') {
                     self.register(&ctx, &name, &p.to_string_lossy())?;
                 }
@@ -122,7 +121,11 @@ impl Setup {
 ///
 /// # Errors
 /// Never in practice (concatenation of batches of one schema).
-pub fn split_into(schema: &Arc<Schema>, batches: &[RecordBatch], n: usize) -> Result<Vec<Vec<RecordBatch>>> {
+pub fn split_into(
+    schema: &Arc<Schema>,
+    batches: &[RecordBatch],
+    n: usize,
+) -> Result<Vec<Vec<RecordBatch>>> {
     let all = arrow::compute::concat_batches(schema, batches)?;
     let rows = all.num_rows();
     let n = n.max(1);
@@ -153,25 +156,41 @@ pub fn format_value(array: &ArrayRef, row: usize) -> String {
     match array.data_type() {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             let v = match array.data_type() {
-                DataType::Float32 => f64::from(array.as_primitive::<arrow::datatypes::Float32Type>().value(row)),
-                DataType::Float64 => array.as_primitive::<arrow::datatypes::Float64Type>().value(row),
+                DataType::Float32 => f64::from(
+                    array
+                        .as_primitive::<arrow::datatypes::Float32Type>()
+                        .value(row),
+                ),
+                DataType::Float64 => array
+                    .as_primitive::<arrow::datatypes::Float64Type>()
+                    .value(row),
                 _ => f64::NAN,
             };
             if v.is_nan() {
                 "NaN".into()
             } else if v.is_infinite() {
-                if v > 0.0 { "inf".into() } else { "-inf".into() }
+                if v > 0.0 {
+                    "inf".into()
+                } else {
+                    "-inf".into()
+                }
             } else {
                 trim_number(format!("{v:.4}"))
             }
         }
         DataType::Decimal128(_, s) => {
-            let v = array.as_primitive::<arrow::datatypes::Decimal128Type>().value(row);
+            let v = array
+                .as_primitive::<arrow::datatypes::Decimal128Type>()
+                .value(row);
             trim_number(decimal_round4(v, *s))
         }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let s = display(array, row);
-            if s.is_empty() { "(empty)".into() } else { s }
+            if s.is_empty() {
+                "(empty)".into()
+            } else {
+                s
+            }
         }
         DataType::Boolean => display(array, row),
         DataType::Timestamp(_, _) => {
@@ -180,7 +199,11 @@ pub fn format_value(array: &ArrayRef, row: usize) -> String {
                 Some((head, frac)) if frac.trim_end_matches('0').is_empty() => head.to_string(),
                 Some((head, frac)) => {
                     let f = frac.trim_end_matches('0');
-                    let f = if f.len() <= 3 { format!("{f:0<3}") } else { format!("{f:0<6}") };
+                    let f = if f.len() <= 3 {
+                        format!("{f:0<3}")
+                    } else {
+                        format!("{f:0<6}")
+                    };
                     format!("{head}.{f}")
                 }
                 None => s,

@@ -156,7 +156,7 @@ fn write_csv(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -
     let empty;
     let batches = if batches.is_empty() {
         // The CSV writer writes its header with the first batch: give it one.
-        empty = [RecordBatch::new_empty(schema.clone())];
+        empty = [RecordBatch::new_empty(std::sync::Arc::clone(schema))];
         &empty[..]
     } else {
         batches
@@ -334,7 +334,7 @@ id,name,price,day,x
     fn csv_quotes_like_rfc_4180() {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
         let column = StringArray::from(vec![Some("a,b"), Some("say \"hi\""), None, Some("")]);
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(column)]).unwrap();
         let mut out = Vec::new();
         print_batches(
             &mut out,

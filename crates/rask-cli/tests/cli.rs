@@ -41,7 +41,12 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn count_on_the_bundled_data() {
-    let out = rask(&["sql", "--data", "datasets/tpch-sf0.01", "SELECT count(*) AS n FROM lineitem"]);
+    let out = rask(&[
+        "sql",
+        "--data",
+        "datasets/tpch-sf0.01",
+        "SELECT count(*) AS n FROM lineitem",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("60175"), "{}", text(&out.stdout));
 }
@@ -57,7 +62,10 @@ fn csv_format_is_header_then_rows_only() {
         "SELECT r_regionkey, r_name FROM region ORDER BY r_regionkey LIMIT 2",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "r_regionkey,r_name\n0,AFRICA\n1,AMERICA\n");
+    assert_eq!(
+        text(&out.stdout),
+        "r_regionkey,r_name\n0,AFRICA\n1,AMERICA\n"
+    );
 }
 
 #[test]
@@ -91,16 +99,31 @@ fn shell_reads_statements_from_a_pipe() {
         "SELECT count(*) AS c\nFROM region;\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("c\n5\n"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("c\n5\n"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
 fn errors_are_one_message_and_exit_1() {
     for (args, needle) in [
         (vec!["sql", "SELEC 1"], "Line: 1"),
-        (vec!["sql", "--data", "datasets/tpch-sf0.01", "SELECT nope FROM region"], "nope"),
+        (
+            vec![
+                "sql",
+                "--data",
+                "datasets/tpch-sf0.01",
+                "SELECT nope FROM region",
+            ],
+            "nope",
+        ),
         (vec!["sql", "SELECT * FROM 'no/such/dir/'"], "no/such/dir"),
-        (vec!["sql", "--table", "x=no/such/file.parquet", "SELECT 1"], "no/such/file.parquet"),
+        (
+            vec!["sql", "--table", "x=no/such/file.parquet", "SELECT 1"],
+            "no/such/file.parquet",
+        ),
         (vec!["sql", "SELECT 1 / 0"], "ivision by zero"),
     ] {
         let out = rask(&args);
@@ -116,7 +139,16 @@ fn errors_are_one_message_and_exit_1() {
 fn datagen_tpch_and_h2o_then_query() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tpch = dir.path().join("tpch");
-    let out = rask(&["datagen", "tpch", "--sf", "0.001", "--parts", "2", "--out", &tpch.to_string_lossy()]);
+    let out = rask(&[
+        "datagen",
+        "tpch",
+        "--sf",
+        "0.001",
+        "--parts",
+        "2",
+        "--out",
+        &tpch.to_string_lossy(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = rask(&[
         "sql",
@@ -130,7 +162,16 @@ fn datagen_tpch_and_h2o_then_query() {
     assert_eq!(text(&out.stdout), "c\n25\n");
 
     let h2o = dir.path().join("h2o");
-    let out = rask(&["datagen", "h2o", "--rows", "1000", "--groups", "10", "--out", &h2o.to_string_lossy()]);
+    let out = rask(&[
+        "datagen",
+        "h2o",
+        "--rows",
+        "1000",
+        "--groups",
+        "10",
+        "--out",
+        &h2o.to_string_lossy(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = rask(&[
         "sql",

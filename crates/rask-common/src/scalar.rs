@@ -82,9 +82,9 @@ impl ScalarValue {
             ScalarValue::Int64(v) => Arc::new(Int64Array::from(vec![*v; len])),
             ScalarValue::Int32(v) => Arc::new(Int32Array::from(vec![*v; len])),
             ScalarValue::Float64(v) => Arc::new(Float64Array::from(vec![*v; len])),
-            ScalarValue::Decimal128(v, p, s) => Arc::new(
-                Decimal128Array::from(vec![*v; len]).with_precision_and_scale(*p, *s)?,
-            ),
+            ScalarValue::Decimal128(v, p, s) => {
+                Arc::new(Decimal128Array::from(vec![*v; len]).with_precision_and_scale(*p, *s)?)
+            }
             ScalarValue::Utf8(v) => Arc::new(StringArray::from(vec![v.as_deref(); len])),
             ScalarValue::Date32(v) => Arc::new(Date32Array::from(vec![*v; len])),
             ScalarValue::TimestampMicros(v) => {
@@ -146,9 +146,8 @@ impl ScalarValue {
                 return ScalarValue::try_from_array(casted.as_ref(), index);
             }
             other => {
-                let casted = arrow::compute::cast(array, &DataType::Utf8).map_err(|_| {
-                    Error::NotImplemented(format!("scalar values of type {other}"))
-                })?;
+                let casted = arrow::compute::cast(array, &DataType::Utf8)
+                    .map_err(|_| Error::NotImplemented(format!("scalar values of type {other}")))?;
                 return ScalarValue::try_from_array(casted.as_ref(), index);
             }
         })

@@ -49,7 +49,7 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
 /// Combines a column's hash into a running row hash.
 #[inline(always)]
 pub fn combine(acc: u64, h: u64) -> u64 {
-    (acc.rotate_left(5) ^ h).wrapping_mul(0x51_7cc1_b727_220a_95)
+    (acc.rotate_left(5) ^ h).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
 /// A value that hashes to 64 bits.

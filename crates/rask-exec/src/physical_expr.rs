@@ -431,15 +431,15 @@ pub fn evaluate_binary(
     let scalar = l.as_scalar().is_some() && r.as_scalar().is_some();
     let n = if scalar { 1 } else { num_rows };
     // NULL literal operands (untyped) make comparisons and arithmetic NULL.
-    if matches!(l, ColumnarValue::Scalar(ScalarValue::Null))
-        || matches!(r, ColumnarValue::Scalar(ScalarValue::Null))
-    {
-        if !matches!(
+    let untyped_null = matches!(l, ColumnarValue::Scalar(ScalarValue::Null))
+        || matches!(r, ColumnarValue::Scalar(ScalarValue::Null));
+    if untyped_null
+        && !matches!(
             op,
             Operator::And | Operator::Or | Operator::IsDistinctFrom | Operator::IsNotDistinctFrom
-        ) {
-            return Ok(ColumnarValue::Scalar(ScalarValue::Null));
-        }
+        )
+    {
+        return Ok(ColumnarValue::Scalar(ScalarValue::Null));
     }
     let out: ArrayRef = match op {
         Operator::And | Operator::Or => {
@@ -569,9 +569,14 @@ fn arithmetic(
 /// Decimal `+ - *` without per-value overflow checks where the result type is wide enough
 /// that no overflow is possible (arrow's checked kernels validate every value; TPC-H Q1 spends
 /// most of its time there). `None`: use the general kernel.
-fn decimal_fast_path(l: &ColumnarValue, op: Operator, r: &ColumnarValue) -> Result<Option<ArrayRef>> {
+fn decimal_fast_path(
+    l: &ColumnarValue,
+    op: Operator,
+    r: &ColumnarValue,
+) -> Result<Option<ArrayRef>> {
     use arrow::datatypes::Decimal128Type;
-    let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (l.data_type(), r.data_type())
+    let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) =
+        (l.data_type(), r.data_type())
     else {
         return Ok(None);
     };
@@ -584,7 +589,12 @@ fn decimal_fast_path(l: &ColumnarValue, op: Operator, r: &ColumnarValue) -> Resu
             if p > 38 {
                 return Ok(None);
             }
-            (p, s, 10i128.pow((s - s1) as u32), 10i128.pow((s - s2) as u32))
+            (
+                p,
+                s,
+                10i128.pow((s - s1) as u32),
+                10i128.pow((s - s2) as u32),
+            )
         }
         _ => return Ok(None),
     };
@@ -614,11 +624,17 @@ fn decimal_fast_path(l: &ColumnarValue, op: Operator, r: &ColumnarValue) -> Resu
             b.as_primitive::<Decimal128Type>(),
             f,
         )?,
-        (ColumnarValue::Array(a), ColumnarValue::Scalar(ScalarValue::Decimal128(Some(y), _, _))) => {
+        (
+            ColumnarValue::Array(a),
+            ColumnarValue::Scalar(ScalarValue::Decimal128(Some(y), _, _)),
+        ) => {
             let y = *y;
             a.as_primitive::<Decimal128Type>().unary(|x| f(x, y))
         }
-        (ColumnarValue::Scalar(ScalarValue::Decimal128(Some(x), _, _)), ColumnarValue::Array(b)) => {
+        (
+            ColumnarValue::Scalar(ScalarValue::Decimal128(Some(x), _, _)),
+            ColumnarValue::Array(b),
+        ) => {
             let x = *x;
             b.as_primitive::<Decimal128Type>().unary(|y| f(x, y))
         }
@@ -695,7 +711,11 @@ fn evaluate_case(
 }
 
 /// Evaluates `expr` on the rows of `batch` where `mask` is true; other rows are NULL.
-fn evaluate_on_rows(expr: &PhysicalExpr, batch: &RecordBatch, mask: &BooleanArray) -> Result<ArrayRef> {
+fn evaluate_on_rows(
+    expr: &PhysicalExpr,
+    batch: &RecordBatch,
+    mask: &BooleanArray,
+) -> Result<ArrayRef> {
     let n = batch.num_rows();
     let k = mask.true_count();
     if k == n {

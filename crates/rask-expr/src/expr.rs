@@ -693,7 +693,8 @@ impl Expr {
     where
         F: FnMut(Expr) -> rask_common::Result<Expr>,
     {
-        let bx = |e: Box<Expr>, f: &mut F| -> rask_common::Result<Box<Expr>> { Ok(Box::new(f(*e)?)) };
+        let bx =
+            |e: Box<Expr>, f: &mut F| -> rask_common::Result<Box<Expr>> { Ok(Box::new(f(*e)?)) };
         Ok(match self {
             e @ (Expr::Column(_) | Expr::Literal(_) | Expr::Wildcard { .. }) => e,
             Expr::Alias(e, n) => Expr::Alias(bx(e, f)?, n),
@@ -732,7 +733,10 @@ impl Expr {
                 negated,
             } => Expr::InList {
                 expr: bx(expr, f)?,
-                list: list.into_iter().map(&mut *f).collect::<rask_common::Result<_>>()?,
+                list: list
+                    .into_iter()
+                    .map(&mut *f)
+                    .collect::<rask_common::Result<_>>()?,
                 negated,
             },
             Expr::Like {
@@ -760,7 +764,10 @@ impl Expr {
             },
             Expr::ScalarFunction { func, args } => Expr::ScalarFunction {
                 func,
-                args: args.into_iter().map(&mut *f).collect::<rask_common::Result<_>>()?,
+                args: args
+                    .into_iter()
+                    .map(&mut *f)
+                    .collect::<rask_common::Result<_>>()?,
             },
             Expr::AggregateFunction {
                 func,
@@ -769,7 +776,10 @@ impl Expr {
                 filter,
             } => Expr::AggregateFunction {
                 func,
-                args: args.into_iter().map(&mut *f).collect::<rask_common::Result<_>>()?,
+                args: args
+                    .into_iter()
+                    .map(&mut *f)
+                    .collect::<rask_common::Result<_>>()?,
                 distinct,
                 filter: filter.map(|e| bx(e, f)).transpose()?,
             },

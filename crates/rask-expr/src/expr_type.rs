@@ -19,8 +19,9 @@ impl Expr {
             Expr::Literal(v) => v.data_type(),
             Expr::Alias(e, _) => e.get_type(schema)?,
             Expr::BinaryExpr { left, op, right } => {
-                let (_, _, t) = binary_types(&left.get_type(schema)?, *op, &right.get_type(schema)?)
-                    .map_err(|e| rask_common::Error::Plan(format!("in '{self}': {e}")))?;
+                let (_, _, t) =
+                    binary_types(&left.get_type(schema)?, *op, &right.get_type(schema)?)
+                        .map_err(|e| rask_common::Error::Plan(format!("in '{self}': {e}")))?;
                 t
             }
             Expr::Not(e) => {

@@ -11,9 +11,7 @@ use crate::type_coercion::{comparison_type, is_numeric, timestamp_type};
 fn rounded_decimal(t: &DataType, with_digits: bool) -> DataType {
     match t {
         DataType::Decimal128(p, s) if *s > 0 && !with_digits => DataType::Decimal128(*p, 0),
-        DataType::Decimal128(p, s) if *s > 0 => {
-            DataType::Decimal128((*p + 1).min(38), *s)
-        }
+        DataType::Decimal128(p, s) if *s > 0 => DataType::Decimal128((*p + 1).min(38), *s),
         _ => t.clone(),
     }
 }

@@ -69,7 +69,12 @@ impl TableScan {
         let schema = match &projection {
             Some(p) => PlanSchema::new(
                 p.iter()
-                    .map(|i| (Some(self.table_name.clone()), Arc::new(full.field(*i).clone())))
+                    .map(|i| {
+                        (
+                            Some(self.table_name.clone()),
+                            Arc::new(full.field(*i).clone()),
+                        )
+                    })
                     .collect(),
             ),
             None => PlanSchema::from_arrow(Some(&self.table_name), &full),
@@ -129,7 +134,10 @@ impl Filter {
     /// Validates that the predicate is BOOLEAN.
     pub fn try_new(predicate: Expr, input: Arc<LogicalPlan>) -> Result<Self> {
         let t = predicate.get_type(input.schema())?;
-        if !matches!(t, arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) {
+        if !matches!(
+            t,
+            arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null
+        ) {
             return plan_err!("filter predicate '{predicate}' must be BOOLEAN, got {t}");
         }
         Ok(Filter { predicate, input })
@@ -251,7 +259,10 @@ impl Union {
                     }
                 };
             }
-            fields.push((None, Arc::new(Field::new(first.field(c).name(), t, nullable))));
+            fields.push((
+                None,
+                Arc::new(Field::new(first.field(c).name(), t, nullable)),
+            ));
         }
         let schema = Arc::new(PlanSchema::new(fields));
         let inputs = inputs
@@ -265,7 +276,8 @@ impl Union {
 /// Wraps `plan` in a projection casting its columns to `schema`'s types, when they differ.
 pub fn cast_to_schema(plan: Arc<LogicalPlan>, schema: &PlanSchema) -> Result<Arc<LogicalPlan>> {
     let in_schema = plan.schema();
-    let same = (0..schema.len()).all(|i| in_schema.field(i).data_type() == schema.field(i).data_type());
+    let same =
+        (0..schema.len()).all(|i| in_schema.field(i).data_type() == schema.field(i).data_type());
     if same {
         return Ok(plan);
     }
@@ -280,7 +292,9 @@ pub fn cast_to_schema(plan: Arc<LogicalPlan>, schema: &PlanSchema) -> Result<Arc
             }
         })
         .collect();
-    Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(exprs, plan)?)))
+    Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(
+        exprs, plan,
+    )?)))
 }
 
 /// `VALUES (..), (..)`
@@ -308,7 +322,10 @@ impl Values {
             } else {
                 t
             };
-            fields.push((None, Arc::new(Field::new(format!("column{}", c + 1), t, true))));
+            fields.push((
+                None,
+                Arc::new(Field::new(format!("column{}", c + 1), t, true)),
+            ));
         }
         Ok(Values {
             schema: Arc::new(PlanSchema::new(fields)),
@@ -496,13 +513,19 @@ impl LogicalPlan {
     }
 
     fn node_line(&self) -> String {
-        let list = |v: &[Expr]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |v: &[Expr]| {
+            v.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self {
             LogicalPlan::TableScan(s) => {
                 let mut line = format!("TableScan: {}", s.table_name);
                 if let Some(p) = &s.projection {
                     let full = s.source.schema();
-                    let names: Vec<&str> = p.iter().map(|i| full.field(*i).name().as_str()).collect();
+                    let names: Vec<&str> =
+                        p.iter().map(|i| full.field(*i).name().as_str()).collect();
                     line.push_str(&format!(" projection=[{}]", names.join(", ")));
                 }
                 if !s.filters.is_empty() {
@@ -573,7 +596,9 @@ impl LogicalPlanBuilder {
     }
     /// Starts from a scan of `source` named `name`.
     pub fn scan(name: &str, source: Arc<dyn TableSource>) -> Result<Self> {
-        Ok(Self::from(LogicalPlan::TableScan(TableScan::try_new(name, source)?)))
+        Ok(Self::from(LogicalPlan::TableScan(TableScan::try_new(
+            name, source,
+        )?)))
     }
     /// Starts from one empty row (for `SELECT 1`).
     pub fn empty(produce_one_row: bool) -> Self {
@@ -584,15 +609,21 @@ impl LogicalPlanBuilder {
     }
     /// Adds a filter.
     pub fn filter(self, predicate: Expr) -> Result<Self> {
-        Ok(Self::from(LogicalPlan::Filter(Filter::try_new(predicate, self.plan)?)))
+        Ok(Self::from(LogicalPlan::Filter(Filter::try_new(
+            predicate, self.plan,
+        )?)))
     }
     /// Adds a projection.
     pub fn project(self, exprs: Vec<Expr>) -> Result<Self> {
-        Ok(Self::from(LogicalPlan::Projection(Projection::try_new(exprs, self.plan)?)))
+        Ok(Self::from(LogicalPlan::Projection(Projection::try_new(
+            exprs, self.plan,
+        )?)))
     }
     /// Adds an aggregate.
     pub fn aggregate(self, group: Vec<Expr>, aggr: Vec<Expr>) -> Result<Self> {
-        Ok(Self::from(LogicalPlan::Aggregate(Aggregate::try_new(self.plan, group, aggr)?)))
+        Ok(Self::from(LogicalPlan::Aggregate(Aggregate::try_new(
+            self.plan, group, aggr,
+        )?)))
     }
     /// Adds a sort (validating the keys).
     pub fn sort(self, exprs: Vec<SortExpr>) -> Result<Self> {
@@ -619,11 +650,15 @@ impl LogicalPlanBuilder {
     }
     /// `UNION ALL` with another plan.
     pub fn union(self, other: Arc<LogicalPlan>) -> Result<Self> {
-        Ok(Self::from(LogicalPlan::Union(Union::try_new(vec![self.plan, other])?)))
+        Ok(Self::from(LogicalPlan::Union(Union::try_new(vec![
+            self.plan, other,
+        ])?)))
     }
     /// Re-qualifies the columns as `alias`.
     pub fn alias(self, alias: &str) -> Self {
-        Self::from(LogicalPlan::SubqueryAlias(SubqueryAlias::new(self.plan, alias)))
+        Self::from(LogicalPlan::SubqueryAlias(SubqueryAlias::new(
+            self.plan, alias,
+        )))
     }
     /// The plan built so far.
     pub fn build(self) -> Arc<LogicalPlan> {

@@ -23,7 +23,10 @@ impl PlanSchema {
     /// A schema from qualified fields.
     pub fn new(fields: Vec<(Option<String>, FieldRef)>) -> Self {
         let arrow = Arc::new(Schema::new(
-            fields.iter().map(|(_, f)| Arc::clone(f)).collect::<Vec<_>>(),
+            fields
+                .iter()
+                .map(|(_, f)| Arc::clone(f))
+                .collect::<Vec<_>>(),
         ));
         PlanSchema { fields, arrow }
     }
@@ -96,7 +99,10 @@ impl PlanSchema {
                     })
                     .collect();
                 candidates.truncate(30);
-                let hint = suggest(&col.name, self.fields.iter().map(|(_, f)| f.name().as_str()));
+                let hint = suggest(
+                    &col.name,
+                    self.fields.iter().map(|(_, f)| f.name().as_str()),
+                );
                 let hint = hint
                     .map(|h| format!(" Did you mean '{h}'?"))
                     .unwrap_or_default();
@@ -111,7 +117,8 @@ impl PlanSchema {
 
     /// Like [`Self::index_of_column`], but `Ok(None)` when the column is absent.
     pub fn maybe_index_of_column(&self, col: &Column) -> Result<Option<usize>> {
-        let matches = |name: &str, wanted: &str| name == wanted || name.eq_ignore_ascii_case(wanted);
+        let matches =
+            |name: &str, wanted: &str| name == wanted || name.eq_ignore_ascii_case(wanted);
         let mut found: Vec<usize> = self
             .fields
             .iter()

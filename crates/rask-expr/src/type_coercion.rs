@@ -53,7 +53,10 @@ pub fn is_string(t: &DataType) -> bool {
 
 /// True for DATE and TIMESTAMP.
 pub fn is_temporal(t: &DataType) -> bool {
-    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+    matches!(
+        t,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+    )
 }
 
 /// The decimal type that holds every value of an integer type exactly.
@@ -210,10 +213,9 @@ fn decimal_arithmetic_type(l: &DataType, op: Operator, r: &DataType) -> Result<D
 pub fn aggregate_return_type(func: AggFunc, args: &[DataType]) -> Result<DataType> {
     use DataType::*;
     let first = || {
-        args.first().cloned().map_or_else(
-            || plan_err!("{}() needs an argument", func.name()),
-            Ok,
-        )
+        args.first()
+            .cloned()
+            .map_or_else(|| plan_err!("{}() needs an argument", func.name()), Ok)
     };
     Ok(match func {
         AggFunc::Count | AggFunc::CountStar => Int64,

@@ -195,7 +195,9 @@ pub(crate) fn csv_options(named: &[(String, ScalarValue)]) -> Result<CsvOptions>
         match k.as_str() {
             "header" => {
                 o.has_header = b.ok_or_else(|| {
-                    Error::Plan(format!("read_csv option header must be true or false, got {v}"))
+                    Error::Plan(format!(
+                        "read_csv option header must be true or false, got {v}"
+                    ))
                 })?
             }
             "delim" | "sep" | "delimiter" => o.delimiter = one_byte(k)?,
@@ -211,13 +213,22 @@ pub(crate) fn csv_options(named: &[(String, ScalarValue)]) -> Result<CsvOptions>
                     Some("gzip") | Some("gz") => Some(true),
                     Some("none") => Some(false),
                     Some("auto") => None,
-                    _ => return plan_err!("read_csv compression must be gzip, none or auto, got {v}"),
+                    _ => {
+                        return plan_err!(
+                            "read_csv compression must be gzip, none or auto, got {v}"
+                        )
+                    }
                 }
             }
             "sample_size" => {
-                o.infer_rows = v.as_i64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
-                    Error::Plan(format!("read_csv sample_size must be a positive integer, got {v}"))
-                })?
+                o.infer_rows = v
+                    .as_i64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        Error::Plan(format!(
+                            "read_csv sample_size must be a positive integer, got {v}"
+                        ))
+                    })?
             }
             "auto_detect" => {}
             other => {

@@ -137,12 +137,9 @@ impl SessionContext {
     /// # Errors
     /// When `dir` is not a readable directory, or a table in it cannot be opened.
     pub fn register_data_dir(&self, dir: &str) -> Result<()> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::Plan(format!("cannot read data directory '{dir}': {e}"))
-        })?;
-        let mut paths: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::Plan(format!("cannot read data directory '{dir}': {e}")))?;
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         let mut found = 0;
         for path in paths {
@@ -166,9 +163,7 @@ impl SessionContext {
             found += 1;
         }
         if found == 0 {
-            return plan_err!(
-                "no CSV or Parquet files or table directories found in '{dir}'"
-            );
+            return plan_err!("no CSV or Parquet files or table directories found in '{dir}'");
         }
         Ok(())
     }
@@ -410,8 +405,9 @@ impl SessionContext {
         ));
         let arrays: Vec<ArrayRef> = (0..columns.len())
             .map(|c| {
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[c].as_str())))
-                    as ArrayRef
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|r| r[c].as_str()),
+                )) as ArrayRef
             })
             .collect();
         let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
@@ -452,7 +448,10 @@ impl SessionState {
     }
 
     /// Optimizes `plan` (unless disabled) and plans it physically.
-    pub(crate) fn physical_plan(&self, plan: &Arc<LogicalPlan>) -> Result<(Arc<LogicalPlan>, PhysicalPlan)> {
+    pub(crate) fn physical_plan(
+        &self,
+        plan: &Arc<LogicalPlan>,
+    ) -> Result<(Arc<LogicalPlan>, PhysicalPlan)> {
         let optimized = self.optimize(plan)?;
         let physical = PhysicalPlanner::new(&self.config).create(&optimized)?;
         Ok((optimized, physical))
@@ -575,9 +574,7 @@ pub(crate) fn write_target(target: &str, options: &[(String, String)]) -> Result
                 format = match v_l.as_str() {
                     "parquet" => FileFormat::Parquet,
                     "csv" => FileFormat::Csv,
-                    other => {
-                        return plan_err!("COPY FORMAT must be parquet or csv, got '{other}'")
-                    }
+                    other => return plan_err!("COPY FORMAT must be parquet or csv, got '{other}'"),
                 }
             }
             "header" => csv.has_header = !matches!(v_l.as_str(), "false" | "0" | "no"),
@@ -621,7 +618,10 @@ pub(crate) fn write_partitions(
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::Plan(format!("cannot create directory '{}': {e}", parent.display()))
+                    Error::Plan(format!(
+                        "cannot create directory '{}': {e}",
+                        parent.display()
+                    ))
                 })?;
             }
         }
@@ -684,7 +684,10 @@ mod tests {
     #[test]
     fn names_of_files_and_paths() {
         assert_eq!(table_name_of_file("orders.csv").as_deref(), Some("orders"));
-        assert_eq!(table_name_of_file("Orders.CSV.gz").as_deref(), Some("Orders"));
+        assert_eq!(
+            table_name_of_file("Orders.CSV.gz").as_deref(),
+            Some("Orders")
+        );
         assert_eq!(table_name_of_file("README.md"), None);
         assert_eq!(table_alias_of_path("data/lineitem/"), "lineitem");
         assert_eq!(table_alias_of_path("data/*.parquet"), "t");

@@ -64,7 +64,11 @@ impl DataFrame {
 
     /// Column names.
     pub fn columns(&self) -> Vec<String> {
-        self.schema().fields().iter().map(|f| f.name().clone()).collect()
+        self.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     /// Number of row partitions the frame's scans read (Dask's `npartitions`): one per file
@@ -254,7 +258,9 @@ impl DataFrame {
             None => return Ok(0),
         };
         let v = rask_common::ScalarValue::try_from_array(batch.column(0).as_ref(), 0)?;
-        Ok(v.as_i64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0))
+        Ok(v.as_i64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0))
     }
 
     /// The optimized logical plan and the physical plan, as text.
@@ -361,12 +367,14 @@ impl GroupBy {
     pub fn agg(&self, aggs: Vec<Expr>) -> Result<DataFrame> {
         for a in &aggs {
             if !matches!(a.unalias(), Expr::AggregateFunction { .. }) {
-                return plan_err!(
-                    "agg() takes aggregate calls such as sum(col(\"x\")), got '{a}'"
-                );
+                return plan_err!("agg() takes aggregate calls such as sum(col(\"x\")), got '{a}'");
             }
         }
-        let plan = self.df.builder().aggregate(self.keys.clone(), aggs)?.build();
+        let plan = self
+            .df
+            .builder()
+            .aggregate(self.keys.clone(), aggs)?
+            .build();
         Ok(self.df.with_plan(plan))
     }
 }

@@ -62,7 +62,10 @@ pub fn corr(x: Expr, y: Expr) -> Expr {
 pub fn string_agg(e: Expr, sep: &str) -> Expr {
     agg(
         AggFunc::StringAgg,
-        vec![e, Expr::Literal(rask_common::ScalarValue::Utf8(Some(sep.into())))],
+        vec![
+            e,
+            Expr::Literal(rask_common::ScalarValue::Utf8(Some(sep.into()))),
+        ],
         false,
     )
 }
@@ -91,7 +94,10 @@ pub fn abs(e: Expr) -> Expr {
 pub fn round(e: Expr, digits: i64) -> Expr {
     call(
         ScalarFunc::Round,
-        vec![e, Expr::Literal(rask_common::ScalarValue::Int64(Some(digits)))],
+        vec![
+            e,
+            Expr::Literal(rask_common::ScalarValue::Int64(Some(digits))),
+        ],
     )
 }
 

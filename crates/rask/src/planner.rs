@@ -63,7 +63,12 @@ impl<'a> PhysicalPlanner<'a> {
                     .iter()
                     .map(|e| create_physical_expr(e, in_schema))
                     .collect::<Result<Vec<_>>>()?;
-                let display = p.exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+                let display = p
+                    .exprs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let schema = p.schema.arrow_schema();
                 PhysicalPlan::Stream {
                     input: Box::new(input),
@@ -133,7 +138,12 @@ impl<'a> PhysicalPlanner<'a> {
                 let input = self.create(input_plan)?;
                 let schema = input_plan.schema().arrow_schema();
                 let groups = (0..schema.fields().len())
-                    .map(|i| (rask_exec::PhysicalExpr::Column(i), schema.field(i).name().clone()))
+                    .map(|i| {
+                        (
+                            rask_exec::PhysicalExpr::Column(i),
+                            schema.field(i).name().clone(),
+                        )
+                    })
                     .collect();
                 PhysicalPlan::Sink {
                     input: Box::new(input),
@@ -157,7 +167,11 @@ impl<'a> PhysicalPlanner<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 PhysicalPlan::Sink {
                     input: Box::new(input),
-                    sink: Arc::new(SortExec::new(keys, s.fetch, s.input.schema().arrow_schema())),
+                    sink: Arc::new(SortExec::new(
+                        keys,
+                        s.fetch,
+                        s.input.schema().arrow_schema(),
+                    )),
                 }
             }
             LogicalPlan::Limit(l) => {
@@ -169,7 +183,11 @@ impl<'a> PhysicalPlanner<'a> {
                 }
             }
             LogicalPlan::Union(u) => {
-                let inputs = u.inputs.iter().map(|i| self.create(i)).collect::<Result<Vec<_>>>()?;
+                let inputs = u
+                    .inputs
+                    .iter()
+                    .map(|i| self.create(i))
+                    .collect::<Result<Vec<_>>>()?;
                 PhysicalPlan::Union {
                     inputs,
                     schema: u.schema.arrow_schema(),
@@ -201,7 +219,11 @@ impl<'a> PhysicalPlanner<'a> {
 }
 
 /// Evaluates the constant rows of a VALUES list into one batch of `schema`.
-fn values_batch(rows: &[Vec<Expr>], plan_schema: &PlanSchema, schema: &SchemaRef) -> Result<RecordBatch> {
+fn values_batch(
+    rows: &[Vec<Expr>],
+    plan_schema: &PlanSchema,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for (c, field) in schema.fields().iter().enumerate() {
         let mut values = Vec::with_capacity(rows.len());

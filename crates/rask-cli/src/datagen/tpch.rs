@@ -146,7 +146,7 @@ pub fn generate(args: &TpchArgs) -> Result<()> {
             let batches = table
                 .batches(args.sf, part, parts)?
                 .map(|batch| to_plain_strings(&batch?, &schema));
-            write_file(&path, schema.clone(), format, batches)
+            write_file(&path, Arc::clone(&schema), format, batches)
         })?;
         let rows: u64 = rows.iter().sum();
         eprintln!(
