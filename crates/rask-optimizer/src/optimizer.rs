@@ -298,8 +298,8 @@ SubqueryAlias: u
         assert_plan(
             &out,
             "
-Aggregate: groupBy=[c], aggr=[sum(__cse_1) AS sum(a * 1 - b), sum(__cse_1 * 1 + d) AS sum(a * 1 - b * 1 + d), count(*)]
-  Projection: t.c, t.d, a * 1 - b AS __cse_1
+Aggregate: groupBy=[c], aggr=[sum(__cse_1) AS sum(a * (1 - b)), sum(__cse_1 * (1 + d)) AS sum(a * (1 - b) * (1 + d)), count(*)]
+  Projection: t.c, t.d, a * (1 - b) AS __cse_1
     TableScan: t projection=[a, b, c, d]",
         );
         assert_eq!(out.schema().arrow_schema(), plan.schema().arrow_schema());

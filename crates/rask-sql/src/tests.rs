@@ -160,8 +160,8 @@ fn tpch_q1_shape() {
     let p = plan(sql);
     let expected = "\
 Sort: lineitem.l_returnflag ASC NULLS LAST, lineitem.l_linestatus ASC NULLS LAST
-  Projection: lineitem.l_returnflag, lineitem.l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice * 1 - l_discount) AS sum_disc_price, avg(l_quantity) AS avg_qty, count(*) AS count_order
-    Aggregate: groupBy=[l_returnflag, l_linestatus], aggr=[sum(l_quantity), sum(l_extendedprice * 1 - l_discount), avg(l_quantity), count(*)]
+  Projection: lineitem.l_returnflag, lineitem.l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price, avg(l_quantity) AS avg_qty, count(*) AS count_order
+    Aggregate: groupBy=[l_returnflag, l_linestatus], aggr=[sum(l_quantity), sum(l_extendedprice * (1 - l_discount)), avg(l_quantity), count(*)]
       Filter: l_shipdate <= DATE '1998-12-01' - INTERVAL '90 days'
         TableScan: lineitem
 schema: lineitem.l_returnflag:Utf8, lineitem.l_linestatus:Utf8, sum_qty:Decimal128(38, 2), sum_disc_price:Decimal128(38, 4), avg_qty:Float64, count_order:Int64";

@@ -289,8 +289,8 @@ mod tests {
         check(
             plan,
             "
-Aggregate: groupBy=[s], aggr=[sum(a), sum(__cse_1) AS sum_disc_price, sum(__cse_1 * 1 + c) AS sum(a * 1 - b * 1 + c), count(*)]
-  Projection: t.a, t.b, t.c, t.d, t.s, a * 1 - b AS __cse_1
+Aggregate: groupBy=[s], aggr=[sum(a), sum(__cse_1) AS sum_disc_price, sum(__cse_1 * (1 + c)) AS sum(a * (1 - b) * (1 + c)), count(*)]
+  Projection: t.a, t.b, t.c, t.d, t.s, a * (1 - b) AS __cse_1
     TableScan: t",
         );
     }
@@ -350,7 +350,7 @@ Projection: __cse_1 AS a + b, __cse_1 * 2 AS x, c, c + 1
             Arc::clone(&plan),
             "
 Projection: __cse_1 AS p1, __cse_1 + 1 AS p2, __cse_2 AS d1, __cse_2 + 1 AS d2
-  Projection: t.a, t.b, t.c, t.d, t.s, a - b * c AS __cse_1, a - b AS __cse_2
+  Projection: t.a, t.b, t.c, t.d, t.s, (a - b) * c AS __cse_1, a - b AS __cse_2
     TableScan: t",
         );
     }

@@ -453,7 +453,7 @@ Projection: a
                     .and(col("c").eq(col("c"))),
             ),
             "
-Filter: a > 0 AND NULL OR b > 0 OR NULL AND c = c
+Filter: (a > 0 AND NULL OR (b > 0 OR NULL)) AND c = c
   TableScan: t",
         );
         // true AND NULL folds to NULL, false AND NULL to false.
@@ -532,7 +532,7 @@ Projection: a AS CAST(a AS Int64), CAST(b AS Float64), c AS c
         check(
             plan,
             "
-Aggregate: groupBy=[b], aggr=[sum(a * 1) AS sum(a * 2 - 1)]
+Aggregate: groupBy=[b], aggr=[sum(a * 1) AS sum(a * (2 - 1))]
   TableScan: t",
         );
     }
