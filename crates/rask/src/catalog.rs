@@ -12,7 +12,21 @@ use rask_exec::MemorySource;
 use rask_expr::{LogicalPlan, LogicalPlanBuilder, TableSource};
 use rask_io::{CsvOptions, ListingTable, TableFormat};
 
-/// A table stored as CSV or Parquet files (a file, a directory or a glob).
+/// A table stored as CSV or Parquet files (a file, a directory or a glob): one partition per
+/// file, scanned by row group or CSV byte range.
+///
+/// ```
+/// use rask::{FileTable, SessionContext};
+/// # fn main() -> rask::Result<()> {
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/tpch-sf0.01/lineitem");
+/// let table = FileTable::open(path)?;
+/// assert!(rask::TableSource::npartitions(&table) >= 1);
+/// let ctx = SessionContext::new();
+/// ctx.register_path("lineitem", path)?;
+/// assert_eq!(ctx.table("lineitem")?.npartitions(), rask::TableSource::npartitions(&table));
+/// # Ok(())
+/// # }
+/// ```
 pub struct FileTable {
     pub(crate) table: ListingTable,
 }
@@ -58,6 +72,23 @@ impl TableSource for FileTable {
 }
 
 /// A table held in memory as partitions of record batches (`CREATE TABLE AS`, `from_batches`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow::array::{Int64Array, RecordBatch};
+/// use arrow::datatypes::{DataType, Field, Schema};
+/// # fn main() -> rask::Result<()> {
+/// let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+/// let part = |vals: Vec<i64>| {
+///     RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vals))])
+/// };
+/// let ctx = rask::SessionContext::new();
+/// let df = ctx.from_batches(schema.clone(), vec![vec![part(vec![1, 2])?], vec![part(vec![3])?]])?;
+/// assert_eq!(df.npartitions(), 2);
+/// assert_eq!(df.count()?, 3);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct MemTable {
     schema: SchemaRef,
@@ -231,13 +262,77 @@ pub(crate) fn csv_options(named: &[(String, ScalarValue)]) -> Result<CsvOptions>
                     })?
             }
             "auto_detect" => {}
+            "types" | "dtypes" | "column_types" => {
+                let spec = s.ok_or_else(|| {
+                    Error::Plan(format!(
+                        "read_csv option {k} takes a string such as 'a BIGINT, b VARCHAR', got {v}"
+                    ))
+                })?;
+                for (name, data_type) in parse_column_types(&spec)? {
+                    o.schema_overrides.push((name, data_type));
+                }
+            }
             other => {
                 return plan_err!(
                     "unknown read_csv option '{other}' (known: header, delim/sep, quote, escape, \
-                     nullstr, compression, sample_size)"
+                     nullstr, compression, sample_size, types)"
                 )
             }
         }
     }
     Ok(o)
+}
+
+/// Parses `'a BIGINT, b DECIMAL(15,2)'` into column types (the `types` option of `read_csv`).
+pub(crate) fn parse_column_types(spec: &str) -> Result<Vec<(String, arrow::datatypes::DataType)>> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let mut items = Vec::new();
+    for (i, c) in spec.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&spec[start..]);
+    for item in items.into_iter().map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((name, ty)) = item.split_once(char::is_whitespace) else {
+            return plan_err!("column type '{item}' must be written as 'name TYPE', e.g. 'id BIGINT'");
+        };
+        let cast = rask_sql::sql_expr(&format!("CAST(NULL AS {ty})"), &rask_expr::PlanSchema::empty())
+            .map_err(|e| Error::Plan(format!("bad type '{ty}' for column '{name}': {e}")))?;
+        match cast {
+            rask_expr::Expr::Cast { data_type, .. } => {
+                out.push((name.trim_matches('"').to_string(), data_type))
+            }
+            _ => return plan_err!("bad type '{ty}' for column '{name}'"),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::DataType;
+
+    #[test]
+    fn column_types_parse() {
+        let t = parse_column_types("a BIGINT, b DECIMAL(15, 2),c varchar").unwrap();
+        assert_eq!(
+            t,
+            vec![
+                ("a".to_string(), DataType::Int64),
+                ("b".to_string(), DataType::Decimal128(15, 2)),
+                ("c".to_string(), DataType::Utf8)
+            ]
+        );
+        assert!(parse_column_types("a").is_err());
+        assert!(parse_column_types("a NOTATYPE").is_err());
+    }
 }

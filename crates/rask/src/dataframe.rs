@@ -95,6 +95,15 @@ impl DataFrame {
 
     /// Keeps rows where a SQL expression is TRUE: `df.query("a > 1 and b == 'x'")`.
     ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let df = ctx.sql("SELECT * FROM (VALUES (1, 'x'), (2, 'x'), (3, 'y')) t(a, b)")?;
+    /// assert_eq!(df.query("a > 1 and b == 'x'")?.count()?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// Syntax errors and unknown columns.
     pub fn query(&self, predicate: &str) -> Result<DataFrame> {
@@ -352,6 +361,21 @@ impl fmt::Display for DataFrame {
 }
 
 /// A grouped frame: [`DataFrame::groupby`] then [`GroupBy::agg`].
+///
+/// ```
+/// use rask::functions::{count_star, max};
+/// use rask::{col, SessionContext};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES ('x', 1), ('y', 5), ('x', 7)) t(k, v)")?;
+/// let per_key = df
+///     .groupby(&["k"])?
+///     .agg(vec![count_star().alias("n"), max(col("v")).alias("top")])?;
+/// assert_eq!(per_key.columns(), vec!["k", "n", "top"]);
+/// assert_eq!(per_key.count()?, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct GroupBy {
     df: DataFrame,

@@ -36,6 +36,6 @@ pub use catalog::{FileTable, MemTable};
 pub use context::SessionContext;
 pub use dataframe::{DataFrame, GroupBy};
 pub use rask_common::{Error, Result, ScalarValue, Scheduler, SessionConfig};
-pub use rask_expr::{col, lit, Expr, SortExpr};
+pub use rask_expr::{col, lit, Expr, SortExpr, TableSource};
 pub use rask_io::CsvOptions;
 pub use rask_sql::split_sql_statements;
