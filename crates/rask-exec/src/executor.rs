@@ -243,9 +243,28 @@ impl Executor {
                 self.compile(&PhysicalPlan::Source(Arc::new(src)))?
             }
             PhysicalPlan::Union { inputs, .. } => {
+                // Partitions of later inputs follow those of earlier ones.
                 let mut all = Vec::new();
+                let mut offset = 0;
                 for i in inputs {
-                    all.extend(self.compile(i)?);
+                    let items = self.compile(i)?;
+                    let count = items
+                        .iter()
+                        .map(|it| it.morsel.partition() + 1)
+                        .max()
+                        .unwrap_or(0);
+                    all.extend(items.into_iter().map(|it| WorkItem {
+                        morsel: if offset == 0 {
+                            it.morsel
+                        } else {
+                            Arc::new(OffsetMorsel {
+                                inner: it.morsel,
+                                offset,
+                            })
+                        },
+                        ops: it.ops,
+                    }));
+                    offset += count;
                 }
                 all
             }
@@ -262,40 +281,53 @@ impl Executor {
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
         let locals: Mutex<Vec<(usize, Box<dyn SinkLocal>)>> = Mutex::new(Vec::new());
         let run_worker = |w: usize| {
-            let result = (|| -> Result<()> {
-                let mut local = sink.make_local(&self.ctx)?;
-                let outcome = (|| -> Result<()> {
-                    loop {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        let i = cursor.fetch_add(1, Ordering::Relaxed);
-                        if i >= items.len() {
-                            break;
-                        }
-                        let item = &items[i];
-                        for batch in item.morsel.open()? {
-                            let mut b = Some(batch?);
-                            for op in item.ops.iter() {
-                                match b {
-                                    Some(x) => b = op.execute(x)?,
-                                    None => break,
+            // A panic in an operator is a bug; it still becomes an error, never an abort.
+            let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                (|| -> Result<()> {
+                    let mut local = sink.make_local(&self.ctx)?;
+                    let outcome = (|| -> Result<()> {
+                        loop {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let i = cursor.fetch_add(1, Ordering::Relaxed);
+                            if i >= items.len() {
+                                break;
+                            }
+                            let item = &items[i];
+                            for batch in item.morsel.open()? {
+                                let mut b = Some(batch?);
+                                for op in item.ops.iter() {
+                                    match b {
+                                        Some(x) => b = op.execute(x)?,
+                                        None => break,
+                                    }
+                                }
+                                if let Some(x) = b {
+                                    if x.num_rows() > 0 || x.num_columns() == 0 {
+                                        local.sink(i, item.morsel.partition(), x)?;
+                                    }
                                 }
                             }
-                            if let Some(x) = b {
-                                if x.num_rows() > 0 || x.num_columns() == 0 {
-                                    local.sink(i, item.morsel.partition(), x)?;
-                                }
-                            }
                         }
+                        Ok(())
+                    })();
+                    if let Ok(mut l) = locals.lock() {
+                        l.push((w, local));
                     }
-                    Ok(())
-                })();
-                if let Ok(mut l) = locals.lock() {
-                    l.push((w, local));
-                }
-                outcome
-            })();
+                    outcome
+                })()
+            }));
+            let result = guarded.unwrap_or_else(|payload| {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown cause".to_string());
+                Err(Error::Internal(format!(
+                    "a worker panicked ({msg}); this is a bug in rask, please report it"
+                )))
+            });
             if let Err(e) = result {
                 stop.store(true, Ordering::Relaxed);
                 if let Ok(mut slot) = first_error.lock() {
@@ -321,6 +353,22 @@ impl Executor {
         let mut locals = locals.into_inner().map_err(|_| poisoned())?;
         locals.sort_by_key(|(w, _)| *w);
         sink.finish(locals.into_iter().map(|(_, l)| l).collect(), &self.ctx)
+    }
+}
+
+/// A morsel whose partition index is shifted (an input of a union after the first).
+#[derive(Debug)]
+struct OffsetMorsel {
+    inner: MorselRef,
+    offset: usize,
+}
+
+impl crate::source::Morsel for OffsetMorsel {
+    fn open(&self) -> Result<crate::source::BatchIter> {
+        self.inner.open()
+    }
+    fn partition(&self) -> usize {
+        self.inner.partition() + self.offset
     }
 }
 

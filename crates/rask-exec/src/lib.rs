@@ -12,6 +12,7 @@ pub mod limit;
 pub mod memory;
 pub mod physical_expr;
 pub mod projection;
+pub mod shuffle;
 pub mod sort;
 pub mod source;
 

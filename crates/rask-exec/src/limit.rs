@@ -68,7 +68,7 @@ impl Sink for LimitExec {
         Ok(Box::new(LimitLocal {
             inner: OrderedLocal::new(),
             seen: Arc::clone(&self.seen),
-            need: self.fetch.map(|f| f + self.skip),
+            need: self.fetch.map(|f| f.saturating_add(self.skip)),
             stop,
         }))
     }

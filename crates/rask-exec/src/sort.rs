@@ -3,8 +3,8 @@
 //! Each worker buffers the batches it is given. With a fetch, a worker keeps only its best
 //! `fetch` rows: whenever its buffer grows past twice the fetch it sorts and truncates, so a
 //! `ORDER BY x LIMIT 10` over a billion rows holds a few thousand rows per worker. `finish`
-//! concatenates the workers' rows, computes the sort order once on arrow's row format (a
-//! single-column key uses arrow's `lexsort` kernel directly) and emits one ordered partition.
+//! concatenates the workers' rows, computes the sort order once on arrow's row format and
+//! emits one ordered partition.
 //!
 //! Memory is reserved from the session pool before buffers grow; spilling sorted runs comes
 //! with the out-of-core work.
@@ -12,9 +12,7 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use arrow::compute::{
-    concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
-};
+use arrow::compute::{concat_batches, take_record_batch, SortOptions};
 use arrow::datatypes::SchemaRef;
 use arrow::row::{RowConverter, SortField};
 use rask_common::Result;
@@ -65,19 +63,14 @@ impl SortSpec {
         Ok(take_record_batch(batch, &indices)?)
     }
 
+    /// The order of `batch`'s rows (first `limit` of them), on arrow's row format. Ties keep
+    /// input order, so the `single-threaded` scheduler gives one answer, Top-K included.
     fn sort_indices(&self, batch: &RecordBatch, limit: Option<usize>) -> Result<UInt32Array> {
         let keys: Vec<ArrayRef> = self
             .keys
             .iter()
             .map(|k| k.expr.evaluate_to_array(batch))
             .collect::<Result<_>>()?;
-        if keys.len() == 1 {
-            let col = SortColumn {
-                values: Arc::clone(&keys[0]),
-                options: Some(self.keys[0].options),
-            };
-            return Ok(lexsort_to_indices(&[col], limit)?);
-        }
         let fields = keys
             .iter()
             .zip(&self.keys)
@@ -87,15 +80,19 @@ impl SortSpec {
         let rows = converter.convert_columns(&keys)?;
         let mut idx: Vec<u32> = (0..batch.num_rows() as u32).collect();
         let n = limit.unwrap_or(idx.len()).min(idx.len());
-        let cmp = |a: &u32, b: &u32| rows.row(*a as usize).cmp(&rows.row(*b as usize));
+        // Row index as the last key: a total order, so unstable algorithms are stable here.
+        let cmp = |a: &u32, b: &u32| {
+            rows.row(*a as usize)
+                .cmp(&rows.row(*b as usize))
+                .then(a.cmp(b))
+        };
         if n == 0 {
             idx.clear();
         } else if n < idx.len() {
             idx.select_nth_unstable_by(n - 1, cmp);
             idx.truncate(n);
         }
-        // Stable, so equal keys keep input order (deterministic under `single-threaded`).
-        idx.sort_by(cmp);
+        idx.sort_unstable_by(cmp);
         Ok(UInt32Array::from(idx))
     }
 }
@@ -114,7 +111,7 @@ impl SinkLocal for SortLocal {
         self.batches.push(batch);
         if let Some(fetch) = self.spec.fetch {
             // Top-K: keep the buffer near `fetch` rows.
-            if self.rows > 2 * fetch.max(1024) {
+            if self.rows > fetch.max(1024).saturating_mul(2) {
                 let all = concat_batches(&self.spec.schema, &self.batches)?;
                 let top = self.spec.sort_batch(&all, Some(fetch))?;
                 self.rows = top.num_rows();

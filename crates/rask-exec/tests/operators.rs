@@ -567,7 +567,6 @@ fn sort_multi_key_ties_keep_input_order_single_threaded() {
 }
 
 #[test]
-#[ignore = "bug: single-key SortExec uses arrow's unstable lexsort_to_indices, so ties do not keep input order under the single-threaded scheduler"]
 fn sort_single_key_ties_keep_input_order_single_threaded() {
     let parts = gen_partitions(
         32,
@@ -589,7 +588,6 @@ fn sort_single_key_ties_keep_input_order_single_threaded() {
 }
 
 #[test]
-#[ignore = "bug: multi-key Top-K keeps an arbitrary subset of the rows tied at the cut-off (select_nth_unstable_by), not the first ones in input order"]
 fn sort_multi_key_top_k_ties_keep_input_order_single_threaded() {
     let n = 5_000;
     let parts = gen_rows(33, n, 64, 3);
@@ -607,7 +605,6 @@ fn sort_multi_key_top_k_ties_keep_input_order_single_threaded() {
 }
 
 #[test]
-#[ignore = "bug: SortExec Top-K computes `2 * fetch.max(1024)`, which overflows (panics in debug builds) for fetch > usize::MAX / 2"]
 fn sort_top_k_huge_fetch_returns_everything() {
     let parts = gen_rows(34, 3_000, 100, 10);
     let input = all_rows(&parts);
@@ -844,7 +841,6 @@ fn order_by_then_limit_offset() {
 }
 
 #[test]
-#[ignore = "bug: LimitExec computes `fetch + skip` unchecked, which overflows (panics in debug builds) for a fetch near usize::MAX with an OFFSET"]
 fn limit_huge_fetch_with_offset() {
     let parts = gen_partitions(45, Shape::small());
     let input = all_rows(&parts);
@@ -1207,7 +1203,6 @@ fn union_of_sources_concatenates_in_order() {
 }
 
 #[test]
-#[ignore = "bug: collect_partitions splits partitions only where the morsel partition index changes, so a Union of single-partition inputs (every morsel partition 0) comes back as one merged partition"]
 fn collect_partitions_of_a_union_keeps_each_inputs_partitions() {
     let a = gen_partitions(
         76,
