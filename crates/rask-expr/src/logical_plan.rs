@@ -366,6 +366,127 @@ pub struct EmptyRelation {
     pub schema: PlanSchemaRef,
 }
 
+/// How a join combines its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinType {
+    /// Matching pairs.
+    Inner,
+    /// Matching pairs, plus left rows without a match (right columns NULL).
+    Left,
+    /// Matching pairs, plus right rows without a match (left columns NULL).
+    Right,
+    /// Left, right and matching rows.
+    Full,
+    /// Left rows with at least one match (left columns only).
+    LeftSemi,
+    /// Left rows without a match (left columns only).
+    LeftAnti,
+    /// Right rows with at least one match (right columns only).
+    RightSemi,
+    /// Right rows without a match (right columns only).
+    RightAnti,
+}
+
+impl JoinType {
+    /// Whether the output has the left input's columns.
+    pub fn keeps_left(&self) -> bool {
+        !matches!(self, JoinType::RightSemi | JoinType::RightAnti)
+    }
+    /// Whether the output has the right input's columns.
+    pub fn keeps_right(&self) -> bool {
+        !matches!(
+            self,
+            JoinType::LeftSemi | JoinType::LeftAnti
+        )
+    }
+}
+
+impl fmt::Display for JoinType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            JoinType::Inner => "Inner",
+            JoinType::Left => "Left",
+            JoinType::Right => "Right",
+            JoinType::Full => "Full",
+            JoinType::LeftSemi => "LeftSemi",
+            JoinType::LeftAnti => "LeftAnti",
+            JoinType::RightSemi => "RightSemi",
+            JoinType::RightAnti => "RightAnti",
+        };
+        f.write_str(s)
+    }
+}
+
+/// `left JOIN right ON l1 = r1 AND ... [AND filter]`; no `on` pairs and no filter is a cross
+/// join.
+#[derive(Debug, Clone)]
+pub struct Join {
+    /// Left input.
+    pub left: Arc<LogicalPlan>,
+    /// Right input.
+    pub right: Arc<LogicalPlan>,
+    /// Equi-join keys: (expression over left, expression over right), compared with `=`
+    /// (NULL never matches).
+    pub on: Vec<(Expr, Expr)>,
+    /// Extra condition over both sides' columns, applied to the pairs that match `on`.
+    pub filter: Option<Expr>,
+    /// The join type.
+    pub join_type: JoinType,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl Join {
+    /// Validates keys and filter and computes the schema (outer sides become nullable).
+    pub fn try_new(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        on: Vec<(Expr, Expr)>,
+        filter: Option<Expr>,
+        join_type: JoinType,
+    ) -> Result<Self> {
+        let (ls, rs) = (left.schema(), right.schema());
+        for (l, r) in &on {
+            let lt = l.get_type(ls)?;
+            let rt = r.get_type(rs)?;
+            if comparison_type(&lt, &rt).is_none() {
+                return plan_err!("cannot join on {l} = {r}: {lt} and {rt} are not comparable");
+            }
+        }
+        let nullable = |s: &PlanSchema| {
+            PlanSchema::new(
+                s.fields()
+                    .iter()
+                    .map(|(q, f)| (q.clone(), Arc::new(f.as_ref().clone().with_nullable(true))))
+                    .collect(),
+            )
+        };
+        let schema = match join_type {
+            JoinType::Inner => ls.join(rs),
+            JoinType::Left => ls.join(&nullable(rs)),
+            JoinType::Right => nullable(ls).join(rs),
+            JoinType::Full => nullable(ls).join(&nullable(rs)),
+            JoinType::LeftSemi | JoinType::LeftAnti => ls.as_ref().clone(),
+            JoinType::RightSemi | JoinType::RightAnti => rs.as_ref().clone(),
+        };
+        if let Some(f) = &filter {
+            let both = ls.join(rs);
+            let t = f.get_type(&both)?;
+            if !matches!(t, arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) {
+                return plan_err!("join condition '{f}' must be BOOLEAN, got {t}");
+            }
+        }
+        Ok(Join {
+            left,
+            right,
+            on,
+            filter,
+            join_type,
+            schema: Arc::new(schema),
+        })
+    }
+}
+
 /// A logical plan node.
 #[derive(Debug, Clone)]
 pub enum LogicalPlan {
@@ -391,6 +512,8 @@ pub enum LogicalPlan {
     SubqueryAlias(SubqueryAlias),
     /// No input.
     EmptyRelation(EmptyRelation),
+    /// Combine two inputs.
+    Join(Join),
 }
 
 impl LogicalPlan {
@@ -408,6 +531,7 @@ impl LogicalPlan {
             LogicalPlan::Values(v) => &v.schema,
             LogicalPlan::SubqueryAlias(s) => &s.schema,
             LogicalPlan::EmptyRelation(e) => &e.schema,
+            LogicalPlan::Join(j) => &j.schema,
         }
     }
 
@@ -425,6 +549,7 @@ impl LogicalPlan {
             LogicalPlan::Distinct(i) => vec![i],
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
             LogicalPlan::SubqueryAlias(s) => vec![&s.input],
+            LogicalPlan::Join(j) => vec![&j.left, &j.right],
         }
     }
 
@@ -474,6 +599,17 @@ impl LogicalPlan {
             }
             LogicalPlan::SubqueryAlias(s) => {
                 LogicalPlan::SubqueryAlias(SubqueryAlias::new(next()?, &s.alias))
+            }
+            LogicalPlan::Join(j) => {
+                let left = next()?;
+                let right = next()?;
+                LogicalPlan::Join(Join::try_new(
+                    left,
+                    right,
+                    j.on.clone(),
+                    j.filter.clone(),
+                    j.join_type,
+                )?)
             }
         })
     }
@@ -572,6 +708,23 @@ impl LogicalPlan {
             LogicalPlan::SubqueryAlias(s) => format!("SubqueryAlias: {}", s.alias),
             LogicalPlan::EmptyRelation(e) => {
                 format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))
+            }
+            LogicalPlan::Join(j) => {
+                let on = j
+                    .on
+                    .iter()
+                    .map(|(l, r)| format!("{l} = {r}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut line = if j.on.is_empty() && j.filter.is_none() {
+                    format!("CrossJoin: {}", j.join_type)
+                } else {
+                    format!("Join: {} on=[{on}]", j.join_type)
+                };
+                if let Some(f) = &j.filter {
+                    line.push_str(&format!(" filter={f}"));
+                }
+                line
             }
         }
     }

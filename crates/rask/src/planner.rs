@@ -199,6 +199,9 @@ impl<'a> PhysicalPlanner<'a> {
                 PhysicalPlan::Source(Arc::new(MemorySource::new(schema, vec![vec![batch]])))
             }
             LogicalPlan::SubqueryAlias(s) => self.create(&s.input)?,
+            LogicalPlan::Join(_) => {
+                return rask_common::not_impl_err!("joins are not supported yet")
+            }
             LogicalPlan::EmptyRelation(e) => {
                 let schema = e.schema.arrow_schema();
                 let rows = usize::from(e.produce_one_row);

@@ -185,7 +185,51 @@ fn prune(plan: Arc<LogicalPlan>, required: &[bool]) -> Result<Arc<LogicalPlan>> 
         }
         LogicalPlan::Union(u) => prune_union(&plan, u, required),
         LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Ok(plan),
+        LogicalPlan::Join(j) => prune_join(j, required),
     }
+}
+
+/// Each side keeps the output columns required from it plus what the keys and the filter read.
+fn prune_join(j: &rask_expr::Join, required: &[bool]) -> Result<Arc<LogicalPlan>> {
+    let (ls, rs) = (j.left.schema(), j.right.schema());
+    let mut lreq = vec![false; ls.len()];
+    let mut rreq = vec![false; rs.len()];
+    let mut out = required.iter();
+    if j.join_type.keeps_left() {
+        for r in lreq.iter_mut() {
+            *r = out.next().copied().unwrap_or(true);
+        }
+    }
+    if j.join_type.keeps_right() {
+        for r in rreq.iter_mut() {
+            *r = out.next().copied().unwrap_or(true);
+        }
+    }
+    for (l, r) in &j.on {
+        mark(l, ls, &mut lreq);
+        mark(r, rs, &mut rreq);
+    }
+    if let Some(f) = &j.filter {
+        for c in f.columns() {
+            if let Ok(Some(i)) = ls.maybe_index_of_column(&c) {
+                lreq[i] = true;
+            } else if let Ok(Some(i)) = rs.maybe_index_of_column(&c) {
+                rreq[i] = true;
+            } else {
+                lreq.iter_mut().for_each(|r| *r = true);
+                rreq.iter_mut().for_each(|r| *r = true);
+            }
+        }
+    }
+    let left = prune(Arc::clone(&j.left), &lreq)?;
+    let right = prune(Arc::clone(&j.right), &rreq)?;
+    Ok(Arc::new(LogicalPlan::Join(rask_expr::Join::try_new(
+        left,
+        right,
+        j.on.clone(),
+        j.filter.clone(),
+        j.join_type,
+    )?)))
 }
 
 fn prune_scan(
