@@ -20,7 +20,7 @@ pub use expr::{
     SortExpr,
 };
 pub use logical_plan::{
-    Aggregate, EmptyRelation, Filter, Join, JoinType, Limit, LogicalPlan, LogicalPlanBuilder, Projection, Sort,
-    SubqueryAlias, TableScan, TableSource, Union, Values,
+    Aggregate, EmptyRelation, Filter, Join, JoinType, Limit, LogicalPlan, LogicalPlanBuilder,
+    Projection, Sort, SubqueryAlias, TableScan, TableSource, Union, Values,
 };
 pub use schema::{PlanSchema, PlanSchemaRef};

@@ -381,6 +381,10 @@ pub enum JoinType {
     LeftSemi,
     /// Left rows without a match (left columns only).
     LeftAnti,
+    /// `NOT IN (subquery)`: left rows without a match where NULLs poison the answer: no row
+    /// when the right side has a NULL key; a left row with a NULL key is kept only when the
+    /// right side is empty (left columns only; single key).
+    LeftAntiNullAware,
     /// Right rows with at least one match (right columns only).
     RightSemi,
     /// Right rows without a match (right columns only).
@@ -396,7 +400,7 @@ impl JoinType {
     pub fn keeps_right(&self) -> bool {
         !matches!(
             self,
-            JoinType::LeftSemi | JoinType::LeftAnti
+            JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftAntiNullAware
         )
     }
 }
@@ -410,6 +414,7 @@ impl fmt::Display for JoinType {
             JoinType::Full => "Full",
             JoinType::LeftSemi => "LeftSemi",
             JoinType::LeftAnti => "LeftAnti",
+            JoinType::LeftAntiNullAware => "LeftAntiNullAware",
             JoinType::RightSemi => "RightSemi",
             JoinType::RightAnti => "RightAnti",
         };
@@ -466,13 +471,18 @@ impl Join {
             JoinType::Left => ls.join(&nullable(rs)),
             JoinType::Right => nullable(ls).join(rs),
             JoinType::Full => nullable(ls).join(&nullable(rs)),
-            JoinType::LeftSemi | JoinType::LeftAnti => ls.as_ref().clone(),
+            JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftAntiNullAware => {
+                ls.as_ref().clone()
+            }
             JoinType::RightSemi | JoinType::RightAnti => rs.as_ref().clone(),
         };
         if let Some(f) = &filter {
             let both = ls.join(rs);
             let t = f.get_type(&both)?;
-            if !matches!(t, arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) {
+            if !matches!(
+                t,
+                arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null
+            ) {
                 return plan_err!("join condition '{f}' must be BOOLEAN, got {t}");
             }
         }
@@ -710,12 +720,11 @@ impl LogicalPlan {
                 format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))
             }
             LogicalPlan::Join(j) => {
-                let on = j
-                    .on
-                    .iter()
-                    .map(|(l, r)| format!("{l} = {r}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let on =
+                    j.on.iter()
+                        .map(|(l, r)| format!("{l} = {r}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                 let mut line = if j.on.is_empty() && j.filter.is_none() {
                     format!("CrossJoin: {}", j.join_type)
                 } else {

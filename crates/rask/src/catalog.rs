@@ -302,10 +302,15 @@ pub(crate) fn parse_column_types(spec: &str) -> Result<Vec<(String, arrow::datat
     items.push(&spec[start..]);
     for item in items.into_iter().map(str::trim).filter(|s| !s.is_empty()) {
         let Some((name, ty)) = item.split_once(char::is_whitespace) else {
-            return plan_err!("column type '{item}' must be written as 'name TYPE', e.g. 'id BIGINT'");
+            return plan_err!(
+                "column type '{item}' must be written as 'name TYPE', e.g. 'id BIGINT'"
+            );
         };
-        let cast = rask_sql::sql_expr(&format!("CAST(NULL AS {ty})"), &rask_expr::PlanSchema::empty())
-            .map_err(|e| Error::Plan(format!("bad type '{ty}' for column '{name}': {e}")))?;
+        let cast = rask_sql::sql_expr(
+            &format!("CAST(NULL AS {ty})"),
+            &rask_expr::PlanSchema::empty(),
+        )
+        .map_err(|e| Error::Plan(format!("bad type '{ty}' for column '{name}': {e}")))?;
         match cast {
             rask_expr::Expr::Cast { data_type, .. } => {
                 out.push((name.trim_matches('"').to_string(), data_type))
