@@ -93,6 +93,9 @@ fn run_all(setup: Setup) {
             async move { Ok(RaskDb { ctx }) }
         });
         runner.add_label("rask");
+        if !setup.optimize {
+            runner.add_label("optimizer-off");
+        }
         // Run record by record so that one failure does not hide the rest of the file.
         let records = match sqllogictest::parse_file::<DefaultColumnType>(file) {
             Ok(r) => r,

@@ -15,6 +15,8 @@ use crate::print_format::{print_batches, PrintOptions};
 pub enum Output {
     /// Buffered stdout.
     Stdout(BufWriter<io::Stdout>),
+    /// A device or pipe (`/dev/null`, a FIFO): written in place, never replaced.
+    Device(BufWriter<File>),
     /// A temporary file next to `path`, renamed to `path` on commit and removed otherwise.
     File {
         /// The open temporary file.
@@ -41,6 +43,17 @@ impl Output {
     ///
     /// Errors when the temporary file cannot be created.
     pub fn file(path: &Path) -> Result<Self> {
+        // Something that exists and is not a regular file (/dev/null, a named pipe) is written
+        // in place: renaming a temporary file over it would replace the device.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() && !meta.is_dir() {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open output {}", path.display()))?;
+                return Ok(Output::Device(BufWriter::new(file)));
+            }
+        }
         let file_name = path
             .file_name()
             .with_context(|| format!("--output {} is not a file path", path.display()))?;
@@ -67,6 +80,7 @@ impl Output {
     pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
+            Output::Device(w) => w,
             Output::File { writer, .. } => writer,
         }
     }
@@ -79,6 +93,7 @@ impl Output {
     pub fn commit(mut self) -> Result<()> {
         match &mut self {
             Output::Stdout(w) => w.flush()?,
+            Output::Device(w) => w.flush()?,
             Output::File {
                 writer,
                 committed,

@@ -152,7 +152,269 @@ fn is_numeric(data_type: &DataType) -> bool {
 }
 
 /// A header line, then one RFC 4180 line per row; NULL is an empty field.
+///
+/// Values are formatted like arrow's CSV writer (the default [`FormatOptions`], NULL as
+/// nothing) and quoted only when they hold a comma, a quote, `\r` or `\n`; a row of one empty
+/// field is written `""` (an empty line would be skipped by readers). Large results are
+/// formatted on several threads, a window of row chunks at a time, and written in order.
 fn write_csv(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let ncols = schema.fields().len();
+    if ncols == 0 || schema.fields().iter().any(|f| f.data_type().is_nested()) {
+        return write_csv_arrow(out, schema, batches);
+    }
+    let mut head = Vec::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if i > 0 {
+            head.push(b',');
+        }
+        push_csv_field(&mut head, f.name().as_bytes(), ncols == 1);
+    }
+    head.push(b'\n');
+    out.write_all(&head)?;
+
+    // Row chunks of at most CSV_CHUNK_ROWS rows, in output order.
+    let mut chunks: Vec<(usize, usize, usize)> = Vec::new();
+    let mut total = 0;
+    for (b, batch) in batches.iter().enumerate() {
+        let n = batch.num_rows();
+        total += n;
+        let mut start = 0;
+        while start < n {
+            let len = CSV_CHUNK_ROWS.min(n - start);
+            chunks.push((b, start, len));
+            start += len;
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
+    if threads <= 1 || total < CSV_PARALLEL_ROWS {
+        let mut buf = Vec::new();
+        for &(b, start, len) in &chunks {
+            buf.clear();
+            format_csv_rows(&mut buf, &batches[b], start, len)?;
+            out.write_all(&buf)?;
+        }
+        return Ok(());
+    }
+    let window = threads * 4;
+    let mut bufs: Vec<Vec<u8>> = Vec::new();
+    for group in chunks.chunks(window) {
+        let slots: Vec<std::sync::Mutex<Vec<u8>>> = (0..group.len())
+            .map(|_| {
+                let mut buf = bufs.pop().unwrap_or_default();
+                buf.clear();
+                std::sync::Mutex::new(buf)
+            })
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let first_error: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(b, start, len)) = group.get(i) else {
+                        break;
+                    };
+                    let mut slot = slots[i].lock().unwrap_or_else(|e| e.into_inner());
+                    if let Err(e) = format_csv_rows(&mut slot, &batches[b], start, len) {
+                        let mut first = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                        first.get_or_insert(e);
+                        break;
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        for slot in slots {
+            let buf = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+            out.write_all(&buf)?;
+            bufs.push(buf);
+        }
+    }
+    Ok(())
+}
+
+/// Rows per formatting task of the CSV writer.
+const CSV_CHUNK_ROWS: usize = 16 * 1024;
+/// Results with fewer rows are formatted on the calling thread.
+const CSV_PARALLEL_ROWS: usize = 64 * 1024;
+
+/// One CSV field: quoted (quotes doubled) when it holds a comma, a quote, CR or LF, or when it
+/// is empty and the only field of its row.
+#[inline]
+fn push_csv_field(buf: &mut Vec<u8>, field: &[u8], only_field: bool) {
+    let needs_quotes = field
+        .iter()
+        .any(|&c| matches!(c, b',' | b'"' | b'\r' | b'\n'))
+        || (only_field && field.is_empty());
+    if !needs_quotes {
+        buf.extend_from_slice(field);
+        return;
+    }
+    buf.push(b'"');
+    for &c in field {
+        if c == b'"' {
+            buf.push(b'"');
+        }
+        buf.push(c);
+    }
+    buf.push(b'"');
+}
+
+/// How one column of a batch is written.
+enum CsvColumn<'a> {
+    /// Integers, written with [`push_int`].
+    Int(Box<dyn Fn(usize) -> i64 + 'a>),
+    UInt(&'a arrow::array::UInt64Array),
+    /// Strings, written as they are (quoted when needed).
+    Str(Box<dyn Fn(usize) -> &'a [u8] + 'a>),
+    /// Anything else, through arrow's display formatter.
+    Other(ArrayFormatter<'a>),
+}
+
+/// Appends `rows` rows of `batch` from `start`, each ending in `\n`.
+fn format_csv_rows(
+    buf: &mut Vec<u8>,
+    batch: &RecordBatch,
+    start: usize,
+    rows: usize,
+) -> Result<()> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Int16Type, Int32Type, Int64Type, Int8Type};
+    use arrow::datatypes::{UInt16Type, UInt32Type, UInt8Type};
+    use std::fmt::Write as _;
+
+    let options = FormatOptions::default().with_null("");
+    let ncols = batch.num_columns();
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| -> Result<(CsvColumn<'_>, &dyn Array)> {
+            let col = c.as_ref();
+            let kind = match c.data_type() {
+                DataType::Int8 => {
+                    let a = c.as_primitive::<Int8Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i) as i64))
+                }
+                DataType::Int16 => {
+                    let a = c.as_primitive::<Int16Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i) as i64))
+                }
+                DataType::Int32 => {
+                    let a = c.as_primitive::<Int32Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i) as i64))
+                }
+                DataType::Int64 => {
+                    let a = c.as_primitive::<Int64Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i)))
+                }
+                DataType::UInt8 => {
+                    let a = c.as_primitive::<UInt8Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i) as i64))
+                }
+                DataType::UInt16 => {
+                    let a = c.as_primitive::<UInt16Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i) as i64))
+                }
+                DataType::UInt32 => {
+                    let a = c.as_primitive::<UInt32Type>();
+                    CsvColumn::Int(Box::new(move |i| a.value(i) as i64))
+                }
+                DataType::UInt64 => CsvColumn::UInt(c.as_primitive()),
+                DataType::Utf8 => {
+                    let a = c.as_string::<i32>();
+                    CsvColumn::Str(Box::new(move |i| a.value(i).as_bytes()))
+                }
+                DataType::LargeUtf8 => {
+                    let a = c.as_string::<i64>();
+                    CsvColumn::Str(Box::new(move |i| a.value(i).as_bytes()))
+                }
+                DataType::Utf8View => {
+                    let a = c.as_string_view();
+                    CsvColumn::Str(Box::new(move |i| a.value(i).as_bytes()))
+                }
+                _ => CsvColumn::Other(
+                    ArrayFormatter::try_new(col, &options)
+                        .context("cannot format the result as CSV")?,
+                ),
+            };
+            Ok((kind, col))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut text = String::new();
+    for row in start..start + rows {
+        for (j, (kind, col)) in columns.iter().enumerate() {
+            if j > 0 {
+                buf.push(b',');
+            }
+            let only = ncols == 1;
+            if col.is_null(row) {
+                if only {
+                    buf.extend_from_slice(b"\"\"");
+                }
+                continue;
+            }
+            match kind {
+                CsvColumn::Int(v) => push_int(buf, v(row)),
+                CsvColumn::UInt(a) => {
+                    let v = a.value(row);
+                    match i64::try_from(v) {
+                        Ok(v) => push_int(buf, v),
+                        Err(_) => {
+                            let _ = write!(text, "{v}");
+                            buf.extend_from_slice(text.as_bytes());
+                            text.clear();
+                        }
+                    }
+                }
+                CsvColumn::Str(v) => push_csv_field(buf, v(row), only),
+                CsvColumn::Other(f) => {
+                    text.clear();
+                    f.value(row)
+                        .write(&mut text)
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                        .with_context(|| {
+                            format!(
+                                "cannot format the result as CSV (row {}, column {})",
+                                row + 1,
+                                j + 1
+                            )
+                        })?;
+                    push_csv_field(buf, text.as_bytes(), only);
+                }
+            }
+        }
+        buf.push(b'\n');
+    }
+    Ok(())
+}
+
+/// Appends the decimal digits of `v`.
+#[inline]
+fn push_int(buf: &mut Vec<u8>, v: i64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let neg = v < 0;
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if neg {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
+/// The arrow CSV writer (zero-column and nested results).
+fn write_csv_arrow(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
     let empty;
     let batches = if batches.is_empty() {
         // The CSV writer writes its header with the first batch: give it one.

@@ -185,3 +185,20 @@ fn datagen_tpch_and_h2o_then_query() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.starts_with("c,ok\n1000,true"), "{stdout}");
 }
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let out = rask(&[
+        "sql",
+        "--format",
+        "csv",
+        "--output",
+        "/dev/null",
+        "SELECT 1 AS one",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let meta = std::fs::metadata("/dev/null").expect("stat /dev/null");
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+}

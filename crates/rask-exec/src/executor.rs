@@ -20,6 +20,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Error, Result, SessionConfig};
 
+use crate::join::JoinExec;
 use crate::memory::MemoryPool;
 use crate::source::{DataSource, MemorySource, MorselRef};
 
@@ -92,6 +93,16 @@ pub enum PhysicalPlan {
         /// Schema.
         schema: SchemaRef,
     },
+    /// A join: `build` runs to completion into the join's build sink, then the join's probe
+    /// operator runs on every batch of `probe` (see [`crate::join`]).
+    Join {
+        /// The materialised input.
+        build: Box<PhysicalPlan>,
+        /// The streamed input.
+        probe: Box<PhysicalPlan>,
+        /// The join.
+        join: Arc<dyn JoinExec>,
+    },
 }
 
 impl PhysicalPlan {
@@ -102,6 +113,7 @@ impl PhysicalPlan {
             PhysicalPlan::Stream { op, input } => op.output_schema(&input.schema()),
             PhysicalPlan::Sink { sink, .. } => sink.schema(),
             PhysicalPlan::Union { schema, .. } => Arc::clone(schema),
+            PhysicalPlan::Join { join, .. } => join.schema(),
         }
     }
 
@@ -134,6 +146,15 @@ impl PhysicalPlan {
                 for i in inputs {
                     i.fmt_indent(out, depth + 1);
                 }
+            }
+            PhysicalPlan::Join { build, probe, join } => {
+                out.push_str(&join.describe());
+                out.push('\n');
+                let pad = "  ".repeat(depth + 1);
+                out.push_str(&format!("{pad}build:\n"));
+                build.fmt_indent(out, depth + 2);
+                out.push_str(&format!("{pad}probe:\n"));
+                probe.fmt_indent(out, depth + 2);
             }
         }
     }
@@ -218,23 +239,33 @@ impl Executor {
             }
             PhysicalPlan::Stream { input, op } => {
                 let mut items = self.compile(input)?;
-                // Items share chains; extend each distinct chain once.
-                let mut cache: Vec<(Chain, Chain)> = Vec::new();
-                for it in &mut items {
-                    let found = cache.iter().find(|(old, _)| Arc::ptr_eq(old, &it.ops));
-                    let new = match found {
-                        Some((_, new)) => Arc::clone(new),
-                        None => {
-                            let mut v: Vec<Arc<dyn StreamOperator>> = it.ops.as_ref().clone();
-                            v.push(Arc::clone(op));
-                            let new: Chain = Arc::new(v);
-                            cache.push((Arc::clone(&it.ops), Arc::clone(&new)));
-                            new
-                        }
-                    };
-                    it.ops = new;
-                }
+                append_operator(&mut items, op);
                 items
+            }
+            PhysicalPlan::Join { build, probe, join } => {
+                // Build first: the probe pipeline starts once the build sink is finalized.
+                let run = join.start(&self.ctx)?;
+                let build_items = self.compile(build)?;
+                self.run_pipeline(build_items, run.build_sink().as_ref())?;
+                let mut items = self.compile(probe)?;
+                append_operator(&mut items, &run.probe_operator()?);
+                if !run.emits_after_probe() {
+                    items
+                } else {
+                    // Build rows are emitted once every probe batch has been seen, so the
+                    // probe pipeline runs to completion here.
+                    let schema = join.schema();
+                    let collect = PartitionedCollectSink {
+                        schema: Arc::clone(&schema),
+                    };
+                    let mut parts = self.run_pipeline(items, &collect)?;
+                    let rest = run.after_probe()?;
+                    if !rest.is_empty() {
+                        parts.push(rest);
+                    }
+                    let src = MemorySource::new(schema, parts);
+                    self.compile(&PhysicalPlan::Source(Arc::new(src)))?
+                }
             }
             PhysicalPlan::Sink { input, sink } => {
                 let items = self.compile(input)?;
@@ -353,6 +384,26 @@ impl Executor {
         let mut locals = locals.into_inner().map_err(|_| poisoned())?;
         locals.sort_by_key(|(w, _)| *w);
         sink.finish(locals.into_iter().map(|(_, l)| l).collect(), &self.ctx)
+    }
+}
+
+/// Appends `op` to the chain of every item; items share chains, so each distinct chain is
+/// extended once.
+fn append_operator(items: &mut [WorkItem], op: &Arc<dyn StreamOperator>) {
+    let mut cache: Vec<(Chain, Chain)> = Vec::new();
+    for it in items {
+        let found = cache.iter().find(|(old, _)| Arc::ptr_eq(old, &it.ops));
+        let new = match found {
+            Some((_, new)) => Arc::clone(new),
+            None => {
+                let mut v: Vec<Arc<dyn StreamOperator>> = it.ops.as_ref().clone();
+                v.push(Arc::clone(op));
+                let new: Chain = Arc::new(v);
+                cache.push((Arc::clone(&it.ops), Arc::clone(&new)));
+                new
+            }
+        };
+        it.ops = new;
     }
 }
 

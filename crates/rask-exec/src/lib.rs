@@ -7,6 +7,7 @@ pub mod executor;
 pub mod filter;
 pub mod functions;
 pub mod hash;
+pub mod join;
 pub mod like;
 pub mod limit;
 pub mod memory;

@@ -7,7 +7,8 @@ use rask_common::{Error, Result};
 use rask_expr::{LogicalPlan, PlanSchema};
 
 use crate::rules::{
-    CommonSubexprEliminate, ProjectionPruning, PushDownFilter, PushDownLimit, SimplifyExpressions,
+    CommonSubexprEliminate, FactorDisjunctions, ProjectionPruning, PushDownFilter, PushDownLimit,
+    ReorderJoins, SimplifyExpressions,
 };
 
 /// One logical rewrite. A rule must return a plan with the same result and the same output
@@ -61,12 +62,22 @@ impl Optimizer {
             // First: fold constants and simplify predicates, so that pushdown sees
             // `a > 5` rather than `a > 2 + 3` and drops `AND true` conjuncts.
             Arc::new(SimplifyExpressions::new()),
+            // Before filter pushdown: `(A AND X) OR (A AND Y)` → `A AND (X OR Y)` gives pushdown
+            // a conjunct `A` of its own to move (TPC-H Q19's join key). After simplification,
+            // so that equal conjuncts are spelled the same way.
+            Arc::new(FactorDisjunctions::new()),
             // Moves predicates towards the scans (and copies them into TableScan.filters as
-            // pruning hints). Must run before limit pushdown: a Limit blocks filters.
+            // pruning hints); turns comma joins under a WHERE into keyed inner joins, outer
+            // joins into inner ones where the WHERE rejects their NULLs. Must run before limit
+            // pushdown: a Limit blocks filters.
             Arc::new(PushDownFilter::new()),
             // Again: substituting projected expressions into pushed predicates creates new
             // constant subtrees and redundant casts.
             Arc::new(SimplifyExpressions::new()),
+            // After filter pushdown, which is what connects the relations of a comma join with
+            // keys and puts the filters (that the row estimates count) onto the relations.
+            // Before pruning, which must see the final tree's keys and filters.
+            Arc::new(ReorderJoins::new()),
             // After simplification, so that equal subexpressions are spelled the same way.
             // Before projection pruning, which then drops the pass-through columns of the
             // projection CSE adds that nobody reads.
@@ -179,15 +190,17 @@ mod tests {
             names,
             [
                 "simplify_expressions",
+                "factor_disjunctions",
                 "push_down_filter",
                 "simplify_expressions",
+                "reorder_joins",
                 "common_subexpr_eliminate",
                 "push_down_limit",
                 "projection_pruning"
             ]
         );
         let (_, timings) = opt.optimize_with_timings(scan("t").build()).unwrap();
-        assert_eq!(timings.len(), 6);
+        assert_eq!(timings.len(), 8);
     }
 
     #[test]
@@ -303,5 +316,143 @@ Aggregate: groupBy=[c], aggr=[sum(__cse_1) AS sum(a * (1 - b)), sum(__cse_1 * (1
     TableScan: t projection=[a, b, c, d]",
         );
         assert_eq!(out.schema().arrow_schema(), plan.schema().arrow_schema());
+    }
+
+    // ---- joins through the whole pipeline ----
+
+    use crate::test_util::{cross, table};
+
+    /// Optimizes `plan` twice, checks the second run agrees with the first and that no cross
+    /// join is left, and returns the first result.
+    fn optimize_joins(plan: Arc<LogicalPlan>) -> Arc<LogicalPlan> {
+        let opt = Optimizer::new();
+        let out = opt.optimize(Arc::clone(&plan)).unwrap();
+        let again = opt.optimize(Arc::clone(&out)).unwrap();
+        assert_eq!(out.schema().arrow_schema(), plan.schema().arrow_schema());
+        assert_eq!(again.schema().arrow_schema(), plan.schema().arrow_schema());
+        let text = out.display_indent();
+        assert!(!text.contains("CrossJoin"), "{text}");
+        assert_eq!(
+            text,
+            again.display_indent(),
+            "a second run changed the plan"
+        );
+        out
+    }
+
+    #[test]
+    fn q19_like_or_of_conjunctions_gets_a_key() {
+        let l = table(
+            "lineitem",
+            &["l_partkey", "l_quantity", "l_shipflag"],
+            Some(6_000),
+        );
+        let p = table("part", &["p_partkey", "p_brandname", "p_size"], Some(200));
+        let branch = |brand: &str, lo: i64, size: i64| {
+            col("p_partkey")
+                .eq(col("l_partkey"))
+                .and(col("p_brandname").eq(lit(brand)))
+                .and(col("l_quantity").gt_eq(lit(lo)))
+                .and(col("p_size").between(lit(1i64), lit(size)))
+                .and(col("l_shipflag").eq(lit("AIR")))
+        };
+        let plan = cross(l, p)
+            .filter(
+                branch("B12", 1, 5)
+                    .or(branch("B23", 10, 10))
+                    .or(branch("B34", 20, 15)),
+            )
+            .unwrap()
+            .aggregate(vec![], vec![count_star()])
+            .unwrap()
+            .build();
+        let out = optimize_joins(plan);
+        // The estimates (0.01 per equality with a literal) make the filtered lineitem the
+        // smaller side: it is the build side.
+        assert_plan(
+            &out,
+            "
+Aggregate: groupBy=[], aggr=[count(*)]
+  Join: Inner on=[part.p_partkey = lineitem.l_partkey] filter=part.p_brandname = 'B12' AND lineitem.l_quantity >= 1 AND part.p_size BETWEEN 1 AND 5 OR part.p_brandname = 'B23' AND lineitem.l_quantity >= 10 AND part.p_size BETWEEN 1 AND 10 OR part.p_brandname = 'B34' AND lineitem.l_quantity >= 20 AND part.p_size BETWEEN 1 AND 15
+    Filter: p_brandname = 'B12' AND p_size BETWEEN 1 AND 5 OR p_brandname = 'B23' AND p_size BETWEEN 1 AND 10 OR p_brandname = 'B34' AND p_size BETWEEN 1 AND 15
+      TableScan: part filters=[p_brandname = 'B12' AND p_size BETWEEN 1 AND 5 OR p_brandname = 'B23' AND p_size BETWEEN 1 AND 10 OR p_brandname = 'B34' AND p_size BETWEEN 1 AND 15]
+    Filter: l_shipflag = 'AIR' AND (l_quantity >= 1 OR l_quantity >= 10 OR l_quantity >= 20)
+      TableScan: lineitem filters=[l_shipflag = 'AIR', l_quantity >= 1 OR l_quantity >= 10 OR l_quantity >= 20]",
+        );
+    }
+
+    fn count_star() -> Expr {
+        Expr::AggregateFunction {
+            func: AggFunc::CountStar,
+            args: vec![],
+            distinct: false,
+            filter: None,
+        }
+    }
+
+    #[test]
+    fn q7_like_six_table_comma_join() {
+        // FROM supplier, lineitem, orders, customer, nation n1, nation n2
+        let s = table("supplier", &["s_suppkey", "s_nationkey"], Some(100));
+        let l = table(
+            "lineitem",
+            &["l_orderkey", "l_suppkey", "l_shipdate"],
+            Some(60_000),
+        );
+        let o = table("orders", &["o_orderkey", "o_custkey"], Some(15_000));
+        let c = table("customer", &["c_custkey", "c_nationkey"], Some(1_500));
+        let nation = || table("nation", &["n_nationkey", "n_name"], Some(25));
+        let or = col("n1.n_name")
+            .eq(lit("FRANCE"))
+            .and(col("n2.n_name").eq(lit("GERMANY")))
+            .or(col("n1.n_name")
+                .eq(lit("GERMANY"))
+                .and(col("n2.n_name").eq(lit("FRANCE"))));
+        let plan = cross(
+            cross(cross(cross(cross(s, l), o), c), nation().alias("n1")),
+            nation().alias("n2"),
+        )
+        .filter(
+            col("s_suppkey")
+                .eq(col("l_suppkey"))
+                .and(col("o_orderkey").eq(col("l_orderkey")))
+                .and(col("c_custkey").eq(col("o_custkey")))
+                .and(col("s_nationkey").eq(col("n1.n_nationkey")))
+                .and(col("c_nationkey").eq(col("n2.n_nationkey")))
+                .and(or)
+                .and(col("l_shipdate").between(lit(19950101i64), lit(19961231i64))),
+        )
+        .unwrap()
+        .project(vec![
+            col("n1.n_name").alias("supp_nation"),
+            col("n2.n_name").alias("cust_nation"),
+            col("l_shipdate"),
+        ])
+        .unwrap()
+        .build();
+        let out = optimize_joins(plan);
+        // orders is the largest relation; the smallest relation connected by a key follows
+        // each time. Every scan reads all its columns (no projection=[...]).
+        assert_plan(
+            &out,
+            "
+Projection: n1.n_name AS supp_nation, n2.n_name AS cust_nation, l_shipdate
+  Join: Inner on=[supplier.s_nationkey = n1.n_nationkey] filter=n1.n_name = 'FRANCE' AND n2.n_name = 'GERMANY' OR n1.n_name = 'GERMANY' AND n2.n_name = 'FRANCE'
+    Join: Inner on=[lineitem.l_suppkey = supplier.s_suppkey]
+      Join: Inner on=[orders.o_orderkey = lineitem.l_orderkey]
+        Join: Inner on=[customer.c_nationkey = n2.n_nationkey]
+          Join: Inner on=[orders.o_custkey = customer.c_custkey]
+            TableScan: orders
+            TableScan: customer
+          SubqueryAlias: n2
+            Filter: nation.n_name IN ('GERMANY', 'FRANCE')
+              TableScan: nation filters=[nation.n_name IN ('GERMANY', 'FRANCE')]
+        Filter: l_shipdate BETWEEN 19950101 AND 19961231
+          TableScan: lineitem filters=[l_shipdate BETWEEN 19950101 AND 19961231]
+      TableScan: supplier
+    SubqueryAlias: n1
+      Filter: nation.n_name IN ('FRANCE', 'GERMANY')
+        TableScan: nation filters=[nation.n_name IN ('FRANCE', 'GERMANY')]",
+        );
     }
 }

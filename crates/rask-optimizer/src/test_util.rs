@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use rask_expr::{LogicalPlan, LogicalPlanBuilder, TableSource};
+use rask_expr::{Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder, TableSource};
 
 use crate::OptimizerRule;
 
@@ -12,6 +12,7 @@ use crate::OptimizerRule;
 #[derive(Debug)]
 pub struct TestSource {
     schema: SchemaRef,
+    rows: Option<usize>,
 }
 
 impl TableSource for TestSource {
@@ -23,6 +24,9 @@ impl TableSource for TestSource {
     }
     fn npartitions(&self) -> usize {
         1
+    }
+    fn num_rows(&self) -> Option<usize> {
+        self.rows
     }
 }
 
@@ -36,6 +40,7 @@ pub fn source() -> Arc<dyn TableSource> {
             Field::new("d", DataType::Int64, true),
             Field::new("s", DataType::Utf8, true),
         ])),
+        rows: None,
     })
 }
 
@@ -43,7 +48,46 @@ pub fn source() -> Arc<dyn TableSource> {
 pub fn source_with(fields: Vec<Field>) -> Arc<dyn TableSource> {
     Arc::new(TestSource {
         schema: Arc::new(Schema::new(fields)),
+        rows: None,
     })
+}
+
+/// A scan of a table `name` with `rows` rows (`None`: unknown) and the given columns: a name
+/// ending in `name` or `flag` is Utf8, every other one Int64.
+pub fn table(name: &str, columns: &[&str], rows: Option<usize>) -> LogicalPlanBuilder {
+    let fields = columns
+        .iter()
+        .map(|c| {
+            let t = if c.ends_with("name") || c.ends_with("flag") {
+                DataType::Utf8
+            } else {
+                DataType::Int64
+            };
+            Field::new(*c, t, true)
+        })
+        .collect::<Vec<_>>();
+    let source = Arc::new(TestSource {
+        schema: Arc::new(Schema::new(fields)),
+        rows,
+    });
+    LogicalPlanBuilder::scan(name, source).expect("scan")
+}
+
+/// `Join::try_new` as a builder step.
+pub fn join(
+    left: LogicalPlanBuilder,
+    right: LogicalPlanBuilder,
+    on: Vec<(Expr, Expr)>,
+    filter: Option<Expr>,
+    join_type: JoinType,
+) -> LogicalPlanBuilder {
+    let j = Join::try_new(left.build(), right.build(), on, filter, join_type).expect("join");
+    LogicalPlanBuilder::from(LogicalPlan::Join(j))
+}
+
+/// A key-less inner join (what the binder makes of a comma in `FROM`).
+pub fn cross(left: LogicalPlanBuilder, right: LogicalPlanBuilder) -> LogicalPlanBuilder {
+    join(left, right, vec![], None, JoinType::Inner)
 }
 
 /// A scan of [`source`] named `name`.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use rask_common::Result;
-use rask_expr::{Column, Expr, LogicalPlan, PlanSchema};
+use rask_expr::{Column, Expr, LogicalPlan, Operator, PlanSchema};
 
 /// `new` under the output name `old` had, so that rewriting an expression in a projection or an
 /// aggregate never renames its output column.
@@ -83,4 +83,26 @@ pub(crate) fn transform_up(
 ) -> Result<Arc<LogicalPlan>> {
     let plan = map_inputs(plan, &mut |input| transform_up(input, f))?;
     f(plan)
+}
+
+/// Splits `a OR b OR c` into its disjuncts.
+pub(crate) fn split_disjunction(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        } => {
+            let mut v = split_disjunction(left);
+            v.extend(split_disjunction(right));
+            v
+        }
+        Expr::Alias(e, _) => split_disjunction(e),
+        e => vec![e],
+    }
+}
+
+/// Joins predicates with OR; `None` for an empty list.
+pub(crate) fn disjunction(exprs: impl IntoIterator<Item = Expr>) -> Option<Expr> {
+    exprs.into_iter().reduce(|a, b| a.or(b))
 }

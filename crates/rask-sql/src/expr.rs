@@ -1,5 +1,7 @@
 //! Binding SQL expressions: sqlparser's AST to [`Expr`] checked against a [`PlanSchema`].
 
+use std::cell::RefCell;
+
 use arrow::datatypes::{DataType, TimeUnit};
 use rask_common::{not_impl_err, plan_err, Error, Result, ScalarValue};
 use rask_expr::schema::suggest;
@@ -25,18 +27,93 @@ pub(crate) struct ExprContext<'a> {
     pub allow_aggregates: bool,
     /// The clause, for error messages ("WHERE").
     pub clause: &'static str,
+    /// The enclosing query's columns, when binding a subquery: names not found in `schema`
+    /// resolve there and become outer-reference placeholders (see [`OuterScope`]).
+    pub outer: Option<&'a OuterScope<'a>>,
+    /// Binds scalar subqueries (`(SELECT max(x) FROM t)`); without one they are an error.
+    pub subqueries: Option<&'a dyn SubqueryBinder>,
 }
 
 impl<'a> ExprContext<'a> {
-    /// A context without aliases or aggregates.
+    /// A context without aliases, aggregates, outer scope or subqueries.
     pub fn new(schema: &'a PlanSchema, clause: &'static str) -> Self {
         ExprContext {
             schema,
             aliases: &[],
             allow_aggregates: false,
             clause,
+            outer: None,
+            subqueries: None,
         }
     }
+}
+
+/// Binds a scalar subquery found inside an expression, returning the expression that stands
+/// for its value (a column of a join the binder adds below the expression's plan node).
+pub(crate) trait SubqueryBinder {
+    /// `q` appears in an expression bound with `cx`.
+    fn scalar_subquery(&self, q: &ast::Query, cx: &ExprContext<'_>) -> Result<Expr>;
+}
+
+/// The relation of outer-reference placeholder columns: a column of an enclosing query used
+/// inside a subquery binds to `__outer.<i>`, `i` indexing [`OuterScope::refs`].
+pub(crate) const OUTER_RELATION: &str = "__outer";
+
+/// The columns of the query enclosing a subquery, and the outer columns the subquery used.
+pub(crate) struct OuterScope<'a> {
+    /// The enclosing query's FROM columns.
+    pub schema: &'a PlanSchema,
+    /// The scope enclosing that query, if it is a subquery too.
+    pub parent: Option<&'a OuterScope<'a>>,
+    /// Outer columns referenced so far (fully qualified); placeholder `__outer.<i>` is `refs[i]`.
+    pub refs: RefCell<Vec<Column>>,
+}
+
+impl<'a> OuterScope<'a> {
+    pub fn new(schema: &'a PlanSchema, parent: Option<&'a OuterScope<'a>>) -> Self {
+        OuterScope {
+            schema,
+            parent,
+            refs: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The placeholder for outer column `c`, recording it.
+    fn reference(&self, c: Column) -> Expr {
+        let mut refs = self.refs.borrow_mut();
+        let i = match refs.iter().position(|r| *r == c) {
+            Some(i) => i,
+            None => {
+                refs.push(c);
+                refs.len() - 1
+            }
+        };
+        Expr::Column(Column::qualified(OUTER_RELATION, i.to_string()))
+    }
+
+    /// Whether any outer column was referenced.
+    pub fn is_correlated(&self) -> bool {
+        !self.refs.borrow().is_empty()
+    }
+
+    /// `e` with its placeholders replaced by the outer columns they stand for.
+    pub fn resolve(&self, e: Expr) -> Result<Expr> {
+        let refs = self.refs.borrow();
+        e.transform_up(&mut |n| match n {
+            Expr::Column(c) if is_outer_placeholder(&c) => {
+                match c.name.parse::<usize>().ok().and_then(|i| refs.get(i)) {
+                    Some(r) => Ok(Expr::Column(r.clone())),
+                    None => rask_common::internal_err!("unknown outer reference {c}"),
+                }
+            }
+            other => Ok(other),
+        })
+    }
+}
+
+/// Whether `c` is an outer-reference placeholder.
+pub(crate) fn is_outer_placeholder(c: &Column) -> bool {
+    c.relation.as_deref() == Some(OUTER_RELATION)
 }
 
 /// " at line L, column C" for a span, empty when the span is unknown.
@@ -171,7 +248,14 @@ pub(crate) fn bind_expr(e: &ast::Expr, cx: &ExprContext<'_>) -> Result<Expr> {
             },
             ast::InTarget::Subquery(_) => {
                 return not_impl_err!(
-                    "subqueries in expressions are not supported yet (IN (SELECT ...))"
+                    "{} (subquery) is only supported as a WHERE condition combined with AND; \
+                     IN (subquery) under OR or NOT, or in {}, is not supported yet",
+                    if *negated { "NOT IN" } else { "IN" },
+                    if cx.clause == "WHERE" {
+                        "a larger expression"
+                    } else {
+                        cx.clause
+                    }
                 )
             }
             other => return not_impl_err!("IN {other} is not supported yet"),
@@ -319,13 +403,25 @@ pub(crate) fn bind_expr(e: &ast::Expr, cx: &ExprContext<'_>) -> Result<Expr> {
         S::Position { .. } => return not_impl_err!("POSITION(... IN ...) is not supported yet"),
         S::Function(f) => bind_function(f, cx)?,
         S::Exists { .. } => {
-            return not_impl_err!("subqueries in expressions are not supported yet (EXISTS)")
-        }
-        S::Subquery(_) => {
             return not_impl_err!(
-                "subqueries in expressions are not supported yet (scalar subquery)"
+                "EXISTS (subquery) is only supported as a WHERE condition combined with AND; \
+                 EXISTS under OR or NOT, or in {}, is not supported yet",
+                if cx.clause == "WHERE" {
+                    "a larger expression"
+                } else {
+                    cx.clause
+                }
             )
         }
+        S::Subquery(q) => match cx.subqueries {
+            Some(b) => b.scalar_subquery(q, cx)?,
+            None => {
+                return not_impl_err!(
+                    "subqueries are not supported in {} (scalar subquery)",
+                    cx.clause
+                )
+            }
+        },
         S::Wildcard(_) | S::QualifiedWildcard(_, _) => {
             return plan_err!("'*' is only allowed in a select list or count(*)")
         }
@@ -418,8 +514,8 @@ fn bind_column(idents: &[Ident], cx: &ExprContext<'_>) -> Result<Expr> {
     };
     let schema = cx.schema;
     let pos = position(idents[0].span);
-    match schema.maybe_index_of_column(&col) {
-        Ok(Some(i)) => {
+    match lookup(schema, &col, &pos)? {
+        Some(i) => {
             // The canonical spelling of the field, keeping whether it was qualified.
             let (q, field) = &schema.fields()[i];
             Ok(Expr::Column(Column {
@@ -430,7 +526,7 @@ fn bind_column(idents: &[Ident], cx: &ExprContext<'_>) -> Result<Expr> {
                 name: field.name().clone(),
             }))
         }
-        Ok(None) => {
+        None => {
             if col.relation.is_none() {
                 if let Some((_, e)) =
                     cx.aliases.iter().find(|(a, _)| a == &col.name).or_else(|| {
@@ -440,6 +536,23 @@ fn bind_column(idents: &[Ident], cx: &ExprContext<'_>) -> Result<Expr> {
                     })
                 {
                     return Ok(e.clone());
+                }
+            }
+            // A column of the enclosing query (correlated subquery).
+            if let Some(scope) = cx.outer {
+                if let Some(i) = lookup(scope.schema, &col, &pos)? {
+                    return Ok(scope.reference(scope.schema.column(i)));
+                }
+                let mut up = scope.parent;
+                while let Some(s) = up {
+                    if lookup(s.schema, &col, &pos)?.is_some() {
+                        return not_impl_err!(
+                            "column '{}'{pos} belongs to a query two or more levels out; \
+                             such correlated subqueries are not supported yet",
+                            col.flat_name()
+                        );
+                    }
+                    up = s.parent;
                 }
             }
             let names = schema
@@ -463,10 +576,38 @@ fn bind_column(idents: &[Ident], cx: &ExprContext<'_>) -> Result<Expr> {
                 col.flat_name()
             )
         }
-        Err(e) => match e {
-            Error::Plan(msg) => Err(Error::Plan(format!("{msg}{pos}"))),
-            other => Err(other),
-        },
+    }
+}
+
+/// The index of `col` in `schema`; an ambiguous name is an error listing the candidates.
+fn lookup(schema: &PlanSchema, col: &Column, pos: &str) -> Result<Option<usize>> {
+    match schema.maybe_index_of_column(col) {
+        Ok(found) => Ok(found),
+        Err(Error::Plan(_)) => {
+            let candidates: Vec<String> = schema
+                .fields()
+                .iter()
+                .filter(|(q, f)| {
+                    f.name().eq_ignore_ascii_case(&col.name)
+                        && match (&col.relation, q) {
+                            (Some(r), Some(q)) => r.eq_ignore_ascii_case(q),
+                            (Some(_), None) => false,
+                            (None, _) => true,
+                        }
+                })
+                .map(|(q, f)| match q {
+                    Some(q) => format!("{q}.{}", f.name()),
+                    None => f.name().clone(),
+                })
+                .collect();
+            plan_err!(
+                "column reference '{}'{pos} is ambiguous: it could be {}; qualify it with a \
+                 table name or alias",
+                col.flat_name(),
+                candidates.join(" or ")
+            )
+        }
+        Err(other) => Err(other),
     }
 }
 

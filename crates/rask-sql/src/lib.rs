@@ -43,8 +43,11 @@ mod expr;
 mod query;
 mod split;
 mod statement;
+mod subquery;
 pub mod types;
 
+#[cfg(test)]
+mod join_tests;
 #[cfg(test)]
 mod tests;
 
@@ -143,8 +146,9 @@ pub fn split_sql_statements(script: &str) -> Result<Vec<String>> {
 /// usually calls this per statement (after split_sql_statements); that's fine.
 ///
 /// Syntax errors are [`Error::Sql`] with the line and column (counted in the whole of `sql`);
-/// unknown names and type errors are [`Error::Plan`]; features rask lacks (joins, subqueries
-/// in expressions, window functions) are [`Error::NotImplemented`].
+/// unknown names and type errors are [`Error::Plan`]; features rask lacks (window functions,
+/// subqueries it cannot decorrelate, such as `EXISTS` under `OR`) are
+/// [`Error::NotImplemented`].
 pub fn sql_to_statements(sql: &str, catalog: &dyn SqlCatalog) -> Result<Vec<Statement>> {
     let pieces = split::split(sql);
     let single = pieces.len() == 1;

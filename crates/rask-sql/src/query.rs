@@ -4,39 +4,57 @@
 //! A `SELECT` becomes, bottom-up:
 //!
 //! ```text
-//! Limit                      LIMIT / OFFSET
-//!   Projection               drops hidden ORDER BY columns (only when there are some)
-//!     Sort                   ORDER BY over the select list (+ hidden columns)
-//!       Distinct             SELECT DISTINCT
-//!         Projection         the select list (+ hidden ORDER BY columns)
-//!           Filter           HAVING
-//!             Aggregate      GROUP BY keys + every distinct aggregate call of the query
-//!               Filter       WHERE
-//!                 <FROM>     TableScan | SubqueryAlias | Values | EmptyRelation
+//! Limit                          LIMIT / OFFSET
+//!   Projection                   drops hidden ORDER BY columns (only when there are some)
+//!     Sort                       ORDER BY over the select list (+ hidden columns)
+//!       Distinct                 SELECT DISTINCT
+//!         Projection             the select list (+ hidden ORDER BY columns)
+//!           Filter               HAVING
+//!             Join               scalar subqueries of the select list, HAVING, ORDER BY
+//!               Aggregate        GROUP BY keys + every distinct aggregate call of the query
+//!                 Join           [NOT] EXISTS / [NOT] IN (subquery) WHERE conjuncts
+//!                   Filter       WHERE conjuncts that read scalar subqueries
+//!                     Join       scalar subqueries of WHERE (see the `subquery` module)
+//!                       Filter   the other WHERE conjuncts
+//!                         <FROM> TableScan | SubqueryAlias | Values | EmptyRelation | Join
 //! ```
+//!
+//! Without aggregates, the select list's subquery joins go right above the WHERE nodes.
+//!
+//! In FROM, `a, b` is a key-less inner Join (the optimizer turns the WHERE above it into
+//! keys); `JOIN ... ON` splits its condition into equi-keys (`l = r`, one side per input) and
+//! a residual filter; `USING` and `NATURAL` output each shared column once.
 //!
 //! Aggregate calls found anywhere in the select list, `HAVING` or `ORDER BY` are computed once
 //! by the Aggregate node, and the expressions above it read them (and the grouping keys) as
 //! columns of its output.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use rask_common::{internal_err, not_impl_err, plan_err, Result, ScalarValue};
 use rask_expr::schema::suggest;
 use rask_expr::{
-    AggFunc, Column, Expr, Filter, LogicalPlan, LogicalPlanBuilder, PlanSchema, Projection,
-    SortExpr, SubqueryAlias, Union, Values,
+    conjunction, split_conjunction, AggFunc, Column, Expr, Filter, Join, JoinType, LogicalPlan,
+    LogicalPlanBuilder, Operator, PlanSchema, Projection, ScalarFunc, SortExpr, SubqueryAlias,
+    Union, Values,
 };
 use sqlparser::ast::{
-    self, Distinct, ExcludeSelectItem, FunctionArg, FunctionArgExpr, GroupByExpr, LimitClause,
-    ObjectNamePart, OrderBy, OrderByKind, OrderBySort, Query, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, TableAlias,
+    self, Distinct, ExcludeSelectItem, FunctionArg, FunctionArgExpr, GroupByExpr, JoinConstraint,
+    JoinOperator, LimitClause, ObjectNamePart, OrderBy, OrderByKind, OrderBySort, Query, Select,
+    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, TableAlias,
     TableAliasColumnDef, TableFactor, TableWithJoins, Value, WildcardAdditionalOptions,
 };
 
 use sqlparser::tokenizer::Span;
 
-use crate::expr::{bind_expr, const_value, object_name, object_span, position, ExprContext};
+use crate::expr::{
+    bind_expr, const_value, object_name, object_span, position, ExprContext, OuterScope,
+};
+use crate::subquery::{
+    coerce_keys, is_subquery_column, predicate_subquery, split_ast_conjunction, Mode,
+    PredicateSubquery, SubqueryCollector, SubqueryJoin, SUBQUERY_PREFIX,
+};
 use crate::SqlCatalog;
 
 /// Common table expressions in scope, later ones shadowing earlier ones.
@@ -45,6 +63,8 @@ pub(crate) type Ctes = Vec<(String, Arc<LogicalPlan>)>;
 /// Binds queries against a catalog.
 pub(crate) struct QueryPlanner<'a> {
     pub catalog: &'a dyn SqlCatalog,
+    /// Number of subqueries bound so far, to name them `__sq_<n>`.
+    subqueries: Cell<usize>,
 }
 
 /// One output column of a select list.
@@ -104,6 +124,7 @@ fn rewrite_for_aggregate(
             return Ok((Expr::Column(c.clone()), false));
         }
         match &n {
+            Expr::Column(c) if is_subquery_column(c) => Ok((n, false)),
             Expr::Column(c) => plan_err!(
                 "column {} must appear in the GROUP BY clause or be used in an aggregate function",
                 c.flat_name()
@@ -195,18 +216,30 @@ fn sort_options(o: &ast::OrderByOptions) -> Result<(bool, bool)> {
     Ok((asc, o.nulls_first.unwrap_or(false)))
 }
 
+impl<'a> QueryPlanner<'a> {
+    pub fn new(catalog: &'a dyn SqlCatalog) -> Self {
+        QueryPlanner {
+            catalog,
+            subqueries: Cell::new(0),
+        }
+    }
+}
+
 impl QueryPlanner<'_> {
+    /// A fresh alias for a subquery joined into its enclosing query.
+    pub(crate) fn subquery_alias(&self) -> String {
+        let n = self.subqueries.get() + 1;
+        self.subqueries.set(n);
+        format!("{SUBQUERY_PREFIX}{n}")
+    }
+
     /// Binds a whole query (`WITH`, body, `ORDER BY`, `LIMIT`).
     pub fn query(&self, q: &Query, outer_ctes: &Ctes) -> Result<Arc<LogicalPlan>> {
-        if !q.locks.is_empty() {
-            return not_impl_err!("FOR UPDATE/SHARE is not supported");
-        }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() {
-            return not_impl_err!("FOR/SETTINGS/FORMAT clauses are not supported");
-        }
-        if !q.pipe_operators.is_empty() {
-            return not_impl_err!("pipe operators (|>) are not supported");
-        }
+        self.query_in(q, outer_ctes, None)
+    }
+
+    /// `outer_ctes` plus the query's own `WITH` list.
+    pub(crate) fn with_ctes(&self, q: &Query, outer_ctes: &Ctes) -> Result<Ctes> {
         let mut ctes = outer_ctes.clone();
         if let Some(with) = &q.with {
             if with.recursive {
@@ -218,10 +251,31 @@ impl QueryPlanner<'_> {
                 ctes.push((cte.alias.name.value.clone(), plan));
             }
         }
+        Ok(ctes)
+    }
+
+    /// Binds a whole query; `outer` holds the enclosing query's columns when it is a
+    /// subquery in an expression.
+    pub(crate) fn query_in(
+        &self,
+        q: &Query,
+        outer_ctes: &Ctes,
+        outer: Option<&OuterScope<'_>>,
+    ) -> Result<Arc<LogicalPlan>> {
+        if !q.locks.is_empty() {
+            return not_impl_err!("FOR UPDATE/SHARE is not supported");
+        }
+        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() {
+            return not_impl_err!("FOR/SETTINGS/FORMAT clauses are not supported");
+        }
+        if !q.pipe_operators.is_empty() {
+            return not_impl_err!("pipe operators (|>) are not supported");
+        }
+        let ctes = self.with_ctes(q, outer_ctes)?;
         let plan = match q.body.as_ref() {
-            SetExpr::Select(s) => self.select(s, &ctes, q.order_by.as_ref())?,
+            SetExpr::Select(s) => self.select(s, &ctes, q.order_by.as_ref(), outer)?,
             body => {
-                let plan = self.set_expr(body, &ctes)?;
+                let plan = self.set_expr(body, &ctes, outer)?;
                 match &q.order_by {
                     Some(ob) => self.order_output(plan, ob)?,
                     None => plan,
@@ -319,10 +373,15 @@ impl QueryPlanner<'_> {
     }
 
     /// Binds a query body without ORDER BY / LIMIT.
-    fn set_expr(&self, body: &SetExpr, ctes: &Ctes) -> Result<Arc<LogicalPlan>> {
+    fn set_expr(
+        &self,
+        body: &SetExpr,
+        ctes: &Ctes,
+        outer: Option<&OuterScope<'_>>,
+    ) -> Result<Arc<LogicalPlan>> {
         match body {
-            SetExpr::Select(s) => self.select(s, ctes, None),
-            SetExpr::Query(q) => self.query(q, ctes),
+            SetExpr::Select(s) => self.select(s, ctes, None, outer),
+            SetExpr::Query(q) => self.query_in(q, ctes, outer),
             SetExpr::Values(v) => self.values(v),
             SetExpr::SetOperation {
                 left,
@@ -339,11 +398,11 @@ impl QueryPlanner<'_> {
                     SetOperator::Union => {
                         if all {
                             let mut inputs = Vec::new();
-                            self.collect_union_all(body, ctes, &mut inputs)?;
+                            self.collect_union_all(body, ctes, outer, &mut inputs)?;
                             Ok(arc(LogicalPlan::Union(Union::try_new(inputs)?)))
                         } else {
-                            let l = self.set_expr(left, ctes)?;
-                            let r = self.set_expr(right, ctes)?;
+                            let l = self.set_expr(left, ctes, outer)?;
+                            let r = self.set_expr(right, ctes, outer)?;
                             let u = arc(LogicalPlan::Union(Union::try_new(vec![l, r])?));
                             Ok(LogicalPlanBuilder::from(u).distinct().build())
                         }
@@ -352,8 +411,8 @@ impl QueryPlanner<'_> {
                         if all {
                             return not_impl_err!("{op} ALL is not supported yet");
                         }
-                        let l = self.set_expr(left, ctes)?;
-                        let r = self.set_expr(right, ctes)?;
+                        let l = self.set_expr(left, ctes, outer)?;
+                        let r = self.set_expr(right, ctes, outer)?;
                         set_difference(l, r, *op == SetOperator::Intersect)
                     }
                 }
@@ -373,6 +432,7 @@ impl QueryPlanner<'_> {
         &self,
         body: &SetExpr,
         ctes: &Ctes,
+        outer: Option<&OuterScope<'_>>,
         out: &mut Vec<Arc<LogicalPlan>>,
     ) -> Result<()> {
         match body {
@@ -382,11 +442,11 @@ impl QueryPlanner<'_> {
                 set_quantifier: SetQuantifier::All,
                 right,
             } => {
-                self.collect_union_all(left, ctes, out)?;
-                self.collect_union_all(right, ctes, out)
+                self.collect_union_all(left, ctes, outer, out)?;
+                self.collect_union_all(right, ctes, outer, out)
             }
             other => {
-                out.push(self.set_expr(other, ctes)?);
+                out.push(self.set_expr(other, ctes, outer)?);
                 Ok(())
             }
         }
@@ -439,17 +499,137 @@ impl QueryPlanner<'_> {
 
     // ---------------------------------------------------------------- FROM
 
-    fn from(&self, from: &[TableWithJoins], ctes: &Ctes) -> Result<Arc<LogicalPlan>> {
-        match from {
-            [] => Ok(LogicalPlanBuilder::empty(true).build()),
-            [one] => {
-                if !one.joins.is_empty() {
-                    return not_impl_err!("joins are not supported yet");
+    /// `FROM a, b JOIN c ON ...`: comma-separated items become cross joins (a WHERE above
+    /// them is left to the optimizer to turn into join keys).
+    pub(crate) fn from(&self, from: &[TableWithJoins], ctes: &Ctes) -> Result<Arc<LogicalPlan>> {
+        let mut plan: Option<Arc<LogicalPlan>> = None;
+        for item in from {
+            let right = self.table_with_joins(item, ctes)?;
+            plan = Some(match plan {
+                None => right,
+                Some(left) => {
+                    check_distinct_relations(left.schema(), right.schema())?;
+                    join_plan(left, right, vec![], None, JoinType::Inner)?
                 }
-                self.table_factor(&one.relation, ctes)
-            }
-            _ => not_impl_err!("joins are not supported yet (FROM a, b)"),
+            });
         }
+        Ok(plan.unwrap_or_else(|| LogicalPlanBuilder::empty(true).build()))
+    }
+
+    fn table_with_joins(&self, t: &TableWithJoins, ctes: &Ctes) -> Result<Arc<LogicalPlan>> {
+        let mut plan = self.table_factor(&t.relation, ctes)?;
+        for j in &t.joins {
+            let right = self.table_factor(&j.relation, ctes)?;
+            plan = self.join(plan, right, &j.join_operator)?;
+        }
+        Ok(plan)
+    }
+
+    /// `left <op> JOIN right <constraint>`.
+    fn join(
+        &self,
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        op: &JoinOperator,
+    ) -> Result<Arc<LogicalPlan>> {
+        use JoinOperator as J;
+        let (join_type, constraint, cross) = match op {
+            J::Join(c) | J::Inner(c) => (JoinType::Inner, c, false),
+            J::Left(c) | J::LeftOuter(c) => (JoinType::Left, c, false),
+            J::Right(c) | J::RightOuter(c) => (JoinType::Right, c, false),
+            J::FullOuter(c) => (JoinType::Full, c, false),
+            J::CrossJoin(c) => (JoinType::Inner, c, true),
+            J::Semi(c) | J::LeftSemi(c) => (JoinType::LeftSemi, c, false),
+            J::Anti(c) | J::LeftAnti(c) => (JoinType::LeftAnti, c, false),
+            J::RightSemi(c) => (JoinType::RightSemi, c, false),
+            J::RightAnti(c) => (JoinType::RightAnti, c, false),
+            J::AsOf { .. } => return not_impl_err!("ASOF joins are not supported yet"),
+            J::CrossApply | J::OuterApply => {
+                return not_impl_err!("CROSS/OUTER APPLY is not supported yet")
+            }
+            other => return not_impl_err!("join operator '{other:?}' is not supported"),
+        };
+        check_distinct_relations(left.schema(), right.schema())?;
+        match constraint {
+            JoinConstraint::None => {
+                if !cross && join_type != JoinType::Inner {
+                    return plan_err!("{join_type} join needs an ON or USING condition");
+                }
+                join_plan(left, right, vec![], None, join_type)
+            }
+            _ if cross => plan_err!("CROSS JOIN cannot have a join condition"),
+            JoinConstraint::On(e) => self.join_on(left, right, e, join_type),
+            JoinConstraint::Using(names) => {
+                let mut cols = Vec::new();
+                for n in names {
+                    match n.0.as_slice() {
+                        [ObjectNamePart::Identifier(id)] => cols.push(id.value.clone()),
+                        _ => return plan_err!("USING takes column names, got {n}"),
+                    }
+                }
+                join_using(left, right, &cols, join_type)
+            }
+            JoinConstraint::UsingAlias(..) => {
+                not_impl_err!("USING (...) AS alias is not supported yet")
+            }
+            JoinConstraint::Natural => {
+                let (ls, rs) = (left.schema(), right.schema());
+                let mut cols: Vec<String> = Vec::new();
+                for (_, f) in ls.fields() {
+                    let name = f.name();
+                    let in_right = rs
+                        .fields()
+                        .iter()
+                        .any(|(_, g)| g.name().eq_ignore_ascii_case(name));
+                    if in_right && !cols.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+                        cols.push(name.clone());
+                    }
+                }
+                if cols.is_empty() {
+                    return join_plan(left, right, vec![], None, join_type);
+                }
+                join_using(left, right, &cols, join_type)
+            }
+        }
+    }
+
+    /// `JOIN ... ON cond`: conjuncts `l = r` with `l` over the left input only and `r` over
+    /// the right only (or the reverse) become keys, the rest the join's filter.
+    fn join_on(
+        &self,
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        cond: &ast::Expr,
+        join_type: JoinType,
+    ) -> Result<Arc<LogicalPlan>> {
+        let (ls, rs) = (Arc::clone(left.schema()), Arc::clone(right.schema()));
+        let both = ls.join(&rs);
+        let pred = bind_expr(cond, &ExprContext::new(&both, "ON"))?;
+        let mut on = Vec::new();
+        let mut rest = Vec::new();
+        for c in split_conjunction(&pred) {
+            if let Expr::BinaryExpr {
+                left: l,
+                op: Operator::Eq,
+                right: r,
+            } = c
+            {
+                match (side_of(l, &ls, &rs), side_of(r, &ls, &rs)) {
+                    (Some(Side::Left), Some(Side::Right)) => {
+                        on.push((l.as_ref().clone(), r.as_ref().clone()));
+                        continue;
+                    }
+                    (Some(Side::Right), Some(Side::Left)) => {
+                        on.push((r.as_ref().clone(), l.as_ref().clone()));
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            rest.push(c.clone());
+        }
+        let on = coerce_keys(&ls, &rs, on)?;
+        join_plan(left, right, on, conjunction(rest), join_type)
     }
 
     fn table_factor(&self, t: &TableFactor, ctes: &Ctes) -> Result<Arc<LogicalPlan>> {
@@ -514,11 +694,25 @@ impl QueryPlanner<'_> {
                 table_with_joins,
                 alias,
             } => {
-                if !table_with_joins.joins.is_empty() {
-                    return not_impl_err!("joins are not supported yet");
+                let plan = self.table_with_joins(table_with_joins, ctes)?;
+                let plan = self.alias_relation(plan, alias.as_ref(), None)?;
+                if let Some(a) = alias {
+                    let fields = plan.schema().fields();
+                    for (i, (_, f)) in fields.iter().enumerate() {
+                        if fields[..i]
+                            .iter()
+                            .any(|(_, g)| g.name().eq_ignore_ascii_case(f.name()))
+                        {
+                            return plan_err!(
+                                "the join aliased '{}' has two columns named '{}'; rename them with {} (c1, c2, ...) or alias the tables inside instead",
+                                a.name.value,
+                                f.name(),
+                                a.name.value
+                            );
+                        }
+                    }
                 }
-                let plan = self.table_factor(&table_with_joins.relation, ctes)?;
-                self.alias_relation(plan, alias.as_ref(), None)
+                Ok(plan)
             }
             other => not_impl_err!("FROM item '{other}' is not supported yet"),
         }
@@ -613,13 +807,114 @@ impl QueryPlanner<'_> {
 
     // ---------------------------------------------------------------- SELECT
 
-    fn select_items(&self, s: &Select, schema: &PlanSchema) -> Result<Vec<SelectExpr>> {
+    /// WHERE: plain conditions in a Filter right above FROM; scalar subqueries joined above
+    /// it, with the conditions reading them in a second Filter; `[NOT] EXISTS` and `[NOT] IN`
+    /// conjuncts as semi/anti joins on top.
+    fn where_clause(
+        &self,
+        mut plan: Arc<LogicalPlan>,
+        w: &ast::Expr,
+        aliases: &[(String, Expr)],
+        ctes: &Ctes,
+        outer: Option<&OuterScope<'_>>,
+    ) -> Result<Arc<LogicalPlan>> {
+        let from_schema = Arc::clone(plan.schema());
+        let scalars = SubqueryCollector::new(self, ctes);
         let cx = ExprContext {
-            schema,
-            aliases: &[],
-            allow_aggregates: true,
-            clause: "SELECT",
+            aliases,
+            outer,
+            subqueries: Some(&scalars),
+            ..ExprContext::new(&from_schema, "WHERE")
         };
+        let mut plain = Vec::new();
+        let mut reading_subqueries = Vec::new();
+        let mut semi_joins = Vec::new();
+        for c in split_ast_conjunction(w) {
+            if let Some((p, negated)) = predicate_subquery(c) {
+                semi_joins.push(self.predicate_join(p, negated, &cx, ctes)?);
+                continue;
+            }
+            let before = scalars.len();
+            let pred = bind_expr(c, &cx)?;
+            if pred.contains_aggregate() {
+                return plan_err!("aggregate functions are not allowed in WHERE: {pred}");
+            }
+            if scalars.len() > before {
+                reading_subqueries.push(pred);
+            } else {
+                plain.push(pred);
+            }
+        }
+        if let Some(p) = conjunction(plain) {
+            plan = arc(LogicalPlan::Filter(Filter::try_new(p, plan)?));
+        }
+        for j in scalars.take() {
+            plan = j.apply(plan, &|e| Ok(e))?;
+        }
+        if let Some(p) = conjunction(reading_subqueries) {
+            plan = arc(LogicalPlan::Filter(Filter::try_new(p, plan)?));
+        }
+        for j in semi_joins {
+            plan = j.apply(plan, &|e| Ok(e))?;
+        }
+        Ok(plan)
+    }
+
+    /// `[NOT] EXISTS (q)` and `x [NOT] IN (q)` as semi / anti joins.
+    fn predicate_join(
+        &self,
+        p: PredicateSubquery<'_>,
+        negated: bool,
+        cx: &ExprContext<'_>,
+        ctes: &Ctes,
+    ) -> Result<SubqueryJoin> {
+        match p {
+            PredicateSubquery::Exists(q) => {
+                let d = self.bind_subquery(q, ctes, cx.schema, cx.outer, Mode::Exists)?;
+                Ok(SubqueryJoin {
+                    right: d.plan,
+                    on: d.keys,
+                    filter: d.filter,
+                    join_type: if negated {
+                        JoinType::LeftAnti
+                    } else {
+                        JoinType::LeftSemi
+                    },
+                })
+            }
+            PredicateSubquery::In(x, q) => {
+                let x = bind_expr(
+                    x,
+                    &ExprContext {
+                        subqueries: None,
+                        ..*cx
+                    },
+                )?;
+                let d = self.bind_subquery(q, ctes, cx.schema, cx.outer, Mode::In)?;
+                if negated && d.correlated {
+                    return not_impl_err!(
+                        "NOT IN with a correlated subquery is not supported yet; NOT EXISTS \
+                         may express it (mind NULLs)"
+                    );
+                }
+                let mut on = vec![(x, d.value)];
+                on.extend(d.keys);
+                Ok(SubqueryJoin {
+                    right: d.plan,
+                    on,
+                    filter: d.filter,
+                    join_type: if negated {
+                        JoinType::LeftAntiNullAware
+                    } else {
+                        JoinType::LeftSemi
+                    },
+                })
+            }
+        }
+    }
+
+    fn select_items(&self, s: &Select, cx: &ExprContext<'_>) -> Result<Vec<SelectExpr>> {
+        let schema = cx.schema;
         let mut out = Vec::new();
         let wildcard_only =
             s.projection.is_empty() && s.flavor == ast::SelectFlavor::FromFirstNoSelect;
@@ -636,15 +931,18 @@ impl QueryPlanner<'_> {
         for item in &s.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
-                    let expr = bind_expr(e, &cx)?;
+                    let expr = bind_expr(e, cx)?;
                     out.push(SelectExpr {
-                        name: expr.output_name(),
+                        name: match e {
+                            ast::Expr::Subquery(_) => e.to_string(),
+                            _ => expr.output_name(),
+                        },
                         expr,
                         aliased: false,
                     });
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    let expr = bind_expr(expr, &cx)?;
+                    let expr = bind_expr(expr, cx)?;
                     out.push(SelectExpr {
                         expr,
                         name: alias.value.clone(),
@@ -675,11 +973,12 @@ impl QueryPlanner<'_> {
         Ok(out)
     }
 
-    fn select(
+    pub(crate) fn select(
         &self,
         s: &Select,
         ctes: &Ctes,
         order_by: Option<&OrderBy>,
+        outer: Option<&OuterScope<'_>>,
     ) -> Result<Arc<LogicalPlan>> {
         if s.top.is_some() || s.into.is_some() {
             return not_impl_err!("SELECT TOP / INTO is not supported");
@@ -709,24 +1008,26 @@ impl QueryPlanner<'_> {
 
         // FROM, select list, WHERE.
         let mut plan = self.from(&s.from, ctes)?;
-        let items = self.select_items(s, plan.schema())?;
+        let from_schema = Arc::clone(plan.schema());
+        // Scalar subqueries of the select list, HAVING and ORDER BY: joined below the
+        // projection (above the Aggregate in an aggregate query).
+        let post_subqueries = SubqueryCollector::new(self, ctes);
+        let items = self.select_items(
+            s,
+            &ExprContext {
+                allow_aggregates: true,
+                outer,
+                subqueries: Some(&post_subqueries),
+                ..ExprContext::new(&from_schema, "SELECT")
+            },
+        )?;
         let aliases: Vec<(String, Expr)> = items
             .iter()
             .filter(|i| i.aliased)
             .map(|i| (i.name.clone(), i.expr.clone()))
             .collect();
         if let Some(w) = &s.selection {
-            let cx = ExprContext {
-                schema: plan.schema(),
-                aliases: &aliases,
-                allow_aggregates: false,
-                clause: "WHERE",
-            };
-            let pred = bind_expr(w, &cx)?;
-            if pred.contains_aggregate() {
-                return plan_err!("aggregate functions are not allowed in WHERE: {pred}");
-            }
-            plan = arc(LogicalPlan::Filter(Filter::try_new(pred, plan)?));
+            plan = self.where_clause(plan, w, &aliases, ctes, outer)?;
         }
         let in_schema = Arc::clone(plan.schema());
 
@@ -754,10 +1055,9 @@ impl QueryPlanner<'_> {
                     None
                 } else {
                     let cx = ExprContext {
-                        schema: &in_schema,
                         aliases: &aliases,
-                        allow_aggregates: false,
-                        clause: "GROUP BY",
+                        outer,
+                        ..ExprContext::new(&in_schema, "GROUP BY")
                     };
                     let mut keys = Vec::new();
                     for e in exprs {
@@ -800,10 +1100,11 @@ impl QueryPlanner<'_> {
         let having = match &s.having {
             Some(h) => {
                 let cx = ExprContext {
-                    schema: &in_schema,
                     aliases: &aliases,
                     allow_aggregates: true,
-                    clause: "HAVING",
+                    outer,
+                    subqueries: Some(&post_subqueries),
+                    ..ExprContext::new(&in_schema, "HAVING")
                 };
                 Some(bind_expr(h, &cx)?)
             }
@@ -829,10 +1130,11 @@ impl QueryPlanner<'_> {
                 }
                 OrderByKind::Expressions(exprs) => {
                     let cx = ExprContext {
-                        schema: &in_schema,
                         aliases: &aliases,
                         allow_aggregates: true,
-                        clause: "ORDER BY",
+                        outer,
+                        subqueries: Some(&post_subqueries),
+                        ..ExprContext::new(&in_schema, "ORDER BY")
                     };
                     for o in exprs {
                         if o.with_fill.is_some() {
@@ -933,6 +1235,11 @@ impl QueryPlanner<'_> {
                 .map(|(i, e)| (normalize(e, &in_schema), agg_schema.column(i)))
                 .collect();
             plan = agg;
+            for j in post_subqueries.take() {
+                plan = j.apply(plan, &|e| {
+                    rewrite_for_aggregate(e, &in_schema, &replacements)
+                })?;
+            }
             if let Some(h) = having {
                 let pred = rewrite_for_aggregate(h, &in_schema, &replacements)?;
                 plan = arc(LogicalPlan::Filter(Filter::try_new(pred, plan)?));
@@ -946,6 +1253,9 @@ impl QueryPlanner<'_> {
                     *e = rewrite_for_aggregate(e.clone(), &in_schema, &replacements)?;
                 }
             }
+        }
+        for j in post_subqueries.take() {
+            plan = j.apply(plan, &|e| Ok(e))?;
         }
         let pre_schema = Arc::clone(plan.schema());
 
@@ -1161,4 +1471,118 @@ fn set_difference(
         .map(|i| Expr::Column(schema.column(i)).alias(names[i].clone()))
         .collect();
     Ok(builder.filter(pred)?.project(exprs)?.build())
+}
+
+fn join_plan(
+    left: Arc<LogicalPlan>,
+    right: Arc<LogicalPlan>,
+    on: Vec<(Expr, Expr)>,
+    filter: Option<Expr>,
+    join_type: JoinType,
+) -> Result<Arc<LogicalPlan>> {
+    Ok(arc(LogicalPlan::Join(Join::try_new(
+        left, right, on, filter, join_type,
+    )?)))
+}
+
+/// The same table name or alias on both sides of a join would make its columns ambiguous.
+fn check_distinct_relations(ls: &PlanSchema, rs: &PlanSchema) -> Result<()> {
+    for (q, f) in ls.fields() {
+        let Some(q) = q else { continue };
+        let clash = rs.fields().iter().any(|(r, g)| {
+            r.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(q))
+                && g.name().eq_ignore_ascii_case(f.name())
+        });
+        if clash {
+            return plan_err!(
+                "table name '{q}' appears more than once in FROM ({q}.{} is on both sides of a join); give each occurrence its own alias",
+                f.name()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// Which join input all of `e`'s columns come from (None: both, neither, or no column).
+fn side_of(e: &Expr, ls: &PlanSchema, rs: &PlanSchema) -> Option<Side> {
+    let cols = e.columns();
+    if cols.is_empty() {
+        return None;
+    }
+    let in_l = |c: &Column| matches!(ls.maybe_index_of_column(c), Ok(Some(_)));
+    let in_r = |c: &Column| matches!(rs.maybe_index_of_column(c), Ok(Some(_)));
+    if cols.iter().all(|c| in_l(c) && !in_r(c)) {
+        Some(Side::Left)
+    } else if cols.iter().all(|c| in_r(c) && !in_l(c)) {
+        Some(Side::Right)
+    } else {
+        None
+    }
+}
+
+/// `JOIN ... USING (a, b)` (and NATURAL JOIN): keys `l.a = r.a`; the output has each USING
+/// column once, at its place among the left columns (for RIGHT and FULL joins as
+/// `coalesce(l.a, r.a) AS a`), then the other right columns.
+fn join_using(
+    left: Arc<LogicalPlan>,
+    right: Arc<LogicalPlan>,
+    names: &[String],
+    join_type: JoinType,
+) -> Result<Arc<LogicalPlan>> {
+    let (ls, rs) = (Arc::clone(left.schema()), Arc::clone(right.schema()));
+    let find = |schema: &PlanSchema, name: &str, side: &str| -> Result<usize> {
+        match schema.maybe_index_of_column(&Column::new(name)) {
+            Ok(Some(i)) => Ok(i),
+            Ok(None) => {
+                plan_err!("USING column '{name}' is not a column of the {side} side of the join")
+            }
+            Err(_) => {
+                plan_err!("USING column '{name}' is ambiguous on the {side} side of the join")
+            }
+        }
+    };
+    let mut pairs = Vec::new();
+    for n in names {
+        let (i, j) = (find(&ls, n, "left")?, find(&rs, n, "right")?);
+        if pairs.iter().any(|&(a, _)| a == i) {
+            return plan_err!("column '{n}' appears twice in USING");
+        }
+        pairs.push((i, j));
+    }
+    let on: Vec<(Expr, Expr)> = pairs
+        .iter()
+        .map(|&(i, j)| (Expr::Column(ls.column(i)), Expr::Column(rs.column(j))))
+        .collect();
+    let on = coerce_keys(&ls, &rs, on)?;
+    let joined = join_plan(left, right, on, None, join_type)?;
+    if !(join_type.keeps_left() && join_type.keeps_right()) {
+        return Ok(joined);
+    }
+    let merge = matches!(join_type, JoinType::Right | JoinType::Full);
+    let mut exprs = Vec::new();
+    for i in 0..ls.len() {
+        let l = Expr::Column(ls.column(i));
+        match pairs.iter().find(|&&(a, _)| a == i) {
+            Some(&(_, j)) if merge => exprs.push(
+                Expr::ScalarFunction {
+                    func: ScalarFunc::Coalesce,
+                    args: vec![l, Expr::Column(rs.column(j))],
+                }
+                .alias(ls.field(i).name().clone()),
+            ),
+            _ => exprs.push(l),
+        }
+    }
+    for j in 0..rs.len() {
+        if !pairs.iter().any(|&(_, b)| b == j) {
+            exprs.push(Expr::Column(rs.column(j)));
+        }
+    }
+    Ok(LogicalPlanBuilder::from(joined).project(exprs)?.build())
 }

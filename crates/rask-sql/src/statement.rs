@@ -18,7 +18,7 @@ pub(crate) fn bind_statement(
     stmt: &ast::Statement,
     catalog: &dyn SqlCatalog,
 ) -> Result<Vec<Statement>> {
-    let planner = QueryPlanner { catalog };
+    let planner = QueryPlanner::new(catalog);
     let no_ctes = Vec::new();
     Ok(vec![match stmt {
         ast::Statement::Query(q) => Statement::Query(planner.query(q, &no_ctes)?),
@@ -120,7 +120,7 @@ pub(crate) fn parse_copy(sql: &str, catalog: &dyn SqlCatalog) -> Result<Statemen
         .try_with_sql(sql)
         .map_err(&parser_error)?;
     p.expect_keyword(Keyword::COPY).map_err(&parser_error)?;
-    let planner = QueryPlanner { catalog };
+    let planner = QueryPlanner::new(catalog);
     let plan = if p.consume_token(&Token::LParen) {
         let q = p.parse_query().map_err(&parser_error)?;
         p.expect_token(&Token::RParen).map_err(&parser_error)?;

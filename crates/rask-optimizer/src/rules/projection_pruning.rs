@@ -185,12 +185,16 @@ fn prune(plan: Arc<LogicalPlan>, required: &[bool]) -> Result<Arc<LogicalPlan>> 
         }
         LogicalPlan::Union(u) => prune_union(&plan, u, required),
         LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Ok(plan),
-        LogicalPlan::Join(j) => prune_join(j, required),
+        LogicalPlan::Join(j) => prune_join(&plan, j, required),
     }
 }
 
 /// Each side keeps the output columns required from it plus what the keys and the filter read.
-fn prune_join(j: &rask_expr::Join, required: &[bool]) -> Result<Arc<LogicalPlan>> {
+fn prune_join(
+    plan: &Arc<LogicalPlan>,
+    j: &rask_expr::Join,
+    required: &[bool],
+) -> Result<Arc<LogicalPlan>> {
     let (ls, rs) = (j.left.schema(), j.right.schema());
     let mut lreq = vec![false; ls.len()];
     let mut rreq = vec![false; rs.len()];
@@ -223,6 +227,9 @@ fn prune_join(j: &rask_expr::Join, required: &[bool]) -> Result<Arc<LogicalPlan>
     }
     let left = prune(Arc::clone(&j.left), &lreq)?;
     let right = prune(Arc::clone(&j.right), &rreq)?;
+    if Arc::ptr_eq(&left, &j.left) && Arc::ptr_eq(&right, &j.right) {
+        return Ok(Arc::clone(plan));
+    }
     Ok(Arc::new(LogicalPlan::Join(rask_expr::Join::try_new(
         left,
         right,
@@ -548,6 +555,49 @@ Aggregate: groupBy=[], aggr=[count(*)]
   Union
     TableScan: t projection=[a]
     TableScan: v projection=[c]",
+        );
+    }
+
+    #[test]
+    fn join_inputs_keep_output_key_and_filter_columns() {
+        use crate::test_util::{join, table};
+        let u = || table("u", &["x", "y", "z"], None);
+        let plan = join(
+            scan("t"),
+            u(),
+            vec![(col("t.b"), col("u.x"))],
+            Some(col("t.c").lt(col("u.y"))),
+            rask_expr::JoinType::Inner,
+        )
+        .project(vec![col("t.a")])
+        .unwrap()
+        .build();
+        check(
+            plan,
+            "
+Projection: t.a
+  Join: Inner on=[t.b = u.x] filter=t.c < u.y
+    TableScan: t projection=[a, b, c]
+    TableScan: u projection=[x, y]",
+        );
+        // A semi join outputs the left side only: the right one keeps its key alone.
+        let plan = join(
+            scan("t"),
+            u(),
+            vec![(col("t.b"), col("u.x"))],
+            None,
+            rask_expr::JoinType::LeftSemi,
+        )
+        .project(vec![col("t.a")])
+        .unwrap()
+        .build();
+        check(
+            plan,
+            "
+Projection: t.a
+  Join: LeftSemi on=[t.b = u.x]
+    TableScan: t projection=[a, b]
+    TableScan: u projection=[x]",
         );
     }
 }

@@ -26,7 +26,8 @@ use crate::OptimizerRule;
 /// * `Limit` over `Limit`: merged into one.
 /// * `Limit: skip=0, fetch=None`: removed.
 ///
-/// Limits never pass a `Filter`, `Aggregate`, `Distinct` or `Sort` (other than into its fetch).
+/// Limits never pass a `Filter`, `Aggregate`, `Distinct`, `Join` or `Sort` (other than into its
+/// fetch). (A `Left` join could take one on its left input; not done.)
 #[derive(Debug, Default)]
 pub struct PushDownLimit;
 
@@ -307,6 +308,28 @@ SubqueryAlias: u
 Limit: skip=0, fetch=1
   Aggregate: groupBy=[a], aggr=[]
     TableScan: t",
+        );
+    }
+
+    #[test]
+    fn not_into_join_inputs() {
+        use crate::test_util::{join, table};
+        let plan = join(
+            scan("t"),
+            table("u", &["x"], None),
+            vec![(col("t.a"), col("u.x"))],
+            None,
+            rask_expr::JoinType::Left,
+        )
+        .limit(0, Some(5))
+        .build();
+        check(
+            plan,
+            "
+Limit: skip=0, fetch=5
+  Join: Left on=[t.a = u.x]
+    TableScan: t
+    TableScan: u",
         );
     }
 }

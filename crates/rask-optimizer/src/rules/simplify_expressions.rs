@@ -6,7 +6,7 @@ use arrow::datatypes::DataType;
 use rask_common::{Result, ScalarValue};
 use rask_exec::physical_expr::evaluate_constant;
 use rask_expr::{
-    Aggregate, Expr, Filter, LogicalPlan, Operator, PlanSchema, Projection, Sort, SortExpr,
+    Aggregate, Expr, Filter, Join, LogicalPlan, Operator, PlanSchema, Projection, Sort, SortExpr,
 };
 
 use crate::utils::{preserve_name, transform_up};
@@ -37,7 +37,8 @@ use crate::OptimizerRule;
 /// * `x AND NULL` and `x OR NULL` are kept: their value depends on `x`.
 /// * `x = x` is kept: it is NULL, not true, when `x` is NULL.
 ///
-/// A `Filter` whose predicate becomes `true` is removed.
+/// A `Filter` whose predicate becomes `true` is removed; so is a join `filter` that does (join
+/// keys are left alone).
 ///
 /// # Casts
 ///
@@ -126,6 +127,23 @@ fn simplify_plan_node(plan: Arc<LogicalPlan>) -> Result<Arc<LogicalPlan>> {
                     input: Arc::clone(&s.input),
                     fetch: s.fetch,
                 }))
+            }
+        }
+        LogicalPlan::Join(j) if j.filter.is_some() => {
+            let old = j.filter.clone().expect("checked");
+            let both = j.left.schema().join(j.right.schema());
+            let f = simplify_expr(old.clone(), &both)?;
+            if f == old && !is_bool_lit(&f, true) {
+                plan
+            } else {
+                let filter = (!is_bool_lit(&f, true)).then_some(f);
+                Arc::new(LogicalPlan::Join(Join::try_new(
+                    Arc::clone(&j.left),
+                    Arc::clone(&j.right),
+                    j.on.clone(),
+                    filter,
+                    j.join_type,
+                )?))
             }
         }
         LogicalPlan::TableScan(s) if !s.filters.is_empty() => {
@@ -563,5 +581,46 @@ Filter: false
             .rewrite(Arc::clone(&plan))
             .unwrap();
         assert!(Arc::ptr_eq(&plan, &out));
+    }
+
+    #[test]
+    fn join_filter_is_simplified() {
+        use crate::test_util::{join, table};
+        let plan = join(
+            scan("t"),
+            table("u", &["x"], None),
+            vec![],
+            Some(
+                col("t.a")
+                    .lt(col("u.x").add(lit(1i64).add(lit(1i64))))
+                    .and(lit(true)),
+            ),
+            rask_expr::JoinType::Left,
+        )
+        .build();
+        assert_rule(
+            &SimplifyExpressions::new(),
+            plan,
+            "
+Join: Left on=[] filter=t.a < u.x + 2
+  TableScan: t
+  TableScan: u",
+        );
+        let plan = join(
+            scan("t"),
+            table("u", &["x"], None),
+            vec![(col("t.a"), col("u.x"))],
+            Some(lit(true)),
+            rask_expr::JoinType::Inner,
+        )
+        .build();
+        assert_rule(
+            &SimplifyExpressions::new(),
+            plan,
+            "
+Join: Inner on=[t.a = u.x]
+  TableScan: t
+  TableScan: u",
+        );
     }
 }
