@@ -146,3 +146,70 @@ fn tpch_answers() {
         failures.join("\n")
     );
 }
+
+/// Join types of each query's optimized plan, in sorted order (a snapshot of the plan shapes:
+/// no cross join anywhere, semi/anti joins where the SQL has EXISTS/IN/NOT IN).
+const JOIN_SHAPES: [&str; 22] = [
+    "",
+    "Inner*8",
+    "Inner*2",
+    "LeftSemi*1",
+    "Inner*5",
+    "",
+    "Inner*5",
+    "Inner*7",
+    "Inner*5",
+    "Inner*3",
+    "Inner*5",
+    "Inner*1",
+    "Left*1",
+    "Inner*1",
+    "Inner*2",
+    "Inner*1 LeftAntiNullAware*1",
+    "Inner*2",
+    "Inner*2 LeftSemi*1",
+    "Inner*1",
+    "Inner*2 LeftSemi*2",
+    "Inner*3 LeftAnti*1 LeftSemi*1",
+    "Inner*1 LeftAnti*1",
+];
+
+#[test]
+fn tpch_plan_shapes() {
+    let ctx = Setup::all()[0].context().expect("context");
+    let mut failures = Vec::new();
+    for q in 1..=22 {
+        let sql = std::fs::read_to_string(
+            repo_root().join(format!("tests/expected/tpch/queries/q{q:02}.sql")),
+        )
+        .expect("query file");
+        let explain = ctx.sql(&sql).and_then(|df| df.explain()).expect("explain");
+        let logical = explain.split("physical_plan").next().unwrap_or_default();
+        if logical.contains("CrossJoin") {
+            failures.push(format!("Q{q}: cross join in\n{logical}"));
+        }
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for line in logical.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("Join: ") {
+                let ty = rest.split_whitespace().next().unwrap_or_default();
+                *counts.entry(ty.to_string()).or_default() += 1;
+            }
+        }
+        let shape = counts
+            .iter()
+            .map(|(t, n)| format!("{t}*{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if shape != JOIN_SHAPES[q - 1] {
+            failures.push(format!(
+                "Q{q}: joins {shape:?}, expected {:?}",
+                JOIN_SHAPES[q - 1]
+            ));
+        }
+        // Filters reach the scans (pruning hints for Parquet row groups).
+        if [1, 3, 4, 5, 6, 7, 10, 12, 14, 19].contains(&q) && !logical.contains("filters=[") {
+            failures.push(format!("Q{q}: no filter pushed into a scan"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
