@@ -34,7 +34,7 @@ pub struct SessionConfig {
     pub batch_size: usize,
     /// Run the logical optimizer (off only to test that it changes no answer).
     pub optimize: bool,
-    /// Memory limit in bytes for the session's pool.
+    /// Memory limit in bytes for the session's pool (default: 80% of physical memory).
     pub memory_limit: usize,
     /// Split files into at most this many rows per partition when a format allows it
     /// (Parquet row groups); `None` keeps one partition per file.
@@ -51,10 +51,23 @@ impl Default for SessionConfig {
             scheduler: Scheduler::Threads,
             batch_size: 8192,
             optimize: true,
-            memory_limit: usize::MAX,
+            memory_limit: default_memory_limit(),
             target_partitions: None,
         }
     }
+}
+
+/// 80% of physical memory (from `/proc/meminfo`), or unlimited where that cannot be read.
+pub fn default_memory_limit() -> usize {
+    physical_memory().map_or(usize::MAX, |m| m / 10 * 8)
+}
+
+/// Physical memory in bytes, when the OS tells.
+pub fn physical_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }
 
 impl SessionConfig {
@@ -97,6 +110,20 @@ impl SessionConfig {
         match self.scheduler {
             Scheduler::Threads => self.threads.max(1),
             Scheduler::SingleThreaded => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_limit_is_below_physical_memory() {
+        let limit = SessionConfig::default().memory_limit;
+        match physical_memory() {
+            Some(m) => assert!(limit < m && limit > m / 2, "{limit} vs {m}"),
+            None => assert_eq!(limit, usize::MAX),
         }
     }
 }
