@@ -183,3 +183,47 @@ fn malformed_csv_names_file_line_and_value() {
     let msg = err.to_string();
     assert!(msg.contains("bad.csv") && msg.contains("oops"), "{msg}");
 }
+
+#[test]
+fn merge_agrees_with_sql_joins() {
+    let ctx = SessionContext::new();
+    ctx.sql("CREATE VIEW a AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (2, 'bb'), (NULL, 'n')) t(k, v)")
+        .expect("view a");
+    ctx.sql("CREATE VIEW b AS SELECT * FROM (VALUES (2, 'x'), (3, 'y'), (NULL, 'z')) t(k, w)")
+        .expect("view b");
+    let a = ctx.table("a").expect("a");
+    let b = ctx.table("b").expect("b");
+    let cases = [
+        ("inner", "SELECT a.k, v, w FROM a JOIN b ON a.k = b.k"),
+        ("left", "SELECT a.k, v, w FROM a LEFT JOIN b ON a.k = b.k"),
+        ("right", "SELECT b.k, v, w FROM a RIGHT JOIN b ON a.k = b.k"),
+        (
+            "outer",
+            "SELECT coalesce(a.k, b.k), v, w FROM a FULL JOIN b ON a.k = b.k",
+        ),
+        (
+            "semi",
+            "SELECT * FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.k = a.k)",
+        ),
+        (
+            "anti",
+            "SELECT * FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.k = a.k)",
+        ),
+    ];
+    for (how, sql) in cases {
+        let api = a
+            .merge(&b, how, &["k"])
+            .and_then(|d| d.collect())
+            .expect("merge");
+        let want = ctx.sql(sql).and_then(|d| d.collect()).expect("sql");
+        assert_eq!(
+            sorted(format_rows(&api)),
+            sorted(format_rows(&want)),
+            "how={how}"
+        );
+    }
+    let cross = a.merge(&b, "cross", &[]).expect("cross");
+    assert_eq!(cross.columns(), vec!["k_x", "v", "k_y", "w"]);
+    assert_eq!(cross.count().expect("count"), 12);
+    assert!(a.merge(&b, "sideways", &["k"]).is_err());
+}

@@ -8,7 +8,9 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::util::pretty::pretty_format_batches;
 use rask_common::{plan_err, Result};
-use rask_expr::{col, AggFunc, Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
+use rask_expr::{
+    col, AggFunc, Column, Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder, SortExpr,
+};
 
 use crate::context::{write_partitions, write_target, SessionState};
 
@@ -229,6 +231,122 @@ impl DataFrame {
     /// When the column counts or types do not line up.
     pub fn union(&self, other: &DataFrame) -> Result<DataFrame> {
         Ok(self.with_plan(self.builder().union(Arc::clone(&other.plan))?.build()))
+    }
+
+    /// Joins with `other` on columns of the same name, like pandas' `merge(other, how, on)`.
+    /// `how` is `inner`, `left`, `right`, `outer`, `semi`, `anti` or `cross` (with `on`
+    /// empty). Key columns appear once (for `outer`, the non-NULL of the two); other columns
+    /// present on both sides get the suffixes `_x` and `_y`.
+    ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let a = ctx.sql("SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(k, v)")?;
+    /// let b = ctx.sql("SELECT * FROM (VALUES (1, 'x'), (3, 'y')) t(k, v)")?;
+    /// let m = a.merge(&b, "left", &["k"])?;
+    /// assert_eq!(m.columns(), vec!["k", "v_x", "v_y"]);
+    /// assert_eq!(m.count()?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown `how` or key column, or keys of types that cannot be compared.
+    pub fn merge(&self, other: &DataFrame, how: &str, on: &[&str]) -> Result<DataFrame> {
+        self.merge_on(other, how, on, on)
+    }
+
+    /// Like [`DataFrame::merge`] with differently named keys (`left_on`, `right_on`); both
+    /// key columns are kept.
+    ///
+    /// # Errors
+    /// As [`DataFrame::merge`]; also when the key lists differ in length.
+    pub fn merge_on(
+        &self,
+        other: &DataFrame,
+        how: &str,
+        left_on: &[&str],
+        right_on: &[&str],
+    ) -> Result<DataFrame> {
+        let join_type = match how.to_lowercase().as_str() {
+            "inner" | "cross" => JoinType::Inner,
+            "left" => JoinType::Left,
+            "right" => JoinType::Right,
+            "outer" | "full" => JoinType::Full,
+            "semi" | "leftsemi" => JoinType::LeftSemi,
+            "anti" | "leftanti" => JoinType::LeftAnti,
+            other => {
+                return plan_err!(
+                    "merge how='{other}': expected inner, left, right, outer, semi, anti or cross"
+                )
+            }
+        };
+        if left_on.len() != right_on.len() {
+            return plan_err!(
+                "merge: {} left keys but {} right keys",
+                left_on.len(),
+                right_on.len()
+            );
+        }
+        if how.eq_ignore_ascii_case("cross") != left_on.is_empty() {
+            return plan_err!("merge: how='cross' takes no keys, every other how needs keys");
+        }
+        const L: &str = "__left";
+        const R: &str = "__right";
+        let left = self.builder().alias(L).build();
+        let right = other.builder().alias(R).build();
+        let on = left_on
+            .iter()
+            .zip(right_on)
+            .map(|(l, r)| {
+                (
+                    Expr::Column(Column::qualified(L, *l)),
+                    Expr::Column(Column::qualified(R, *r)),
+                )
+            })
+            .collect();
+        let join = Arc::new(LogicalPlan::Join(Join::try_new(
+            left, right, on, None, join_type,
+        )?));
+        let (ls, rs) = (self.plan.schema(), other.plan.schema());
+        let lnames: Vec<String> = (0..ls.len()).map(|i| ls.field(i).name().clone()).collect();
+        let rnames: Vec<String> = (0..rs.len()).map(|i| rs.field(i).name().clone()).collect();
+        let shared_key = |n: &str| left_on.iter().zip(right_on).any(|(l, r)| l == r && *l == n);
+        let mut exprs = Vec::new();
+        for n in &lnames {
+            let lc = Expr::Column(Column::qualified(L, n.as_str()));
+            let out = if shared_key(n) {
+                match join_type {
+                    JoinType::Right => Expr::Column(Column::qualified(R, n.as_str())),
+                    JoinType::Full => crate::functions::coalesce(vec![
+                        lc,
+                        Expr::Column(Column::qualified(R, n.as_str())),
+                    ]),
+                    _ => lc,
+                }
+                .alias(n.as_str())
+            } else if join_type.keeps_right() && rnames.contains(n) {
+                lc.alias(format!("{n}_x"))
+            } else {
+                lc.alias(n.as_str())
+            };
+            exprs.push(out);
+        }
+        if join_type.keeps_right() {
+            for n in &rnames {
+                if shared_key(n) {
+                    continue;
+                }
+                let rc = Expr::Column(Column::qualified(R, n.as_str()));
+                exprs.push(if lnames.contains(n) {
+                    rc.alias(format!("{n}_y"))
+                } else {
+                    rc.alias(n.as_str())
+                });
+            }
+        }
+        let plan = LogicalPlanBuilder::from(join).project(exprs)?.build();
+        Ok(self.with_plan(plan))
     }
 
     /// Runs the plan and returns its batches in order.
