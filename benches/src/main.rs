@@ -5,8 +5,8 @@
 //!     [--only h2o_q1,h2o_q2] [--reps 3] [--threads N] [--table NAME=PATH]...
 //! ```
 //!
-//! Queries use the peers' format (`-- name: NAME` lines before each statement), so the same
-//! file drives `../shared/peers/compare.py` for DuckDB/Polars figures in the same run. Each
+//! `--queries` is a directory of `.sql` files (one query each, named after the file) or a file
+//! in the peers' format (`-- name: NAME` lines before each statement), so the same file drives `../shared/peers/compare.py` for DuckDB/Polars figures in the same run. Each
 //! figure is the median of `--reps` runs after one warm-up (warm page cache). A query that
 //! fails prints its error in the table instead of a time.
 
@@ -28,7 +28,7 @@ struct Args {
     /// Extra tables as NAME=PATH.
     #[arg(long = "table")]
     tables: Vec<String>,
-    /// Query file with `-- name: NAME` headers.
+    /// Query file with `-- name: NAME` headers, or a directory of `.sql` files.
     #[arg(long)]
     queries: String,
     /// Comma-separated query names to run (default: all).
@@ -43,6 +43,31 @@ struct Args {
 }
 
 fn load_queries(path: &str) -> Result<Vec<(String, String)>> {
+    // A directory: every `*.sql` file is one query named after the file (e.g. the 22 TPC-H
+    // queries in tests/expected/tpch/queries, so they live in the repo once).
+    if std::path::Path::new(path).is_dir() {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading {path}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            let name = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let sql =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            out.push((name, sql));
+        }
+        if out.is_empty() {
+            bail!("no .sql files in {path}");
+        }
+        return Ok(out);
+    }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let mut out: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
