@@ -329,14 +329,6 @@ impl SessionContext {
                 let df = DataFrame::new(Arc::clone(&self.state), plan);
                 let schema = df.schema();
                 let parts = df.collect_partitions()?;
-                let parts = parts
-                    .into_iter()
-                    .map(|p| {
-                        p.into_iter()
-                            .map(|b| Ok(b.with_schema(Arc::clone(&schema))?))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .collect::<Result<Vec<_>>>()?;
                 let table = MemTable::try_new(schema, parts)?;
                 self.register_entry(&name, Entry::Table(Arc::new(table)))?;
                 Ok(self.empty_frame())

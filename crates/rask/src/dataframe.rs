@@ -362,9 +362,20 @@ impl DataFrame {
     ///
     /// # Errors
     /// Any error of reading or computing.
+    /// Every batch carries the frame's schema (its column names), ready to be stored as a
+    /// table or written to files.
     pub fn collect_partitions(&self) -> Result<Vec<Vec<RecordBatch>>> {
         let (_, physical) = self.state.physical_plan(&self.plan)?;
-        self.state.run(|exec| exec.collect_partitions(&physical))
+        let parts = self.state.run(|exec| exec.collect_partitions(&physical))?;
+        let schema = self.schema();
+        parts
+            .into_iter()
+            .map(|p| {
+                p.into_iter()
+                    .map(|b| Ok(b.with_schema(Arc::clone(&schema))?))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect()
     }
 
     /// Number of rows (runs a `count(*)`).
@@ -447,14 +458,6 @@ impl DataFrame {
         let spec = write_target(target, options)?;
         let schema = self.schema();
         let parts = self.collect_partitions()?;
-        let parts = parts
-            .into_iter()
-            .map(|p| {
-                p.into_iter()
-                    .map(|b| Ok(b.with_schema(Arc::clone(&schema))?))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
         write_partitions(target, &spec, &schema, parts)
     }
 }

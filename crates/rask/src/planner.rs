@@ -200,7 +200,7 @@ impl<'a> PhysicalPlanner<'a> {
             }
             LogicalPlan::Values(v) => {
                 let schema = v.schema.arrow_schema();
-                let batch = values_batch(&v.rows, &v.schema, &schema)?;
+                let batch = values_batch(&v.rows, &schema)?;
                 PhysicalPlan::Source(Arc::new(MemorySource::new(schema, vec![vec![batch]])))
             }
             LogicalPlan::SubqueryAlias(s) => self.create(&s.input)?,
@@ -373,11 +373,7 @@ fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
 }
 
 /// Evaluates the constant rows of a VALUES list into one batch of `schema`.
-fn values_batch(
-    rows: &[Vec<Expr>],
-    plan_schema: &PlanSchema,
-    schema: &SchemaRef,
-) -> Result<RecordBatch> {
+fn values_batch(rows: &[Vec<Expr>], schema: &SchemaRef) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for (c, field) in schema.fields().iter().enumerate() {
         let mut values = Vec::with_capacity(rows.len());
@@ -392,7 +388,6 @@ fn values_batch(
             arrow::compute::concat(&refs)?
         });
     }
-    let _ = plan_schema;
     Ok(RecordBatch::try_new_with_options(
         Arc::clone(schema),
         columns,
