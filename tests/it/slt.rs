@@ -83,7 +83,7 @@ fn run_all(setup: Setup) {
     for file in &files {
         let ctx = match std::env::set_current_dir(&root)
             .map_err(|e| rask::Error::Plan(e.to_string()))
-            .and_then(|()| setup.context())
+            .and_then(|()| setup.context_in(&Setup::spill_dir("slt")))
         {
             Ok(c) => c,
             Err(e) => panic!("cannot set up {setup:?}: {e}"),
@@ -95,6 +95,9 @@ fn run_all(setup: Setup) {
         runner.add_label("rask");
         if !setup.optimize {
             runner.add_label("optimizer-off");
+        }
+        if setup.force_spill {
+            runner.add_label("force-spill");
         }
         // Run record by record so that one failure does not hide the rest of the file.
         let records = match sqllogictest::parse_file::<DefaultColumnType>(file) {
@@ -140,4 +143,18 @@ fn slt_four_partitions_threads() {
 #[test]
 fn slt_four_partitions_optimizer_off() {
     run_all(Setup::all()[3]);
+}
+
+#[test]
+fn slt_force_spill() {
+    let setup = Setup::all()[4];
+    assert!(setup.force_spill);
+    run_all(setup);
+    // Every query removed its spill directory.
+    let dir = Setup::spill_dir("slt");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir(&dir);
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
 }

@@ -34,6 +34,9 @@ pub struct Setup {
     pub threads: usize,
     /// Run the optimizer.
     pub optimize: bool,
+    /// Every spillable operator goes external at once (spill files under
+    /// [`Setup::spill_dir`]).
+    pub force_spill: bool,
 }
 
 impl Setup {
@@ -45,26 +48,43 @@ impl Setup {
                 scheduler: Scheduler::Threads,
                 threads: 4,
                 optimize: true,
+                force_spill: false,
             },
             Setup {
                 partitions: Some(1),
                 scheduler: Scheduler::SingleThreaded,
                 threads: 1,
                 optimize: true,
+                force_spill: false,
             },
             Setup {
                 partitions: Some(4),
                 scheduler: Scheduler::Threads,
                 threads: 4,
                 optimize: true,
+                force_spill: false,
             },
             Setup {
                 partitions: Some(4),
                 scheduler: Scheduler::SingleThreaded,
                 threads: 1,
                 optimize: false,
+                force_spill: false,
+            },
+            Setup {
+                partitions: Some(4),
+                scheduler: Scheduler::Threads,
+                threads: 4,
+                optimize: true,
+                force_spill: true,
             },
         ]
+    }
+
+    /// Where force-spill set-ups put their spill files by default: one directory per test
+    /// process and `tag`, so that a test can check that every query removed its own.
+    pub fn spill_dir(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("rask-test-spill-{}-{tag}", std::process::id()))
     }
 
     /// A session with the TPC-H tables and every entry of `tests/data` registered.
@@ -72,11 +92,25 @@ impl Setup {
     /// # Errors
     /// When a table cannot be opened.
     pub fn context(&self) -> Result<SessionContext> {
+        self.context_in(&Self::spill_dir("default"))
+    }
+
+    /// [`Setup::context`] with spill files (if any) under `spill_dir`.
+    ///
+    /// # Errors
+    /// When a table cannot be opened.
+    pub fn context_in(&self, spill_dir: &Path) -> Result<SessionContext> {
         let config = SessionConfig::default()
             .with_threads(self.threads)
             .with_scheduler(self.scheduler)
             .with_optimizer(self.optimize)
-            .with_batch_size(1024);
+            .with_batch_size(1024)
+            .with_force_spill(self.force_spill);
+        let config = if self.force_spill {
+            config.with_spill_dir(spill_dir)
+        } else {
+            config
+        };
         let ctx = SessionContext::with_config(config);
         let root = repo_root();
         for t in TPCH_TABLES {

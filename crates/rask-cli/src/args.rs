@@ -106,9 +106,15 @@ pub struct SqlArgs {
     /// Memory the query may use before operators spill to disk or fail: bytes with an
     /// optional unit (`500MB`, `1.5GiB`, `2g`, ...) or a percentage of physical memory
     /// (`60%`). KB/MB/GB/TB are powers of 1000; KiB/MiB/GiB/TiB and the bare letters
-    /// k/m/g/t are powers of 1024 [default: no limit].
+    /// k/m/g/t are powers of 1024 [default: 80% of physical memory]. Sorts, aggregations
+    /// and joins that outgrow it spill to --spill-dir.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit_arg)]
     pub memory_limit: Option<usize>,
+
+    /// Directory for spill files (a per-query directory is made inside and removed when
+    /// the query ends) [default: the system temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 
     /// The SQL to run: one statement or several separated by ';'.
     #[arg(value_name = "QUERY")]

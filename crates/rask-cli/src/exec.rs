@@ -172,6 +172,7 @@ impl Executor {
     ///
     /// The statement's error, or an output error.
     pub fn run_statement(&self, statement: &str, out: &mut Output) -> Result<Duration> {
+        rask::reset_cancellation();
         let start = Instant::now();
         let df = self.ctx.sql(statement)?;
         let batches = df.collect()?;
@@ -181,6 +182,26 @@ impl Executor {
             print_batches(out.writer(), &schema, &batches, &self.options)?;
         }
         Ok(elapsed)
+    }
+
+    /// The `.timer` line of the last statement: run time, peak memory and spilling.
+    pub fn timer_line(&self, elapsed: Duration) -> String {
+        let stats = self.ctx.last_query_stats();
+        let mut line = format!(
+            "Run Time: {:.3}s, peak memory {}",
+            elapsed.as_secs_f64(),
+            human_bytes(stats.peak_memory as u64)
+        );
+        if stats.spill_count > 0 {
+            line.push_str(&format!(
+                ", spilled {} in {} files",
+                human_bytes(stats.spilled_bytes),
+                stats.spill_count
+            ));
+        } else {
+            line.push_str(", no spilling");
+        }
+        line
     }
 
     /// Writes an informational line (a timing): with the results in table format, where it
@@ -206,6 +227,21 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// `1.5 GiB`, `320.0 KiB`, `12 B`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if b < 1024 {
+        return format!("{b} B");
+    }
+    let mut v = b as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
 }
 
 #[cfg(test)]
@@ -242,5 +278,12 @@ mod tests {
         let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("x");
         assert!(is_broken_pipe(&err));
         assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+
+    #[test]
+    fn human_bytes_picks_a_unit() {
+        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }

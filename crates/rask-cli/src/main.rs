@@ -30,7 +30,19 @@ use crate::args::{Cli, Command, DatagenCommand, OutputFormat, SqlArgs};
 use crate::exec::{is_broken_pipe, Executor, Output};
 use crate::print_format::PrintOptions;
 
+/// Ctrl-C: the first press cancels the running query (it fails, and its spill files are
+/// removed as it unwinds); a second press removes every spill directory and exits at once.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if rask::cancel_running_queries() {
+            rask::remove_live_spill_dirs();
+            std::process::exit(130);
+        }
+    });
+}
+
 fn main() -> ExitCode {
+    install_interrupt_handler();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -68,6 +80,9 @@ fn run_sql(args: SqlArgs) -> Result<()> {
     }
     if let Some(limit) = args.memory_limit {
         config = config.with_memory_limit(limit);
+    }
+    if let Some(dir) = &args.spill_dir {
+        config = config.with_spill_dir(dir);
     }
     let ctx = SessionContext::with_config(config);
     if let Some(dir) = &args.data {

@@ -184,7 +184,7 @@ fn handle_error<T>(result: Result<T>, interactive: bool) -> Result<Option<T>> {
 fn run(exec: &Executor, out: &mut Output, script: &str, timer: bool) -> Result<()> {
     let result = exec.run_script(script, out, |out, elapsed| {
         if timer {
-            let line = format!("Run Time: {:.3}s", elapsed.as_secs_f64());
+            let line = exec.timer_line(elapsed);
             exec.info_line(out, &line)?;
         }
         out.writer().flush()?;

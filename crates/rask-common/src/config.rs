@@ -39,6 +39,13 @@ pub struct SessionConfig {
     /// Split files into at most this many rows per partition when a format allows it
     /// (Parquet row groups); `None` keeps one partition per file.
     pub target_partitions: Option<usize>,
+    /// Where operators spill (a per-query directory is made inside); `None`: the system
+    /// temporary directory.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Compress spill files with LZ4 (default on: spilling is I/O bound).
+    pub spill_compression: bool,
+    /// Every spillable operator goes external at once, whatever the limit (tests).
+    pub force_spill: bool,
 }
 
 impl Default for SessionConfig {
@@ -53,6 +60,9 @@ impl Default for SessionConfig {
             optimize: true,
             memory_limit: default_memory_limit(),
             target_partitions: None,
+            spill_dir: None,
+            spill_compression: true,
+            force_spill: false,
         }
     }
 }
@@ -103,6 +113,21 @@ impl SessionConfig {
     /// Sets the number of partitions in-memory tables are split into.
     pub fn with_target_partitions(mut self, n: usize) -> Self {
         self.target_partitions = Some(n.max(1));
+        self
+    }
+    /// Sets the directory spill files go to.
+    pub fn with_spill_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
+        self
+    }
+    /// Turns LZ4 compression of spill files on or off.
+    pub fn with_spill_compression(mut self, on: bool) -> Self {
+        self.spill_compression = on;
+        self
+    }
+    /// Makes every spillable operator spill at once (to test the external paths).
+    pub fn with_force_spill(mut self, on: bool) -> Self {
+        self.force_spill = on;
         self
     }
     /// Worker threads the executor actually uses.

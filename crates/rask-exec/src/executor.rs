@@ -23,6 +23,7 @@ use rask_common::{internal_err, Error, Result, SessionConfig};
 use crate::join::JoinExec;
 use crate::memory::MemoryPool;
 use crate::source::{DataSource, MemorySource, MorselRef};
+use crate::spill::SpillManager;
 
 /// A streaming operator: batch in, batch (or nothing) out, no state across batches.
 pub trait StreamOperator: Send + Sync + Debug {
@@ -55,6 +56,17 @@ pub trait Sink: Send + Sync + Debug {
         locals: Vec<Box<dyn SinkLocal>>,
         ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>>;
+    /// Like [`Sink::finish`], but may return a source that produces its batches lazily, as
+    /// the next pipeline pulls them (an external sort merging spilled runs, an aggregation
+    /// finalising spilled partitions one by one). The executor calls this one.
+    fn finish_source(
+        &self,
+        locals: Vec<Box<dyn SinkLocal>>,
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn DataSource>> {
+        let parts = self.finish(locals, ctx)?;
+        Ok(Arc::new(MemorySource::new(self.schema(), parts)))
+    }
     /// Output schema.
     fn schema(&self) -> SchemaRef;
     /// One-line description for EXPLAIN.
@@ -160,21 +172,57 @@ impl PhysicalPlan {
     }
 }
 
-/// What operators see while running: configuration and the memory pool.
+/// What operators see while running: configuration, the memory pool and the query's spill
+/// directory.
 #[derive(Debug, Clone)]
 pub struct TaskContext {
     /// The session configuration.
     pub config: SessionConfig,
     /// The session's memory pool.
     pub pool: Arc<MemoryPool>,
+    /// The query's spill files.
+    pub spill: Arc<SpillManager>,
 }
 
 impl TaskContext {
     /// A context with its own pool sized from the configuration.
     pub fn new(config: SessionConfig) -> Self {
         let pool = MemoryPool::new(config.memory_limit);
-        TaskContext { config, pool }
+        Self::with_pool(config, pool)
     }
+
+    /// A context for one query on a session's `pool`.
+    pub fn with_pool(config: SessionConfig, pool: Arc<MemoryPool>) -> Self {
+        let spill = SpillManager::new(&config);
+        TaskContext {
+            config,
+            pool,
+            spill,
+        }
+    }
+}
+
+/// Set by [`cancel_running_queries`] (the CLI's Ctrl-C handler); workers stop at the next
+/// morsel and the query fails with a "cancelled" error.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running query to stop; each fails with an error naming the cancellation, and
+/// its spill files are removed as it unwinds. Returns whether a cancellation was already
+/// pending (a second Ctrl-C).
+pub fn cancel_running_queries() -> bool {
+    CANCELLED.swap(true, Ordering::SeqCst)
+}
+
+/// Clears a cancellation (before the next query of a REPL).
+pub fn reset_cancellation() {
+    CANCELLED.store(false, Ordering::Relaxed);
+}
+
+fn check_cancelled() -> Result<()> {
+    if CANCELLED.load(Ordering::Relaxed) {
+        return Err(Error::Execution("query cancelled (Ctrl-C)".into()));
+    }
+    Ok(())
 }
 
 type Chain = Arc<Vec<Arc<dyn StreamOperator>>>;
@@ -269,9 +317,8 @@ impl Executor {
             }
             PhysicalPlan::Sink { input, sink } => {
                 let items = self.compile(input)?;
-                let parts = self.run_pipeline(items, sink.as_ref())?;
-                let src = MemorySource::new(sink.schema(), parts);
-                self.compile(&PhysicalPlan::Source(Arc::new(src)))?
+                let src = self.run_pipeline_source(items, sink.as_ref())?;
+                self.compile(&PhysicalPlan::Source(src))?
             }
             PhysicalPlan::Union { inputs, .. } => {
                 // Partitions of later inputs follow those of earlier ones.
@@ -303,6 +350,25 @@ impl Executor {
     }
 
     fn run_pipeline(&self, items: Vec<WorkItem>, sink: &dyn Sink) -> Result<Vec<Vec<RecordBatch>>> {
+        let locals = self.run_workers(items, sink)?;
+        sink.finish(locals, &self.ctx)
+    }
+
+    fn run_pipeline_source(
+        &self,
+        items: Vec<WorkItem>,
+        sink: &dyn Sink,
+    ) -> Result<Arc<dyn DataSource>> {
+        let locals = self.run_workers(items, sink)?;
+        sink.finish_source(locals, &self.ctx)
+    }
+
+    /// Runs every work item into the sink's per-worker states; returns them in worker order.
+    fn run_workers(
+        &self,
+        items: Vec<WorkItem>,
+        sink: &dyn Sink,
+    ) -> Result<Vec<Box<dyn SinkLocal>>> {
         let stop = Arc::new(AtomicBool::new(false));
         if sink.wants_stop() {
             sink.set_stop_flag(Arc::clone(&stop));
@@ -325,6 +391,7 @@ impl Executor {
                             if i >= items.len() {
                                 break;
                             }
+                            check_cancelled()?;
                             let item = &items[i];
                             for batch in item.morsel.open()? {
                                 let mut b = Some(batch?);
@@ -383,7 +450,7 @@ impl Executor {
         }
         let mut locals = locals.into_inner().map_err(|_| poisoned())?;
         locals.sort_by_key(|(w, _)| *w);
-        sink.finish(locals.into_iter().map(|(_, l)| l).collect(), &self.ctx)
+        Ok(locals.into_iter().map(|(_, l)| l).collect())
     }
 }
 

@@ -16,9 +16,14 @@ pub mod projection;
 pub mod shuffle;
 pub mod sort;
 pub mod source;
+pub mod spill;
 
 pub use columnar::ColumnarValue;
-pub use executor::{Executor, PhysicalPlan, Sink, SinkLocal, StreamOperator, TaskContext};
+pub use executor::{
+    cancel_running_queries, reset_cancellation, Executor, PhysicalPlan, Sink, SinkLocal,
+    StreamOperator, TaskContext,
+};
 pub use memory::{MemoryPool, Reservation};
 pub use physical_expr::{create_physical_expr, PhysicalExpr};
 pub use source::{BatchIter, DataSource, MemoryMorsel, MemorySource, Morsel, MorselRef};
+pub use spill::{remove_live_spill_dirs, SpillManager, SpillMetrics};

@@ -9,12 +9,32 @@ use std::sync::Arc;
 
 use rask_common::{Error, Result};
 
+/// Bytes a batch's rows take: for slices of bigger arrays, only the slice's share (what
+/// keeping the rows costs once the rest is released), not the whole buffers.
+pub fn batch_memory(batch: &arrow::array::RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| array_memory(c.as_ref()))
+        .sum()
+}
+
+/// Bytes an array's rows take (see [`batch_memory`]).
+pub fn array_memory(a: &dyn arrow::array::Array) -> usize {
+    a.to_data()
+        .get_slice_memory_size()
+        .unwrap_or_else(|_| a.get_array_memory_size())
+}
+
 /// A session's memory budget.
 #[derive(Debug)]
 pub struct MemoryPool {
     limit: usize,
     used: AtomicUsize,
     peak: AtomicUsize,
+    /// Bytes held by spillable reservations, and how many of them exist.
+    spillable_used: AtomicUsize,
+    spillable_count: AtomicUsize,
 }
 
 impl MemoryPool {
@@ -24,6 +44,8 @@ impl MemoryPool {
             limit,
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            spillable_used: AtomicUsize::new(0),
+            spillable_count: AtomicUsize::new(0),
         })
     }
 
@@ -37,9 +59,14 @@ impl MemoryPool {
         self.used.load(Ordering::Relaxed)
     }
 
-    /// The most bytes ever reserved at once.
+    /// The most bytes reserved at once since the pool was made or [`MemoryPool::reset_peak`].
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Starts measuring the peak afresh (at the start of a query).
+    pub fn reset_peak(&self) {
+        self.peak.store(self.used(), Ordering::Relaxed);
     }
 
     /// A new, empty reservation for `consumer`.
@@ -48,7 +75,33 @@ impl MemoryPool {
             pool: Arc::clone(self),
             consumer: consumer.to_string(),
             size: 0,
+            spillable: false,
+            peers: 1,
         }
+    }
+
+    /// A reservation for a consumer that can spill when refused. Spillable consumers share
+    /// what unspillable ones leave fairly: each may hold at most that much divided by their
+    /// number (at least `peers`: the workers about to make theirs), so that one worker's
+    /// buffer cannot starve another that has nothing to spill.
+    pub fn spillable_reservation(self: &Arc<Self>, consumer: &str, peers: usize) -> Reservation {
+        self.spillable_count.fetch_add(1, Ordering::AcqRel);
+        Reservation {
+            pool: Arc::clone(self),
+            consumer: consumer.to_string(),
+            size: 0,
+            spillable: true,
+            peers: peers.max(1),
+        }
+    }
+
+    /// The most one spillable reservation may hold now.
+    fn fair_share(&self, peers: usize) -> usize {
+        let n = self.spillable_count.load(Ordering::Acquire).max(peers);
+        let unspillable = self
+            .used()
+            .saturating_sub(self.spillable_used.load(Ordering::Acquire));
+        self.limit.saturating_sub(unspillable) / n
     }
 
     fn try_grow(&self, bytes: usize) -> bool {
@@ -82,6 +135,8 @@ pub struct Reservation {
     pool: Arc<MemoryPool>,
     consumer: String,
     size: usize,
+    spillable: bool,
+    peers: usize,
 }
 
 impl Reservation {
@@ -92,8 +147,13 @@ impl Reservation {
 
     /// Grows by `bytes`, or fails with `ResourcesExhausted`.
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        if self.pool.try_grow(bytes) {
+        let fair =
+            !self.spillable || self.size.saturating_add(bytes) <= self.pool.fair_share(self.peers);
+        if fair && self.pool.try_grow(bytes) {
             self.size += bytes;
+            if self.spillable {
+                self.pool.spillable_used.fetch_add(bytes, Ordering::AcqRel);
+            }
             Ok(())
         } else {
             Err(Error::ResourcesExhausted(format!(
@@ -121,6 +181,9 @@ impl Reservation {
     pub fn shrink(&mut self, bytes: usize) {
         let b = bytes.min(self.size);
         self.pool.shrink(b);
+        if self.spillable {
+            self.pool.spillable_used.fetch_sub(b, Ordering::AcqRel);
+        }
         self.size -= b;
     }
 
@@ -133,6 +196,9 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.free();
+        if self.spillable {
+            self.pool.spillable_count.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -153,5 +219,20 @@ mod tests {
         }
         assert_eq!(pool.used(), 0);
         assert_eq!(pool.peak(), 60);
+    }
+
+    #[test]
+    fn spillable_reservations_share_fairly() {
+        let pool = MemoryPool::new(1000);
+        let mut fixed = pool.reservation("fixed");
+        fixed.try_grow(200).unwrap();
+        let mut a = pool.spillable_reservation("a", 1);
+        let mut b = pool.spillable_reservation("b", 1);
+        a.try_grow(400).unwrap();
+        assert!(a.try_grow(1).is_err(), "a holds its share of 800 / 2");
+        b.try_grow(400).unwrap();
+        drop(b);
+        a.try_grow(400).unwrap();
+        assert_eq!(pool.used(), 1000);
     }
 }

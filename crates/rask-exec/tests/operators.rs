@@ -220,11 +220,32 @@ fn setups() -> Vec<(&'static str, SessionConfig)> {
             "threads=4,batch=3",
             SessionConfig::new().with_threads(4).with_batch_size(3),
         ),
+        // Every spillable operator goes external at once.
+        (
+            "threads=4,force-spill",
+            SessionConfig::new().with_threads(4).with_force_spill(true),
+        ),
+        (
+            "single-threaded,batch=3,force-spill",
+            SessionConfig::new()
+                .with_scheduler(Scheduler::SingleThreaded)
+                .with_batch_size(3)
+                .with_force_spill(true),
+        ),
     ]
 }
 
 fn single_threaded() -> SessionConfig {
     SessionConfig::new().with_scheduler(Scheduler::SingleThreaded)
+}
+
+/// Set-ups whose answers are deterministic: single-threaded, in memory and external.
+fn deterministic_setups() -> Vec<SessionConfig> {
+    vec![
+        single_threaded(),
+        single_threaded().with_force_spill(true),
+        single_threaded().with_force_spill(true).with_batch_size(7),
+    ]
 }
 
 fn source(parts: Vec<Vec<RecordBatch>>) -> PhysicalPlan {
@@ -562,8 +583,10 @@ fn sort_multi_key_ties_keep_input_order_single_threaded() {
     let input = all_rows(&parts);
     let keys = [(K1, opts(false, true)), (S, opts(true, false))];
     let expected = reference_sort(&input, &keys, None);
-    let out = collect(&single_threaded(), &sort_plan(parts, &keys, None)).unwrap();
-    assert_eq!(ids(&rows_of(&out)), ids(&expected));
+    for cfg in deterministic_setups() {
+        let out = collect(&cfg, &sort_plan(parts.clone(), &keys, None)).unwrap();
+        assert_eq!(ids(&rows_of(&out)), ids(&expected), "{cfg:?}");
+    }
 }
 
 #[test]
@@ -582,8 +605,10 @@ fn sort_single_key_ties_keep_input_order_single_threaded() {
     for o in ALL_OPTIONS {
         let keys = [(K1, o)];
         let expected = reference_sort(&input, &keys, None);
-        let out = collect(&single_threaded(), &sort_plan(parts.clone(), &keys, None)).unwrap();
-        assert_eq!(ids(&rows_of(&out)), ids(&expected), "{o:?}");
+        for cfg in deterministic_setups() {
+            let out = collect(&cfg, &sort_plan(parts.clone(), &keys, None)).unwrap();
+            assert_eq!(ids(&rows_of(&out)), ids(&expected), "{o:?} {cfg:?}");
+        }
     }
 }
 
@@ -595,12 +620,10 @@ fn sort_multi_key_top_k_ties_keep_input_order_single_threaded() {
     let keys = [(K1, opts(false, true)), (K2, opts(false, true))];
     for fetch in [5, 50, 700, 2_500] {
         let expected = reference_sort(&input, &keys, Some(fetch));
-        let out = collect(
-            &single_threaded(),
-            &sort_plan(parts.clone(), &keys, Some(fetch)),
-        )
-        .unwrap();
-        assert_eq!(ids(&rows_of(&out)), ids(&expected), "fetch {fetch}");
+        for cfg in deterministic_setups() {
+            let out = collect(&cfg, &sort_plan(parts.clone(), &keys, Some(fetch))).unwrap();
+            assert_eq!(ids(&rows_of(&out)), ids(&expected), "fetch {fetch} {cfg:?}");
+        }
     }
 }
 
@@ -616,6 +639,69 @@ fn sort_top_k_huge_fetch_returns_everything() {
     )
     .unwrap();
     assert_eq!(rows_of(&out), expected);
+}
+
+/// Runs `plan` with `cfg` on a pool of `limit` bytes of which a "memory thief" holds `stolen`;
+/// returns the output and the number of spill files written. The spill directory is checked
+/// to be gone afterwards.
+fn collect_spilling(
+    cfg: &SessionConfig,
+    plan: &PhysicalPlan,
+    limit: usize,
+    stolen: usize,
+) -> Result<(Vec<RecordBatch>, usize)> {
+    let root = tempfile::tempdir().expect("temp dir");
+    let cfg = cfg
+        .clone()
+        .with_memory_limit(limit)
+        .with_spill_dir(root.path());
+    let ctx = TaskContext::new(cfg);
+    let mut thief = ctx.pool.reservation("thief");
+    thief.try_grow(stolen)?;
+    let out = Executor::new(ctx.clone()).collect(plan);
+    let spills = ctx.spill.metrics().spill_count();
+    drop(ctx);
+    let left = std::fs::read_dir(root.path()).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "the spill directory is removed");
+    out.map(|o| (o, spills))
+}
+
+#[test]
+fn sort_spills_under_a_small_limit_with_the_same_answer() {
+    let parts = gen_rows(35, 20_000, 500, 50);
+    let input = all_rows(&parts);
+    let keys = [(K1, opts(false, true)), (S, opts(true, false))];
+    for fetch in [None, Some(15_000)] {
+        let expected = reference_sort(&input, &keys, fetch);
+        for cfg in [single_threaded(), SessionConfig::new().with_threads(4)] {
+            // 300 KB of 4 MB left by the thief: the sort must go external.
+            let (out, spills) = collect_spilling(
+                &cfg,
+                &sort_plan(parts.clone(), &keys, fetch),
+                4 << 20,
+                3_900_000,
+            )
+            .unwrap();
+            assert!(spills > 1, "the sort spilled ({spills} files)");
+            assert_sorted_like("spilled sort", &rows_of(&out), &expected, &input, &keys);
+            if cfg.effective_threads() == 1 {
+                assert_eq!(ids(&rows_of(&out)), ids(&expected), "stable when spilled");
+            }
+        }
+    }
+}
+
+#[test]
+fn sort_that_cannot_hold_one_batch_fails_clearly() {
+    let parts = gen_rows(36, 2_000, 1_000, 50);
+    let keys = [(K1, opts(false, true))];
+    let err = collect_spilling(&single_threaded(), &sort_plan(parts, &keys, None), 1_000, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Resources exhausted") && err.contains("SortExec"),
+        "{err}"
+    );
 }
 
 #[test]

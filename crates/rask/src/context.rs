@@ -51,6 +51,18 @@ pub(crate) struct SessionState {
     catalog: RwLock<Catalog>,
     threads: Option<rayon::ThreadPool>,
     pool: Arc<MemoryPool>,
+    last_stats: std::sync::Mutex<QueryStats>,
+}
+
+/// What the last query of a session used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// The most memory reserved from the pool at once, in bytes.
+    pub peak_memory: usize,
+    /// Spill files written.
+    pub spill_count: usize,
+    /// Bytes written to spill files.
+    pub spilled_bytes: u64,
 }
 
 impl Default for SessionContext {
@@ -79,8 +91,14 @@ impl SessionContext {
                 catalog: RwLock::new(Catalog::default()),
                 threads,
                 pool,
+                last_stats: std::sync::Mutex::new(QueryStats::default()),
             }),
         }
+    }
+
+    /// Peak memory and spilling of the last query this session ran.
+    pub fn last_query_stats(&self) -> QueryStats {
+        self.state.last_stats.lock().map(|s| *s).unwrap_or_default()
     }
 
     /// The configuration.
@@ -459,14 +477,22 @@ impl SessionState {
 
     /// Runs `f` with an executor on the session's pool.
     pub(crate) fn run<T: Send>(&self, f: impl FnOnce(&Executor) -> Result<T> + Send) -> Result<T> {
-        let exec = Executor::new(TaskContext {
-            config: self.config.clone(),
-            pool: Arc::clone(&self.pool),
-        });
-        match &self.threads {
+        let ctx = TaskContext::with_pool(self.config.clone(), Arc::clone(&self.pool));
+        let spill = Arc::clone(&ctx.spill);
+        self.pool.reset_peak();
+        let exec = Executor::new(ctx);
+        let out = match &self.threads {
             Some(pool) => pool.install(|| f(&exec)),
             None => f(&exec),
+        };
+        if let Ok(mut s) = self.last_stats.lock() {
+            *s = QueryStats {
+                peak_memory: self.pool.peak(),
+                spill_count: spill.metrics().spill_count(),
+                spilled_bytes: spill.metrics().spilled_bytes(),
+            };
         }
+        out
     }
 }
 

@@ -45,6 +45,45 @@ pub(crate) trait GroupsAcc: Send + Sync {
     fn size(&self) -> usize;
     /// For downcasting in `merge_from`.
     fn as_any(&self) -> &dyn Any;
+    /// Takes the partial state of groups `0..num_groups` as columns (to spill them) and
+    /// leaves the accumulator empty; `None` when this aggregate cannot spill.
+    fn take_state(&mut self, _num_groups: usize) -> Result<Option<Vec<ArrayRef>>> {
+        Ok(None)
+    }
+    /// A new accumulator like this one holding `state` (columns from `take_state`), to be
+    /// merged with `merge_from`.
+    fn load_state(&self, _state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        internal_err!("this aggregate cannot be spilled")
+    }
+}
+
+/// A state column from a vector of natives.
+pub(crate) fn state_col<T: ArrowPrimitiveType>(v: Vec<T::Native>) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(v), None))
+}
+
+/// A state column from flags.
+pub(crate) fn state_flags(v: &[bool]) -> ArrayRef {
+    Arc::new(BooleanArray::from(v.to_vec()))
+}
+
+/// State column `i` read back as natives.
+pub(crate) fn state_vec<T: ArrowPrimitiveType>(
+    state: &[ArrayRef],
+    i: usize,
+) -> Result<Vec<T::Native>> {
+    match state.get(i).and_then(|a| a.as_primitive_opt::<T>()) {
+        Some(a) => Ok(a.values().to_vec()),
+        None => internal_err!("spilled aggregate state column {i} has the wrong type"),
+    }
+}
+
+/// State column `i` read back as flags.
+pub(crate) fn state_bools(state: &[ArrayRef], i: usize) -> Result<Vec<bool>> {
+    match state.get(i).and_then(|a| a.as_boolean_opt()) {
+        Some(a) => Ok(a.values().iter().collect()),
+        None => internal_err!("spilled aggregate state column {i} has the wrong type"),
+    }
 }
 
 /// What an accumulator needs to know about its aggregate.
@@ -275,6 +314,19 @@ impl GroupsAcc for CountAcc {
         self.counts.capacity() * 8
     }
 
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut c = std::mem::take(&mut self.counts);
+        c.resize(n, 0);
+        Ok(Some(vec![state_col::<Int64Type>(c)]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(CountAcc {
+            star: self.star,
+            counts: state_vec::<Int64Type>(state, 0)?,
+        }))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -408,6 +460,22 @@ where
         self.sums.capacity() * size_of::<O::Native>() + self.seen.capacity()
     }
 
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut sums = std::mem::take(&mut self.sums);
+        let mut seen = std::mem::take(&mut self.seen);
+        sums.resize(n, O::Native::default());
+        seen.resize(n, false);
+        Ok(Some(vec![state_col::<O>(sums), state_flags(&seen)]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(SumAcc::<O> {
+            out: self.out.clone(),
+            sums: state_vec::<O>(state, 0)?,
+            seen: state_bools(state, 1)?,
+        }))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -509,6 +577,26 @@ impl GroupsAcc for AvgExact {
         self.sums.capacity() * 16 + self.counts.capacity() * 8
     }
 
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut sums = std::mem::take(&mut self.sums);
+        let mut counts = std::mem::take(&mut self.counts);
+        sums.resize(n, 0);
+        counts.resize(n, 0);
+        Ok(Some(vec![
+            state_col::<Decimal128Type>(sums),
+            state_col::<UInt64Type>(counts),
+        ]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(AvgExact {
+            input: self.input.clone(),
+            scale: self.scale,
+            sums: state_vec::<Decimal128Type>(state, 0)?,
+            counts: state_vec::<UInt64Type>(state, 1)?,
+        }))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -573,6 +661,24 @@ impl GroupsAcc for AvgFloat {
 
     fn size(&self) -> usize {
         self.sums.capacity() * 8 + self.counts.capacity() * 8
+    }
+
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut sums = std::mem::take(&mut self.sums);
+        let mut counts = std::mem::take(&mut self.counts);
+        sums.resize(n, 0.0);
+        counts.resize(n, 0);
+        Ok(Some(vec![
+            state_col::<Float64Type>(sums),
+            state_col::<UInt64Type>(counts),
+        ]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(AvgFloat {
+            sums: state_vec::<Float64Type>(state, 0)?,
+            counts: state_vec::<UInt64Type>(state, 1)?,
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -696,6 +802,22 @@ where
         self.vals.capacity() * size_of::<T::Native>() + self.seen.capacity()
     }
 
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut vals = std::mem::take(&mut self.vals);
+        let mut seen = std::mem::take(&mut self.seen);
+        vals.resize(n, T::Native::default());
+        seen.resize(n, false);
+        Ok(Some(vec![state_col::<T>(vals), state_flags(&seen)]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(MinMaxPrim::<T, MIN> {
+            data_type: self.data_type.clone(),
+            vals: state_vec::<T>(state, 0)?,
+            seen: state_bools(state, 1)?,
+        }))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -764,6 +886,22 @@ impl GroupsAcc for MinMaxBool {
 
     fn size(&self) -> usize {
         self.vals.capacity() * 2
+    }
+
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut vals = std::mem::take(&mut self.vals);
+        vals.resize(n, None);
+        Ok(Some(vec![Arc::new(BooleanArray::from(vals))]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        let Some(a) = state.first().and_then(|a| a.as_boolean_opt()) else {
+            return internal_err!("spilled min/max state is not boolean");
+        };
+        Ok(Box::new(MinMaxBool {
+            min: self.min,
+            vals: a.iter().collect(),
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -894,6 +1032,28 @@ impl GroupsAcc for MinMaxBytes {
         self.vals.capacity() * size_of::<Option<Vec<u8>>>() + self.heap
     }
 
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let mut vals = std::mem::take(&mut self.vals);
+        vals.resize(n, None);
+        self.heap = 0;
+        let a: BinaryArray = vals.iter().map(|v| v.as_deref()).collect();
+        Ok(Some(vec![Arc::new(a)]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        let Some(a) = state.first().and_then(|a| a.as_binary_opt::<i32>()) else {
+            return internal_err!("spilled min/max state is not binary");
+        };
+        let vals: Vec<Option<Vec<u8>>> = a.iter().map(|v| v.map(<[u8]>::to_vec)).collect();
+        let heap = vals.iter().flatten().map(|v| v.capacity()).sum();
+        Ok(Box::new(MinMaxBytes {
+            min: self.min,
+            binary: self.binary,
+            vals,
+            heap,
+        }))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -914,6 +1074,12 @@ impl GroupsAcc for NullAcc {
     }
     fn size(&self) -> usize {
         0
+    }
+    fn take_state(&mut self, _n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        Ok(Some(vec![]))
+    }
+    fn load_state(&self, _state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(NullAcc(self.0.clone())))
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -1015,6 +1181,24 @@ impl GroupsAcc for VarAcc {
 
     fn size(&self) -> usize {
         self.n.capacity() * 24
+    }
+
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        self.resize(n);
+        Ok(Some(vec![
+            state_col::<UInt64Type>(std::mem::take(&mut self.n)),
+            state_col::<Float64Type>(std::mem::take(&mut self.mean)),
+            state_col::<Float64Type>(std::mem::take(&mut self.m2)),
+        ]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(VarAcc {
+            func: self.func,
+            n: state_vec::<UInt64Type>(state, 0)?,
+            mean: state_vec::<Float64Type>(state, 1)?,
+            m2: state_vec::<Float64Type>(state, 2)?,
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -1125,6 +1309,32 @@ impl GroupsAcc for CorrAcc {
 
     fn size(&self) -> usize {
         self.n.capacity() * 48
+    }
+
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        self.resize(n);
+        let mut cols = vec![state_col::<UInt64Type>(std::mem::take(&mut self.n))];
+        for v in [
+            &mut self.mx,
+            &mut self.my,
+            &mut self.m2x,
+            &mut self.m2y,
+            &mut self.cxy,
+        ] {
+            cols.push(state_col::<Float64Type>(std::mem::take(v)));
+        }
+        Ok(Some(cols))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        Ok(Box::new(CorrAcc {
+            n: state_vec::<UInt64Type>(state, 0)?,
+            mx: state_vec::<Float64Type>(state, 1)?,
+            my: state_vec::<Float64Type>(state, 2)?,
+            m2x: state_vec::<Float64Type>(state, 3)?,
+            m2y: state_vec::<Float64Type>(state, 4)?,
+            cxy: state_vec::<Float64Type>(state, 5)?,
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -10,7 +10,7 @@ use arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array,
 };
 use arrow::compute::{cast, filter, interleave, lexsort_to_indices, take, SortColumn};
-use arrow::datatypes::{DataType, Float64Type, UInt32Type};
+use arrow::datatypes::{DataType, Float64Type, UInt32Type, UInt64Type};
 use rask_common::{internal_err, Result};
 use rask_expr::AggFunc;
 
@@ -364,6 +364,36 @@ impl GroupsAcc for ValueAcc {
             + self.has.capacity()
             + self.stamp.capacity() * 4
             + self.bytes
+    }
+
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let values = self.gather(n)?;
+        let state = vec![
+            values,
+            super::accumulators::state_col::<UInt64Type>(std::mem::take(&mut self.ords)),
+            super::accumulators::state_flags(&self.has),
+        ];
+        *self = ValueAcc::new(self.pick, self.data_type.clone());
+        Ok(Some(state))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        let Some(values) = state.first() else {
+            return internal_err!("spilled first/last state without values");
+        };
+        let ords = super::accumulators::state_vec::<UInt64Type>(state, 1)?;
+        let has = super::accumulators::state_bools(state, 2)?;
+        let n = has.len();
+        let mut acc = ValueAcc::new(self.pick, self.data_type.clone());
+        acc.bytes = values.get_array_memory_size();
+        acc.chunks = vec![Arc::clone(values)];
+        acc.refs = (0..n).map(|g| (0, g)).collect();
+        acc.ords = ords;
+        acc.has = has;
+        if acc.pick == ValuePick::Last {
+            acc.stamp = vec![0; n];
+        }
+        Ok(Box::new(acc))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -8,6 +8,7 @@
 mod accumulators;
 mod group_keys;
 mod holistic;
+mod spill;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array,
 };
-use arrow::compute::{cast, filter, prep_null_mask_filter, take};
+use arrow::compute::{filter, prep_null_mask_filter, take};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use rask_common::{internal_err, plan_err, Error, Result, ScalarValue};
@@ -26,6 +27,7 @@ use crate::executor::{Sink, SinkLocal, TaskContext};
 use crate::hash::{hash_bytes, hash_columns};
 use crate::memory::Reservation;
 use crate::physical_expr::PhysicalExpr;
+use crate::source::{DataSource, MemorySource};
 
 use accumulators::{create_accumulator, AccSpec, GroupsAcc};
 use group_keys::{new_interner, ComposeMerger, GroupInterner, PackedKey, PackedTable};
@@ -190,22 +192,7 @@ impl HashAggregateExec {
 
     /// Casts `keys` then `aggs` to the output schema and cuts them into batches.
     fn output(&self, keys: Vec<ArrayRef>, aggs: Vec<ArrayRef>) -> Result<Vec<RecordBatch>> {
-        let mut cols = Vec::with_capacity(keys.len() + aggs.len());
-        for (c, f) in keys.into_iter().chain(aggs).zip(self.schema.fields()) {
-            cols.push(if c.data_type() == f.data_type() {
-                c
-            } else {
-                cast(&c, f.data_type())?
-            });
-        }
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), cols).map_err(|e| {
-            Error::Internal(format!("aggregate output does not match its schema: {e}"))
-        })?;
-        let n = batch.num_rows();
-        Ok((0..n)
-            .step_by(MAX_OUTPUT_ROWS)
-            .map(|s| batch.slice(s, MAX_OUTPUT_ROWS.min(n - s)))
-            .collect())
+        spill::output_batches(&self.schema, keys, aggs)
     }
 
     /// The single row of a global aggregate that saw no input.
@@ -237,6 +224,11 @@ struct AggLocal {
     reservation: Reservation,
     item: usize,
     item_rows: u64,
+    /// Partial states written out so far.
+    spill: spill::AggSpill,
+    /// Every aggregate can write its state out (and the aggregation is grouped).
+    can_spill: bool,
+    force_spill: bool,
 }
 
 impl AggLocal {
@@ -297,6 +289,20 @@ impl AggLocal {
             .collect::<Result<Vec<_>>>()?;
         Ok(Split { keys, src })
     }
+}
+
+/// The key columns and final aggregate values of every group of a table.
+fn evaluate_table(
+    interner: &dyn GroupInterner,
+    accs: &mut [Box<dyn GroupsAcc>],
+) -> Result<(Vec<ArrayRef>, Vec<ArrayRef>)> {
+    let n = interner.num_groups();
+    let keys = interner.emit()?;
+    let aggs = accs
+        .iter_mut()
+        .map(|a| a.evaluate(n))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((keys, aggs))
 }
 
 /// The radix partition of a hash: bits 25..57, which neither the hash tables' bucket index
@@ -389,7 +395,12 @@ impl SinkLocal for AggLocal {
             acc.update(&fargs, &self.filtered_ids, num_groups, ord)?;
         }
         let size = self.size();
-        self.reservation.try_resize(size)
+        match self.reservation.try_resize(size) {
+            Err(e) if !self.can_spill => Err(e),
+            Err(_) => self.spill_table(),
+            Ok(()) if self.force_spill && self.can_spill => self.spill_table(),
+            Ok(()) => Ok(()),
+        }
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
@@ -404,6 +415,8 @@ impl Sink for HashAggregateExec {
         } else {
             None
         };
+        // A global aggregate holds one group: nothing to spill.
+        let can_spill = !self.is_global() && self.shared.specs.iter().all(spill::can_spill);
         Ok(Box::new(AggLocal {
             shared: Arc::clone(&self.shared),
             interner,
@@ -411,9 +424,17 @@ impl Sink for HashAggregateExec {
             arg_types: Vec::new(),
             ids: Vec::new(),
             filtered_ids: Vec::new(),
-            reservation: ctx.pool.reservation("HashAggregateExec"),
+            reservation: if can_spill {
+                ctx.pool
+                    .spillable_reservation("HashAggregateExec", ctx.config.effective_threads())
+            } else {
+                ctx.pool.reservation("HashAggregateExec")
+            },
             item: usize::MAX,
             item_rows: 0,
+            spill: spill::AggSpill::new(Arc::clone(&ctx.spill)),
+            can_spill,
+            force_spill: ctx.config.force_spill,
         }))
     }
 
@@ -422,15 +443,72 @@ impl Sink for HashAggregateExec {
         locals: Vec<Box<dyn SinkLocal>>,
         ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>> {
-        let mut live = Vec::with_capacity(locals.len());
+        let locals = Self::take_locals(locals)?;
+        if !locals.iter().any(|l| l.spill.has_spilled()) {
+            return self.finish_in_memory(locals, ctx);
+        }
+        let source = self.spilled_source(locals, ctx)?;
+        let mut parts = Vec::new();
+        for m in source.morsels()? {
+            parts.push(m.open()?.collect::<Result<Vec<_>>>()?);
+        }
+        Ok(parts)
+    }
+
+    fn finish_source(
+        &self,
+        locals: Vec<Box<dyn SinkLocal>>,
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn DataSource>> {
+        let locals = Self::take_locals(locals)?;
+        if !locals.iter().any(|l| l.spill.has_spilled()) {
+            let parts = self.finish_in_memory(locals, ctx)?;
+            return Ok(Arc::new(MemorySource::new(Arc::clone(&self.schema), parts)));
+        }
+        Ok(Arc::new(self.spilled_source(locals, ctx)?))
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn describe(&self) -> String {
+        let aggs: Vec<&str> = self
+            .shared
+            .aggr_exprs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        format!(
+            "HashAggregateExec: gby=[{}], aggr=[{}]",
+            self.shared.group_names.join(", "),
+            aggs.join(", ")
+        )
+    }
+}
+
+impl HashAggregateExec {
+    fn take_locals(locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<AggLocal>> {
+        let mut out = Vec::with_capacity(locals.len());
         for l in locals {
             let Ok(l) = l.into_any().downcast::<AggLocal>() else {
                 return internal_err!("unexpected sink local in HashAggregateExec");
             };
-            if l.saw_input() && l.accs.len() == self.shared.specs.len() {
-                live.push(*l);
-            }
+            out.push(*l);
         }
+        Ok(out)
+    }
+
+    /// Merges the workers' in-memory tables (nothing was spilled).
+    fn finish_in_memory(
+        &self,
+        locals: Vec<AggLocal>,
+        ctx: &TaskContext,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        let mut live: Vec<AggLocal> = locals
+            .into_iter()
+            .filter(|l| l.saw_input() && l.accs.len() == self.shared.specs.len())
+            .collect();
         if live.is_empty() {
             return Ok(vec![if self.is_global() {
                 self.empty_global()?
@@ -483,26 +561,6 @@ impl Sink for HashAggregateExec {
             .collect()
     }
 
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    fn describe(&self) -> String {
-        let aggs: Vec<&str> = self
-            .shared
-            .aggr_exprs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
-        format!(
-            "HashAggregateExec: gby=[{}], aggr=[{}]",
-            self.shared.group_names.join(", "),
-            aggs.join(", ")
-        )
-    }
-}
-
-impl HashAggregateExec {
     /// Merges multi-column tables through their packed global tuples (see
     /// [`ComposeMerger`]): split each worker's groups by the tuple's hash, then merge every
     /// partition in parallel.
@@ -612,12 +670,7 @@ impl HashAggregateExec {
             let size = interner.size() + accs.iter().map(|a| a.size()).sum::<usize>();
             reservation.try_resize(size)?;
         }
-        let n = interner.num_groups();
-        let keys = interner.emit()?;
-        let aggs = accs
-            .iter_mut()
-            .map(|a| a.evaluate(n))
-            .collect::<Result<Vec<_>>>()?;
+        let (keys, aggs) = evaluate_table(interner.as_ref(), &mut accs)?;
         self.output(keys, aggs)
     }
 }
@@ -852,7 +905,15 @@ mod tests {
         parts: Vec<Vec<RecordBatch>>,
         threads: usize,
     ) -> Result<Vec<Vec<RecordBatch>>> {
-        let ctx = TaskContext::new(SessionConfig::new().with_threads(threads));
+        run_exec_with(exec, parts, SessionConfig::new().with_threads(threads))
+    }
+
+    fn run_exec_with(
+        exec: HashAggregateExec,
+        parts: Vec<Vec<RecordBatch>>,
+        config: SessionConfig,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        let ctx = TaskContext::new(config);
         let executor = Executor::new(ctx);
         let src = PhysicalPlan::Source(Arc::new(MemorySource::new(input_schema(), parts)));
         executor.run_into(&src, Arc::new(exec))
@@ -1112,13 +1173,23 @@ mod tests {
     fn check(rows: &[Row], keys: &[usize], aggs: &[TAgg]) {
         let want = expected(rows, keys, aggs);
         for row_keys in [false, true] {
-            for (threads, parts, batch) in [(1, 1, 1000), (4, 3, 97), (4, 8, 13), (2, 1, 50)] {
+            for (threads, parts, batch, force_spill) in [
+                (1, 1, 1000, false),
+                (4, 3, 97, false),
+                (4, 8, 13, false),
+                (2, 1, 50, false),
+                (1, 2, 300, true),
+                (4, 8, 13, true),
+            ] {
                 let exec = make_exec(keys, aggs, row_keys);
-                let got = run_exec(exec, partitions(rows, parts, batch), threads).unwrap();
+                let config = SessionConfig::new()
+                    .with_threads(threads)
+                    .with_force_spill(force_spill);
+                let got = run_exec_with(exec, partitions(rows, parts, batch), config).unwrap();
                 assert_rows_eq(
                     &result_rows(&got),
                     &want,
-                    &format!("keys {keys:?} row_keys {row_keys} threads {threads} parts {parts} batch {batch}"),
+                    &format!("keys {keys:?} row_keys {row_keys} threads {threads} parts {parts} batch {batch} force_spill {force_spill}"),
                 );
             }
         }
@@ -1388,6 +1459,58 @@ mod tests {
             .run_into(&src, Arc::new(exec))
             .unwrap_err();
         assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
+    }
+
+    #[test]
+    fn spills_under_a_small_limit_with_the_same_answer() {
+        use AggFunc::*;
+        let mut rows = gen_rows(60_000, 10);
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.k_int = Some((i % 20_000) as i64);
+            r.k_str = Some(format!("key-{}", i % 15_000));
+        }
+        let aggs = [
+            star(),
+            a(Sum, V_I),
+            a(Avg, V_F),
+            a(Min, V_S),
+            a(Max, V_I),
+            a(VarSamp, V_F),
+            a(First, V_I),
+            a(Last, V_S),
+        ];
+        for keys in [vec![K_INT], vec![K_STR, K_INT]] {
+            let want = expected(&rows, &keys, &aggs);
+            for threads in [1, 3] {
+                let root = tempfile::tempdir().unwrap();
+                let config = SessionConfig::new()
+                    .with_threads(threads)
+                    .with_scheduler(if threads == 1 {
+                        rask_common::Scheduler::SingleThreaded
+                    } else {
+                        rask_common::Scheduler::Threads
+                    })
+                    .with_memory_limit(8 << 20)
+                    .with_spill_dir(root.path());
+                let ctx = TaskContext::new(config);
+                // A memory thief leaves 600 KB: far less than the tables need.
+                let mut thief = ctx.pool.reservation("thief");
+                thief.try_grow((8 << 20) - 600_000).unwrap();
+                let src = PhysicalPlan::Source(Arc::new(MemorySource::new(
+                    input_schema(),
+                    partitions(&rows, 3, 2000),
+                )));
+                let exec = make_exec(&keys, &aggs, false);
+                let got = Executor::new(ctx.clone())
+                    .run_into(&src, Arc::new(exec))
+                    .unwrap();
+                let what = format!("{keys:?} threads {threads}");
+                assert!(ctx.spill.metrics().spill_count() > 0, "{what}: spilled");
+                assert_rows_eq(&result_rows(&got), &want, &what);
+                drop(ctx);
+                assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+            }
+        }
     }
 
     #[test]

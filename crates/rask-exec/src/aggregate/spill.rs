@@ -1,0 +1,453 @@
+//! Out-of-core hash aggregation.
+//!
+//! When the pool refuses a worker's table (or `force_spill` is set), the worker writes its
+//! groups out as *partial states*: the key columns and each accumulator's state columns
+//! ([`GroupsAcc::take_state`]), split by key hash into [`SPILL_PARTITIONS`] spill files, and
+//! starts a fresh table. `finish` then spills what is still in memory the same way and returns
+//! a source of one morsel per spill partition; opening a morsel merges that partition's states
+//! into one table ([`GroupsAcc::load_state`] + `merge_from`) and evaluates it, so partitions
+//! are finalised one by one, in parallel, each holding only its own groups. A partition still
+//! too big for the memory left is split again by other hash bits and finalised piece by
+//! piece (up to [`MAX_DEPTH`] levels).
+//!
+//! `median`, `string_agg` and `DISTINCT` aggregates keep whole value lists and cannot spill:
+//! a query with one of them fails with `ResourcesExhausted` when its table outgrows the limit
+//! (force-spill leaves such tables in memory).
+
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow::compute::{cast, take};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+use rask_common::{internal_err, Error, Result};
+
+use rask_expr::AggFunc;
+
+use super::accumulators::{create_accumulator, value_type, AccSpec, GroupsAcc};
+use super::group_keys::new_interner;
+use super::{evaluate_table, partition_of, AggLocal, HashAggregateExec, Shared};
+use crate::executor::TaskContext;
+use crate::hash::{hash_bytes, hash_columns};
+use crate::memory::MemoryPool;
+use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
+use crate::spill::{SpillFile, SpillManager, SpillWriter};
+
+/// Spilled groups are split into this many partitions by key hash.
+pub(super) const SPILL_PARTITIONS: usize = 32;
+
+/// A partition that does not fit is split again, at most this many times.
+const MAX_DEPTH: usize = 4;
+
+/// Hashes of the rows of `keys` (the engine hash, or the hash of their row encoding for key
+/// types it does not know).
+pub(super) fn key_hashes(keys: &[ArrayRef], n: usize) -> Result<Vec<u64>> {
+    let mut hashes = Vec::new();
+    if hash_columns(keys, n, &mut hashes).is_err() {
+        let conv = RowConverter::new(
+            keys.iter()
+                .map(|k| SortField::new(k.data_type().clone()))
+                .collect(),
+        )?;
+        let rows = conv.convert_columns(keys)?;
+        hashes = rows.iter().map(|r| hash_bytes(r.as_ref())).collect();
+    }
+    Ok(hashes)
+}
+
+/// The spill partition of a hash at recursion `depth` (other bits at every depth).
+fn spill_partition(hash: u64, depth: usize, parts: usize) -> usize {
+    partition_of(hash.rotate_left(13 * depth as u32 + 7), parts)
+}
+
+/// One worker's spill files, by partition.
+pub(super) struct AggSpill {
+    manager: Arc<SpillManager>,
+    schema: Option<SchemaRef>,
+    writers: Vec<Option<SpillWriter>>,
+}
+
+impl AggSpill {
+    pub(super) fn new(manager: Arc<SpillManager>) -> Self {
+        AggSpill {
+            manager,
+            schema: None,
+            writers: (0..SPILL_PARTITIONS).map(|_| None).collect(),
+        }
+    }
+
+    pub(super) fn has_spilled(&self) -> bool {
+        self.schema.is_some()
+    }
+
+    /// Closes the files; per partition, this worker's files.
+    fn finish(self) -> Result<Vec<Option<SpillFile>>> {
+        self.writers
+            .into_iter()
+            .map(|w| w.map(SpillWriter::finish).transpose())
+            .collect()
+    }
+}
+
+/// The schema of spilled state batches: key columns, then every accumulator's state columns.
+fn state_schema(keys: &[ArrayRef], states: &[Vec<ArrayRef>]) -> SchemaRef {
+    let mut fields: Vec<Field> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Field::new(format!("k{i}"), k.data_type().clone(), true))
+        .collect();
+    for (a, cols) in states.iter().enumerate() {
+        for (c, col) in cols.iter().enumerate() {
+            fields.push(Field::new(
+                format!("a{a}_{c}"),
+                col.data_type().clone(),
+                true,
+            ));
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Whether the accumulator of `spec` can write its state out (see [`GroupsAcc::take_state`]):
+/// all but those keeping value lists.
+pub(super) fn can_spill(spec: &AccSpec) -> bool {
+    let distinct_matters = !matches!(
+        spec.func,
+        AggFunc::Min | AggFunc::Max | AggFunc::AnyValue | AggFunc::CountStar
+    );
+    let keeps_values = matches!(spec.func, AggFunc::Median | AggFunc::StringAgg);
+    !(keeps_values || spec.distinct && distinct_matters)
+}
+
+impl AggLocal {
+    /// Writes the table's groups out as partial states, split by key hash, and starts an
+    /// empty table.
+    pub(super) fn spill_table(&mut self) -> Result<()> {
+        let Some(interner) = &self.interner else {
+            return Ok(());
+        };
+        let n = interner.num_groups();
+        if n == 0 {
+            return Ok(());
+        }
+        let keys = interner.emit()?;
+        let key_count = keys.len();
+        // Dictionary keys are spilled as their values: every worker's files share a schema.
+        let keys = keys
+            .into_iter()
+            .map(|k| match k.data_type() {
+                t @ DataType::Dictionary(..) => Ok(cast(&k, &value_type(t))?),
+                _ => Ok(k),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut states = Vec::with_capacity(self.accs.len());
+        for a in &mut self.accs {
+            a.freeze()?;
+            match a.take_state(n)? {
+                Some(s) => states.push(s),
+                None => return internal_err!("spilling an aggregate that cannot spill"),
+            }
+        }
+        let schema = state_schema(&keys, &states);
+        let spill = &mut self.spill;
+        let target = Arc::clone(spill.schema.get_or_insert_with(|| Arc::clone(&schema)));
+        let mut cols: Vec<ArrayRef> = keys
+            .into_iter()
+            .chain(states.into_iter().flatten())
+            .collect();
+        for (c, f) in cols.iter_mut().zip(target.fields()) {
+            if c.data_type() != f.data_type() {
+                *c = cast(c, f.data_type())?;
+            }
+        }
+        let batch = RecordBatch::try_new(Arc::clone(&target), cols)?;
+        let hashes = key_hashes(&batch.columns()[..key_count], n)?;
+        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); SPILL_PARTITIONS];
+        for (g, h) in hashes.iter().enumerate() {
+            rows[spill_partition(*h, 0, SPILL_PARTITIONS)].push(g as u32);
+        }
+        for (p, r) in rows.into_iter().enumerate() {
+            if r.is_empty() {
+                continue;
+            }
+            let part = take_rows(&batch, r)?;
+            let w = match &mut spill.writers[p] {
+                Some(w) => w,
+                slot => slot.insert(spill.manager.writer(&target, "aggregate")?),
+            };
+            w.write(&part)?;
+        }
+        // A fresh table: the next batch makes the interner for its key types.
+        self.interner = None;
+        self.accs = self
+            .shared
+            .specs
+            .iter()
+            .zip(&self.arg_types)
+            .map(|(s, t)| create_accumulator(s, t))
+            .collect::<Result<Vec<_>>>()?;
+        self.ids = Vec::new();
+        self.filtered_ids = Vec::new();
+        let size = self.size();
+        self.reservation.try_resize(size)
+    }
+}
+
+fn take_rows(batch: &RecordBatch, rows: Vec<u32>) -> Result<RecordBatch> {
+    let idx = UInt32Array::from(rows);
+    let cols = batch
+        .columns()
+        .iter()
+        .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(batch.schema(), cols)?)
+}
+
+impl HashAggregateExec {
+    /// The source finalising spilled partitions: every worker's remaining table is spilled
+    /// too, so each partition's groups are all on disk.
+    pub(super) fn spilled_source(
+        &self,
+        locals: Vec<AggLocal>,
+        ctx: &TaskContext,
+    ) -> Result<SpilledAggSource> {
+        let mut parts: Vec<Vec<SpillFile>> = (0..SPILL_PARTITIONS).map(|_| Vec::new()).collect();
+        let mut arg_types = None;
+        let mut schema = None;
+        for mut l in locals {
+            if l.saw_input() && l.accs.len() == self.shared.specs.len() {
+                l.spill_table()?;
+            }
+            if !l.spill.has_spilled() {
+                continue;
+            }
+            arg_types.get_or_insert_with(|| l.arg_types.clone());
+            let spill = std::mem::replace(&mut l.spill, AggSpill::new(Arc::clone(&ctx.spill)));
+            if let Some(s) = &spill.schema {
+                schema.get_or_insert_with(|| Arc::clone(s));
+            }
+            for (p, f) in spill.finish()?.into_iter().enumerate() {
+                parts[p].extend(f);
+            }
+        }
+        let (Some(arg_types), Some(state_schema)) = (arg_types, schema) else {
+            return internal_err!("HashAggregateExec: spilled without a state schema");
+        };
+        Ok(SpilledAggSource {
+            exec: Arc::new(SpilledAgg {
+                shared: Arc::clone(&self.shared),
+                schema: Arc::clone(&self.schema),
+                arg_types,
+                state_schema,
+                pool: Arc::clone(&ctx.pool),
+                spill: Arc::clone(&ctx.spill),
+                threads: ctx.config.effective_threads(),
+            }),
+            parts: parts
+                .into_iter()
+                .map(|p| Arc::new(Mutex::new(Some(p))))
+                .collect(),
+        })
+    }
+}
+
+/// What finalising a spilled partition needs.
+#[derive(Debug)]
+struct SpilledAgg {
+    shared: Arc<Shared>,
+    schema: SchemaRef,
+    arg_types: Vec<Vec<DataType>>,
+    state_schema: SchemaRef,
+    pool: Arc<MemoryPool>,
+    spill: Arc<SpillManager>,
+    threads: usize,
+}
+
+type PartFiles = Arc<Mutex<Option<Vec<SpillFile>>>>;
+
+/// Spilled partitions of an aggregation; one morsel (and output partition) each.
+#[derive(Debug)]
+pub(super) struct SpilledAggSource {
+    exec: Arc<SpilledAgg>,
+    parts: Vec<PartFiles>,
+}
+
+impl DataSource for SpilledAggSource {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.exec.schema)
+    }
+    fn morsels(&self) -> Result<Vec<MorselRef>> {
+        Ok(self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(p, files)| {
+                Arc::new(SpilledAggMorsel {
+                    exec: Arc::clone(&self.exec),
+                    files: Arc::clone(files),
+                    partition: p,
+                }) as MorselRef
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug)]
+struct SpilledAggMorsel {
+    exec: Arc<SpilledAgg>,
+    files: PartFiles,
+    partition: usize,
+}
+
+impl Morsel for SpilledAggMorsel {
+    fn open(&self) -> Result<BatchIter> {
+        let files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Internal("aggregate spill lock poisoned".into()))?
+            .take();
+        let Some(files) = files else {
+            return internal_err!("HashAggregateExec: a spilled partition was read twice");
+        };
+        let out = self.exec.finalize(files, 1)?;
+        Ok(Box::new(out.into_iter().map(Ok)))
+    }
+    fn partition(&self) -> usize {
+        self.partition
+    }
+}
+
+impl SpilledAgg {
+    fn key_count(&self) -> usize {
+        self.shared.group_exprs.len()
+    }
+
+    /// Merges the partial states in `files` into one table and evaluates it; splits them
+    /// again by other hash bits when the table outgrows the memory it can get.
+    fn finalize(&self, files: Vec<SpillFile>, depth: usize) -> Result<Vec<RecordBatch>> {
+        if files.is_empty() {
+            return Ok(vec![]);
+        }
+        match self.merge(&files) {
+            Err(Error::ResourcesExhausted(msg)) => {
+                if depth > MAX_DEPTH {
+                    return Err(Error::ResourcesExhausted(msg));
+                }
+                let subs = self.repartition(files, depth)?;
+                let mut out = Vec::new();
+                for sub in subs {
+                    out.extend(self.finalize(sub, depth + 1)?);
+                }
+                Ok(out)
+            }
+            other => other,
+        }
+    }
+
+    fn merge(&self, files: &[SpillFile]) -> Result<Vec<RecordBatch>> {
+        let nk = self.key_count();
+        let key_types: Vec<DataType> = self.state_schema.fields()[..nk]
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let mut interner = new_interner(&key_types, self.shared.force_row_keys)?;
+        let mut accs: Vec<Box<dyn GroupsAcc>> = self
+            .shared
+            .specs
+            .iter()
+            .zip(&self.arg_types)
+            .map(|(s, t)| create_accumulator(s, t))
+            .collect::<Result<_>>()?;
+        let widths: Vec<usize> = accs
+            .iter_mut()
+            .map(|a| Ok(a.take_state(0)?.map_or(0, |s| s.len())))
+            .collect::<Result<_>>()?;
+        let mut reservation = self
+            .pool
+            .spillable_reservation("HashAggregateExec(spilled partition)", self.threads);
+        let mut ids = Vec::new();
+        let mut src: Vec<u32> = Vec::new();
+        for f in files {
+            for batch in f.read()? {
+                let batch = batch?;
+                let m = batch.num_rows();
+                interner.intern(&batch.columns()[..nk], m, &mut ids)?;
+                let n = interner.num_groups();
+                src.clear();
+                src.extend(0..m as u32);
+                let mut col = nk;
+                for (acc, w) in accs.iter_mut().zip(&widths) {
+                    let loaded = acc.load_state(&batch.columns()[col..col + w])?;
+                    acc.merge_from(loaded.as_ref(), &src, &ids, n)?;
+                    col += w;
+                }
+                let size = interner.size() + accs.iter().map(|a| a.size()).sum::<usize>();
+                reservation.try_resize(size)?;
+            }
+        }
+        let (keys, aggs) = evaluate_table(interner.as_ref(), &mut accs)?;
+        let out = output_batches(&self.schema, keys, aggs)?;
+        drop(reservation);
+        Ok(out)
+    }
+
+    /// Splits the states in `files` by other hash bits into new files.
+    fn repartition(&self, files: Vec<SpillFile>, depth: usize) -> Result<Vec<Vec<SpillFile>>> {
+        let nk = self.key_count();
+        let mut writers: Vec<Option<SpillWriter>> = (0..SPILL_PARTITIONS).map(|_| None).collect();
+        for f in &files {
+            for batch in f.read()? {
+                let batch = batch?;
+                let hashes = key_hashes(&batch.columns()[..nk], batch.num_rows())?;
+                let mut rows: Vec<Vec<u32>> = vec![Vec::new(); SPILL_PARTITIONS];
+                for (i, h) in hashes.iter().enumerate() {
+                    rows[spill_partition(*h, depth, SPILL_PARTITIONS)].push(i as u32);
+                }
+                for (p, r) in rows.into_iter().enumerate() {
+                    if r.is_empty() {
+                        continue;
+                    }
+                    let part = take_rows(&batch, r)?;
+                    let w = match &mut writers[p] {
+                        Some(w) => w,
+                        slot => slot.insert(self.spill.writer(&self.state_schema, "aggregate")?),
+                    };
+                    w.write(&part)?;
+                }
+            }
+        }
+        drop(files);
+        writers
+            .into_iter()
+            .map(|w| {
+                Ok(w.map(SpillWriter::finish)
+                    .transpose()?
+                    .into_iter()
+                    .collect())
+            })
+            .collect()
+    }
+}
+
+/// Casts `keys` then `aggs` to `schema` and cuts them into batches.
+pub(super) fn output_batches(
+    schema: &SchemaRef,
+    keys: Vec<ArrayRef>,
+    aggs: Vec<ArrayRef>,
+) -> Result<Vec<RecordBatch>> {
+    let mut cols = Vec::with_capacity(keys.len() + aggs.len());
+    for (c, f) in keys.into_iter().chain(aggs).zip(schema.fields()) {
+        cols.push(if c.data_type() == f.data_type() {
+            c
+        } else {
+            cast(&c, f.data_type())?
+        });
+    }
+    let batch = RecordBatch::try_new(Arc::clone(schema), cols)
+        .map_err(|e| Error::Internal(format!("aggregate output does not match its schema: {e}")))?;
+    let n = batch.num_rows();
+    Ok((0..n)
+        .step_by(super::MAX_OUTPUT_ROWS)
+        .map(|s| batch.slice(s, super::MAX_OUTPUT_ROWS.min(n - s)))
+        .collect())
+}

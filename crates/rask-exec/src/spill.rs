@@ -1,0 +1,422 @@
+//! Spill files: Arrow IPC streams (optionally LZ4-compressed) in a per-query directory.
+//!
+//! A [`SpillManager`] belongs to one query run. Its directory (`rask-spill-XXXXXX` inside
+//! `--spill-dir`, default the system temporary directory) is made on the first spill and
+//! removed with everything in it when the manager is dropped: after success, after an error,
+//! and, through [`remove_live_spill_dirs`] called from the CLI's Ctrl-C handler, after
+//! cancellation. Each [`SpillFile`] deletes its file when dropped, so an operator that has
+//! read a run back frees the disk at once.
+//!
+//! Every failed write names the directory and says what to do: running out of disk is a
+//! clear error, never a panic, and leaves no partial files behind.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow::ipc::CompressionType;
+use rask_common::{Error, Result, SessionConfig};
+
+/// Spill directories of queries now running, for the Ctrl-C handler.
+static LIVE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes the spill directories of every query still running (the CLI calls this when the
+/// user presses Ctrl-C, before exiting).
+pub fn remove_live_spill_dirs() {
+    let dirs = match LIVE_DIRS.lock() {
+        Ok(mut d) => std::mem::take(&mut *d),
+        Err(p) => std::mem::take(&mut *p.into_inner()),
+    };
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// Spill counters of one query (or one operator).
+#[derive(Debug, Default)]
+pub struct SpillMetrics {
+    files: AtomicUsize,
+    bytes: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl SpillMetrics {
+    /// Spill files written.
+    pub fn spill_count(&self) -> usize {
+        self.files.load(Ordering::Relaxed)
+    }
+    /// Bytes written to spill files.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    /// Rows written to spill files.
+    pub fn spilled_rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+    fn add(&self, rows: u64, bytes: u64) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+    }
+}
+
+/// The spill directory and counters of one query run.
+#[derive(Debug)]
+pub struct SpillManager {
+    root: PathBuf,
+    compression: bool,
+    dir: Mutex<Option<PathBuf>>,
+    next: AtomicUsize,
+    metrics: SpillMetrics,
+}
+
+impl SpillManager {
+    /// A manager for a query run with `config` (nothing is created until the first spill).
+    pub fn new(config: &SessionConfig) -> Arc<Self> {
+        Arc::new(SpillManager {
+            root: config.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+            compression: config.spill_compression,
+            dir: Mutex::new(None),
+            next: AtomicUsize::new(0),
+            metrics: SpillMetrics::default(),
+        })
+    }
+
+    /// The query's counters.
+    pub fn metrics(&self) -> &SpillMetrics {
+        &self.metrics
+    }
+
+    /// The per-query directory, if anything was spilled yet.
+    pub fn dir(&self) -> Option<PathBuf> {
+        self.dir.lock().ok().and_then(|d| d.clone())
+    }
+
+    fn ensure_dir(&self) -> Result<PathBuf> {
+        let mut slot = self
+            .dir
+            .lock()
+            .map_err(|_| Error::Internal("spill directory lock poisoned".into()))?;
+        if let Some(d) = &*slot {
+            return Ok(d.clone());
+        }
+        std::fs::create_dir_all(&self.root).map_err(|e| self.io_error(&self.root, e))?;
+        let pid = std::process::id();
+        for attempt in 0..1000u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = self
+                .root
+                .join(format!("rask-spill-{pid}-{:08x}", nanos ^ attempt));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    if let Ok(mut live) = LIVE_DIRS.lock() {
+                        live.push(dir.clone());
+                    }
+                    *slot = Some(dir.clone());
+                    return Ok(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(self.io_error(&self.root, e)),
+            }
+        }
+        Err(Error::Execution(format!(
+            "could not create a spill directory in {}",
+            self.root.display()
+        )))
+    }
+
+    fn io_error(&self, path: &Path, e: impl std::fmt::Display) -> Error {
+        Error::ResourcesExhausted(format!(
+            "spilling to {} failed: {e}. Free disk space there, point --spill-dir at a \
+             bigger disk, or raise --memory-limit",
+            path.display()
+        ))
+    }
+
+    /// Starts a new spill file for batches of `schema`; `operator` names it in errors.
+    pub fn writer(self: &Arc<Self>, schema: &SchemaRef, operator: &str) -> Result<SpillWriter> {
+        let dir = self.ensure_dir()?;
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("{n:06}-{}.arrows", operator.to_lowercase()));
+        let file = File::create(&path).map_err(|e| self.io_error(&dir, e))?;
+        let mut options = IpcWriteOptions::default();
+        if self.compression {
+            options = options
+                .try_with_compression(Some(CompressionType::LZ4_FRAME))
+                .map_err(|e| Error::Internal(format!("spill compression: {e}")))?;
+        }
+        let writer = StreamWriter::try_new_with_options(
+            BufWriter::with_capacity(1 << 20, file),
+            schema,
+            options,
+        )
+        .map_err(|e| self.io_error(&dir, e))?;
+        Ok(SpillWriter {
+            manager: Arc::clone(self),
+            writer: Some(writer),
+            file: Some(SpillFile {
+                path,
+                schema: Arc::clone(schema),
+                rows: 0,
+                bytes: 0,
+                max_batch_memory: 0,
+            }),
+        })
+    }
+
+    /// Writes `batches` to one new spill file.
+    pub fn spill(
+        self: &Arc<Self>,
+        schema: &SchemaRef,
+        operator: &str,
+        batches: impl IntoIterator<Item = RecordBatch>,
+    ) -> Result<SpillFile> {
+        let mut w = self.writer(schema, operator)?;
+        for b in batches {
+            w.write(&b)?;
+        }
+        w.finish()
+    }
+}
+
+impl Drop for SpillManager {
+    fn drop(&mut self) {
+        let dir = match self.dir.get_mut() {
+            Ok(d) => d.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(&dir);
+            if let Ok(mut live) = LIVE_DIRS.lock() {
+                live.retain(|d| d != &dir);
+            }
+        }
+    }
+}
+
+/// A spill file being written.
+pub struct SpillWriter {
+    manager: Arc<SpillManager>,
+    writer: Option<StreamWriter<BufWriter<File>>>,
+    file: Option<SpillFile>,
+}
+
+impl std::fmt::Debug for SpillWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpillWriter")
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl SpillWriter {
+    /// Appends a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let (Some(w), Some(file)) = (&mut self.writer, &mut self.file) else {
+            return Err(Error::Internal("write to a finished spill file".into()));
+        };
+        if let Err(e) = w.write(batch) {
+            let dir = file
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            return Err(self.manager.io_error(&dir, e));
+        }
+        file.rows += batch.num_rows() as u64;
+        file.max_batch_memory = file.max_batch_memory.max(batch.get_array_memory_size());
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.file.as_ref().map_or(0, |f| f.rows)
+    }
+
+    /// Closes the file and returns it for reading.
+    pub fn finish(mut self) -> Result<SpillFile> {
+        let (Some(mut w), Some(mut file)) = (self.writer.take(), self.file.take()) else {
+            return Err(Error::Internal("spill file finished twice".into()));
+        };
+        let dir = file
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        if let Err(e) = w.finish() {
+            return Err(self.manager.io_error(&dir, e));
+        }
+        match w.into_inner() {
+            Ok(mut buf) => {
+                if let Err(e) = std::io::Write::flush(&mut buf) {
+                    return Err(self.manager.io_error(&dir, e));
+                }
+            }
+            Err(e) => return Err(self.manager.io_error(&dir, e)),
+        }
+        file.bytes = std::fs::metadata(&file.path).map_or(0, |m| m.len());
+        self.manager.metrics.add(file.rows, file.bytes);
+        Ok(file)
+    }
+}
+
+impl Drop for SpillWriter {
+    fn drop(&mut self) {
+        // An unfinished writer (an error on the way) leaves no partial file behind.
+        if let Some(f) = self.file.take() {
+            self.writer.take();
+            let _ = std::fs::remove_file(&f.path);
+        }
+    }
+}
+
+/// A finished spill file; deleted when dropped.
+#[derive(Debug)]
+pub struct SpillFile {
+    path: PathBuf,
+    schema: SchemaRef,
+    rows: u64,
+    bytes: u64,
+    max_batch_memory: usize,
+}
+
+impl SpillFile {
+    /// Rows in the file.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+    /// Bytes on disk.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    /// In-memory size of the largest batch written (what reading it back needs).
+    pub fn max_batch_memory(&self) -> usize {
+        self.max_batch_memory
+    }
+    /// The schema of its batches.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Reads the batches back, in the order they were written.
+    pub fn read(&self) -> Result<SpillReader> {
+        let file = File::open(&self.path).map_err(|e| {
+            Error::Execution(format!(
+                "cannot reopen spill file {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)?;
+        Ok(SpillReader {
+            reader,
+            path: self.path.clone(),
+        })
+    }
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Batches read back from a [`SpillFile`].
+pub struct SpillReader {
+    reader: StreamReader<BufReader<File>>,
+    path: PathBuf,
+}
+
+impl Iterator for SpillReader {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next().map(|r| {
+            r.map_err(|e| {
+                Error::Execution(format!(
+                    "reading spill file {} failed: {e}",
+                    self.path.display()
+                ))
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n)),
+                Arc::new(StringArray::from_iter(
+                    (0..n).map(|i| (i % 3 != 0).then(|| format!("v{i}"))),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_cleanup() {
+        let root = tempfile::tempdir().unwrap();
+        for compress in [true, false] {
+            let cfg = SessionConfig::new()
+                .with_spill_dir(root.path())
+                .with_spill_compression(compress);
+            let m = SpillManager::new(&cfg);
+            assert!(
+                m.dir().is_none(),
+                "nothing is created before the first spill"
+            );
+            let b = batch(1000);
+            let f = m
+                .spill(&b.schema(), "test", [b.clone(), b.slice(10, 5)])
+                .unwrap();
+            assert_eq!(f.rows(), 1005);
+            assert!(f.bytes() > 0);
+            let back: Vec<RecordBatch> = f.read().unwrap().collect::<Result<_>>().unwrap();
+            assert_eq!(back, vec![b.clone(), b.slice(10, 5)]);
+            assert_eq!(m.metrics().spill_count(), 1);
+            let dir = m.dir().unwrap();
+            assert!(dir.starts_with(root.path()));
+            // An unfinished writer leaves nothing behind.
+            let mut w = m.writer(&b.schema(), "test").unwrap();
+            w.write(&b).unwrap();
+            drop(w);
+            drop(f);
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+            drop(m);
+            assert!(!dir.exists(), "the query's spill directory is removed");
+        }
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn unwritable_directory_is_a_clear_error() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let m = SpillManager::new(&SessionConfig::new().with_spill_dir(&file));
+        let b = batch(3);
+        let err = m.spill(&b.schema(), "test", [b]).unwrap_err().to_string();
+        assert!(
+            err.contains("not-a-dir") && err.contains("--spill-dir"),
+            "{err}"
+        );
+    }
+}
