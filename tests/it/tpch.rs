@@ -83,12 +83,20 @@ fn exact_value(array: &arrow::array::ArrayRef, row: usize) -> String {
 }
 
 fn check_query(q: usize, setup: Setup) -> Result<(), String> {
+    check_query_spilling(q, setup).map(|_| ())
+}
+
+/// Checks query `q`'s answer; returns the number of spill files it wrote.
+fn check_query_spilling(q: usize, setup: Setup) -> Result<usize, String> {
     let sql = std::fs::read_to_string(
         repo_root().join(format!("tests/expected/tpch/queries/q{q:02}.sql")),
     )
     .map_err(|e| e.to_string())?;
-    let ctx = setup.context().map_err(|e| e.to_string())?;
+    let ctx = setup
+        .context_in(&Setup::spill_dir("tpch"))
+        .map_err(|e| e.to_string())?;
     let batches = ctx.sql(&sql).and_then(|df| df.collect());
+    let spills = ctx.last_query_stats().spill_count;
     let batches = match batches {
         Ok(b) => b,
         Err(e) => return Err(format!("error: {e}")),
@@ -124,7 +132,34 @@ fn check_query(q: usize, setup: Setup) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(spills)
+}
+
+#[test]
+fn tpch_answers_under_a_small_memory_limit() {
+    // 2 MB for SF 0.01: the big joins and aggregations spill instead of failing.
+    let setup = Setup {
+        partitions: None,
+        scheduler: rask::Scheduler::Threads,
+        threads: 2,
+        optimize: true,
+        force_spill: false,
+        memory_limit: Some(2 << 20),
+    };
+    let mut failures = Vec::new();
+    let mut spilled = 0;
+    for q in 1..=22 {
+        match check_query_spilling(q, setup) {
+            Ok(n) => spilled += (n > 0) as usize,
+            Err(e) => failures.push(format!("Q{q}: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "TPC-H under 2 MB:\n{}",
+        failures.join("\n")
+    );
+    assert!(spilled >= 3, "only {spilled} queries spilled under 2 MB");
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub struct Setup {
     /// Every spillable operator goes external at once (spill files under
     /// [`Setup::spill_dir`]).
     pub force_spill: bool,
+    /// The memory limit in bytes (`None`: the default, 80% of physical memory).
+    pub memory_limit: Option<usize>,
 }
 
 impl Setup {
@@ -49,6 +51,7 @@ impl Setup {
                 threads: 4,
                 optimize: true,
                 force_spill: false,
+                memory_limit: None,
             },
             Setup {
                 partitions: Some(1),
@@ -56,6 +59,7 @@ impl Setup {
                 threads: 1,
                 optimize: true,
                 force_spill: false,
+                memory_limit: None,
             },
             Setup {
                 partitions: Some(4),
@@ -63,6 +67,7 @@ impl Setup {
                 threads: 4,
                 optimize: true,
                 force_spill: false,
+                memory_limit: None,
             },
             Setup {
                 partitions: Some(4),
@@ -70,6 +75,7 @@ impl Setup {
                 threads: 1,
                 optimize: false,
                 force_spill: false,
+                memory_limit: None,
             },
             Setup {
                 partitions: Some(4),
@@ -77,6 +83,7 @@ impl Setup {
                 threads: 4,
                 optimize: true,
                 force_spill: true,
+                memory_limit: None,
             },
         ]
     }
@@ -106,7 +113,11 @@ impl Setup {
             .with_optimizer(self.optimize)
             .with_batch_size(1024)
             .with_force_spill(self.force_spill);
-        let config = if self.force_spill {
+        let config = match self.memory_limit {
+            Some(limit) => config.with_memory_limit(limit),
+            None => config,
+        };
+        let config = if self.force_spill || self.memory_limit.is_some() {
             config.with_spill_dir(spill_dir)
         } else {
             config

@@ -20,7 +20,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Error, Result, SessionConfig};
 
-use crate::join::JoinExec;
+use crate::join::grace::{spill_build, BuildOutcome, GraceBuildSink, GraceProbeSink, GraceSource};
+use crate::join::{JoinExec, JoinRun};
 use crate::memory::MemoryPool;
 use crate::source::{DataSource, MemorySource, MorselRef};
 use crate::spill::SpillManager;
@@ -272,6 +273,33 @@ impl Executor {
         self.run_pipeline(items, sink.as_ref())
     }
 
+    /// The probe pipeline of a join whose build side is in `run`.
+    fn compile_probe(
+        &self,
+        run: Arc<dyn JoinRun>,
+        probe: &PhysicalPlan,
+        join: &Arc<dyn JoinExec>,
+    ) -> Result<Vec<WorkItem>> {
+        let mut items = self.compile(probe)?;
+        append_operator(&mut items, &run.probe_operator()?);
+        if !run.emits_after_probe() {
+            return Ok(items);
+        }
+        // Build rows are emitted once every probe batch has been seen, so the probe pipeline
+        // runs to completion here.
+        let schema = join.schema();
+        let collect = PartitionedCollectSink {
+            schema: Arc::clone(&schema),
+        };
+        let mut parts = self.run_pipeline(items, &collect)?;
+        let rest = run.after_probe()?;
+        if !rest.is_empty() {
+            parts.push(rest);
+        }
+        let src = MemorySource::new(schema, parts);
+        self.compile(&PhysicalPlan::Source(Arc::new(src)))
+    }
+
     /// Turns a plan into work items, running every sink below the top on the way.
     fn compile(&self, plan: &PhysicalPlan) -> Result<Vec<WorkItem>> {
         Ok(match plan {
@@ -291,29 +319,37 @@ impl Executor {
                 items
             }
             PhysicalPlan::Join { build, probe, join } => {
-                // Build first: the probe pipeline starts once the build sink is finalized.
-                let run = join.start(&self.ctx)?;
-                let build_items = self.compile(build)?;
-                self.run_pipeline(build_items, run.build_sink().as_ref())?;
-                let mut items = self.compile(probe)?;
-                append_operator(&mut items, &run.probe_operator()?);
-                if !run.emits_after_probe() {
-                    items
-                } else {
-                    // Build rows are emitted once every probe batch has been seen, so the
-                    // probe pipeline runs to completion here.
-                    let schema = join.schema();
-                    let collect = PartitionedCollectSink {
-                        schema: Arc::clone(&schema),
-                    };
-                    let mut parts = self.run_pipeline(items, &collect)?;
-                    let rest = run.after_probe()?;
-                    if !rest.is_empty() {
-                        parts.push(rest);
+                let Some(keys) = join.partition_keys() else {
+                    let run = join.start(&self.ctx)?;
+                    let build_items = self.compile(build)?;
+                    self.run_pipeline(build_items, run.build_sink().as_ref())?;
+                    return self.compile_probe(run, probe, join);
+                };
+                // Buffer the build input; past the memory limit, split it into spill files.
+                let buffer = GraceBuildSink::new(keys.build.clone(), build.schema());
+                let locals = self.run_workers(self.compile(build)?, &buffer)?;
+                let files = match buffer.build_outcome(locals)? {
+                    BuildOutcome::InMemory(parts) => {
+                        let run = join.start(&self.ctx)?;
+                        let src = MemorySource::new(build.schema(), parts.clone());
+                        let items = self.compile(&PhysicalPlan::Source(Arc::new(src)))?;
+                        match self.run_pipeline(items, run.build_sink().as_ref()) {
+                            Ok(_) => return self.compile_probe(run, probe, join),
+                            Err(e) if matches!(e.root(), Error::ResourcesExhausted(_)) => {
+                                drop(run);
+                                spill_build(parts, &keys.build, &build.schema(), &self.ctx)?
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
-                    let src = MemorySource::new(schema, parts);
-                    self.compile(&PhysicalPlan::Source(Arc::new(src)))?
-                }
+                    BuildOutcome::Spilled(files) => files,
+                };
+                // Grace hash join: split the probe input the same way, join partition pairs.
+                let splitter = GraceProbeSink::new(keys.probe.clone(), probe.schema());
+                let locals = self.run_workers(self.compile(probe)?, &splitter)?;
+                let probe_files = splitter.files(locals)?;
+                let src = GraceSource::new(Arc::clone(join), &self.ctx, files, probe_files);
+                self.compile(&PhysicalPlan::Source(Arc::new(src)))?
             }
             PhysicalPlan::Sink { input, sink } => {
                 let items = self.compile(input)?;

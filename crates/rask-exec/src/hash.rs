@@ -1,6 +1,8 @@
 //! The engine hash: one 64-bit hash per row, with a fixed seed so that every worker, and
 //! every spill read back later, agrees on it.
 
+use std::sync::Arc;
+
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, GenericByteArray, GenericByteViewArray,
 };
@@ -232,4 +234,27 @@ pub fn hash_columns(columns: &[ArrayRef], num_rows: usize, hashes: &mut Vec<u64>
         hash_array(c.as_ref(), hashes, i == 0)?;
     }
     Ok(())
+}
+
+/// Hashes of the rows of `keys`: [`hash_columns`], or for key types it does not know the hash
+/// of their row encoding. Dictionary columns hash like their values.
+pub fn hash_rows(keys: &[ArrayRef], num_rows: usize) -> Result<Vec<u64>> {
+    let keys = keys
+        .iter()
+        .map(|k| match k.data_type() {
+            DataType::Dictionary(_, v) => Ok(arrow::compute::cast(k, v)?),
+            _ => Ok(Arc::clone(k)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut hashes = Vec::new();
+    if hash_columns(&keys, num_rows, &mut hashes).is_err() {
+        let conv = arrow::row::RowConverter::new(
+            keys.iter()
+                .map(|k| arrow::row::SortField::new(k.data_type().clone()))
+                .collect(),
+        )?;
+        let rows = conv.convert_columns(&keys)?;
+        hashes = rows.iter().map(|r| hash_bytes(r.as_ref())).collect();
+    }
+    Ok(hashes)
 }

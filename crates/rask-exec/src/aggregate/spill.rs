@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow::compute::{cast, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::row::{RowConverter, SortField};
 use rask_common::{internal_err, Error, Result};
 
 use rask_expr::AggFunc;
@@ -28,7 +27,7 @@ use super::accumulators::{create_accumulator, value_type, AccSpec, GroupsAcc};
 use super::group_keys::new_interner;
 use super::{evaluate_table, partition_of, AggLocal, HashAggregateExec, Shared};
 use crate::executor::TaskContext;
-use crate::hash::{hash_bytes, hash_columns};
+use crate::hash::hash_rows as key_hashes;
 use crate::memory::MemoryPool;
 use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
 use crate::spill::{SpillFile, SpillManager, SpillWriter};
@@ -38,22 +37,6 @@ pub(super) const SPILL_PARTITIONS: usize = 32;
 
 /// A partition that does not fit is split again, at most this many times.
 const MAX_DEPTH: usize = 4;
-
-/// Hashes of the rows of `keys` (the engine hash, or the hash of their row encoding for key
-/// types it does not know).
-pub(super) fn key_hashes(keys: &[ArrayRef], n: usize) -> Result<Vec<u64>> {
-    let mut hashes = Vec::new();
-    if hash_columns(keys, n, &mut hashes).is_err() {
-        let conv = RowConverter::new(
-            keys.iter()
-                .map(|k| SortField::new(k.data_type().clone()))
-                .collect(),
-        )?;
-        let rows = conv.convert_columns(keys)?;
-        hashes = rows.iter().map(|r| hash_bytes(r.as_ref())).collect();
-    }
-    Ok(hashes)
-}
 
 /// The spill partition of a hash at recursion `depth` (other bits at every depth).
 fn spill_partition(hash: u64, depth: usize, parts: usize) -> usize {

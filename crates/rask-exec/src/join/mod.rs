@@ -24,6 +24,7 @@
 //! [`PhysicalPlan::Join`]: crate::executor::PhysicalPlan::Join
 
 mod build;
+pub mod grace;
 mod probe;
 mod verify;
 
@@ -51,6 +52,11 @@ pub trait JoinExec: Send + Sync + Debug {
     fn describe(&self) -> String;
     /// Fresh state for one execution of the join.
     fn start(&self, ctx: &TaskContext) -> Result<Arc<dyn JoinRun>>;
+    /// The keys both inputs can be hash-partitioned by so that the join runs partition by
+    /// partition when its build side does not fit (see [`grace`]); `None`: it cannot.
+    fn partition_keys(&self) -> Option<grace::PartitionKeys> {
+        None
+    }
 }
 
 /// One execution of a join.
@@ -283,8 +289,9 @@ impl JoinCore {
 /// # Memory
 ///
 /// Buffers the whole build side (its batches, key columns, hashes and the table), reserved in
-/// the memory pool; fails with `ResourcesExhausted` past the limit (no spilling yet). Outer,
-/// right semi and right anti joins also buffer the probe output until probing ends.
+/// the memory pool. When it does not fit, the executor runs it as a grace hash join (both
+/// inputs split into spill files by key hash, joined partition by partition; see [`grace`]).
+/// Outer, right semi and right anti joins also buffer the probe output until probing ends.
 #[derive(Debug)]
 pub struct HashJoinExec {
     core: Arc<JoinCore>,
@@ -314,6 +321,13 @@ impl JoinExec for HashJoinExec {
     }
     fn start(&self, ctx: &TaskContext) -> Result<Arc<dyn JoinRun>> {
         build::start(Arc::clone(&self.core), ctx)
+    }
+    fn partition_keys(&self) -> Option<grace::PartitionKeys> {
+        // `NOT IN` depends on NULLs anywhere in the build input: not partitionable.
+        (self.core.probe_output != ProbeOutput::AntiNullAware).then(|| grace::PartitionKeys {
+            build: self.core.build_keys.clone(),
+            probe: self.core.probe_keys.clone(),
+        })
     }
 }
 

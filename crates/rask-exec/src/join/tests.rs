@@ -305,6 +305,48 @@ fn run_join(
     threads: usize,
     batch_size: usize,
 ) -> Result<Vec<String>> {
+    run_join_with(
+        algo, jt, keys, filter, build_side, left, right, threads, batch_size, false,
+    )
+}
+
+/// [`run_join`], optionally with every spillable operator going external (a grace join).
+#[allow(clippy::too_many_arguments)]
+fn run_join_with(
+    algo: Algo,
+    jt: JoinType,
+    keys: Keys,
+    filter: bool,
+    build_side: JoinSide,
+    left: &[Row],
+    right: &[Row],
+    threads: usize,
+    batch_size: usize,
+    force_spill: bool,
+) -> Result<Vec<String>> {
+    let ctx = TaskContext::new(
+        SessionConfig::new()
+            .with_threads(threads)
+            .with_force_spill(force_spill),
+    );
+    run_join_in(
+        algo, jt, keys, filter, build_side, left, right, batch_size, ctx,
+    )
+}
+
+/// [`run_join`] in `ctx`.
+#[allow(clippy::too_many_arguments)]
+fn run_join_in(
+    algo: Algo,
+    jt: JoinType,
+    keys: Keys,
+    filter: bool,
+    build_side: JoinSide,
+    left: &[Row],
+    right: &[Row],
+    batch_size: usize,
+    ctx: TaskContext,
+) -> Result<Vec<String>> {
     let (ls, rs) = (schema("l"), schema("r"));
     let spec = spec(jt, keys, filter, build_side, &ls, &rs);
     let join: Arc<dyn JoinExec> = match algo {
@@ -326,7 +368,6 @@ fn run_join(
         plan.schema().fields().len(),
         output_schema(jt, &ls, &rs).fields().len()
     );
-    let ctx = TaskContext::new(SessionConfig::new().with_threads(threads));
     let batches = Executor::new(ctx).collect(&plan)?;
     Ok(format_batches(&batches))
 }
@@ -368,16 +409,20 @@ fn check(
                             continue;
                         }
                         for &t in threads {
-                            for &bs in batch_sizes {
-                                let got =
-                                    run_join(algo, jt, keys, filter, build, &left, &right, t, bs)
-                                        .unwrap_or_else(|e| panic!("{e}"));
-                                assert_eq!(
-                                    got, want,
-                                    "seed {rng_seed} {jt} keys {keys:?} filter {filter} \
-                                     {algo:?} build {build:?} threads {t} batch {bs} \
-                                     ({nl}x{nr} rows)"
-                                );
+                            for (i, &bs) in batch_sizes.iter().enumerate() {
+                                // The grace (spilled) join once per thread count.
+                                for force in [false, i == 0] {
+                                    let got = run_join_with(
+                                        algo, jt, keys, filter, build, &left, &right, t, bs, force,
+                                    )
+                                    .unwrap_or_else(|e| panic!("{e}"));
+                                    assert_eq!(
+                                        got, want,
+                                        "seed {rng_seed} {jt} keys {keys:?} filter {filter} \
+                                         {algo:?} build {build:?} threads {t} batch {bs} \
+                                         force_spill {force} ({nl}x{nr} rows)"
+                                    );
+                                }
                             }
                         }
                     }
@@ -396,6 +441,48 @@ fn oracle_small_tables() {
         let nl = rng.below(30) as usize;
         let nr = rng.below(30) as usize;
         check(seed, nl, nr, 6, 1, &[1, 4], &[1, 7, 64], &KEY_SETS);
+    }
+}
+
+#[test]
+fn grace_join_under_a_small_limit_matches() {
+    let mut rng = Rng(99);
+    let left = gen_rows(&mut rng, 20_000, 10_000, 1, true);
+    let right = gen_rows(&mut rng, 20_000, 10_000, 1, false);
+    for jt in [
+        JoinType::Inner,
+        JoinType::Full,
+        JoinType::LeftAnti,
+        JoinType::RightSemi,
+    ] {
+        for filter in [false, true] {
+            let want = reference(jt, Keys::IntStr, filter, &left, &right);
+            let root = tempfile::tempdir().unwrap();
+            let config = SessionConfig::new()
+                .with_threads(3)
+                .with_memory_limit(4 << 20)
+                .with_spill_dir(root.path());
+            let ctx = TaskContext::new(config);
+            // A memory thief leaves 700 KB: the build side does not fit, its partitions do.
+            let mut thief = ctx.pool.reservation("thief");
+            thief.try_grow((4 << 20) - 700_000).unwrap();
+            let got = run_join_in(
+                Algo::Hash,
+                jt,
+                Keys::IntStr,
+                filter,
+                JoinSide::Right,
+                &left,
+                &right,
+                256,
+                ctx.clone(),
+            )
+            .unwrap();
+            assert_eq!(got, want, "{jt} filter {filter}");
+            assert!(ctx.spill.metrics().spill_count() > 0, "{jt}: spilled");
+            drop((thief, ctx));
+            assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        }
     }
 }
 

@@ -1,0 +1,488 @@
+//! Out-of-core hash joins: the grace hash join.
+//!
+//! The executor runs a join's build input into a [`GraceBuildSink`] first. It keeps build
+//! batches in memory, reserving about three times their size (what the build sink will need
+//! for keys, hashes and its table). When the pool refuses (or `force_spill` is set), every
+//! worker switches to spilling: its buffered and later batches are split by the hash of the
+//! build keys into [`GRACE_PARTITIONS`] spill files. If nothing was spilled, the batches go
+//! to the join's own build sink as before (and if *that* runs out of memory, they are spilled
+//! after all). Otherwise the probe input is split the same way into files
+//! ([`GraceProbeSink`]), and a [`GraceSource`] of one morsel per partition joins partition
+//! pairs: build partition `p` into a fresh run of the join, probe partition `p` through its
+//! probe operator, then the build rows the join emits after probing. Rows with equal keys
+//! land in the same partition, so every join type is computed partition by partition;
+//! the null-aware anti join (`NOT IN`), whose answer depends on NULLs anywhere in the build
+//! input, is not partitioned.
+//!
+//! A build partition that still does not fit fails with `ResourcesExhausted` (no recursive
+//! repartitioning or single-key fallback yet).
+
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::SchemaRef;
+use rask_common::{internal_err, Error, Result};
+
+use super::JoinExec;
+use crate::executor::{Sink, SinkLocal, StreamOperator, TaskContext};
+use crate::hash::hash_rows;
+use crate::memory::{batch_memory, Reservation};
+use crate::physical_expr::PhysicalExpr;
+use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
+use crate::spill::{SpillFile, SpillManager, SpillReader, SpillWriter};
+
+/// Both inputs of a spilled join are split into this many partitions.
+pub const GRACE_PARTITIONS: usize = 32;
+
+/// The key expressions a join's inputs are partitioned by.
+#[derive(Debug, Clone)]
+pub struct PartitionKeys {
+    /// Over the build input.
+    pub build: Vec<PhysicalExpr>,
+    /// Over the probe input.
+    pub probe: Vec<PhysicalExpr>,
+}
+
+fn grace_partition(hash: u64) -> usize {
+    (((hash >> 32) * GRACE_PARTITIONS as u64) >> 32) as usize
+}
+
+/// Per-partition spill files of one input, written by one worker.
+struct PartitionWriters {
+    spill: Arc<SpillManager>,
+    schema: SchemaRef,
+    keys: Vec<PhysicalExpr>,
+    writers: Vec<Option<SpillWriter>>,
+}
+
+impl PartitionWriters {
+    fn new(spill: Arc<SpillManager>, schema: SchemaRef, keys: Vec<PhysicalExpr>) -> Self {
+        PartitionWriters {
+            spill,
+            schema,
+            keys,
+            writers: (0..GRACE_PARTITIONS).map(|_| None).collect(),
+        }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(());
+        }
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| k.evaluate_to_array(batch))
+            .collect::<Result<Vec<_>>>()?;
+        let hashes = hash_rows(&keys, n)?;
+        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); GRACE_PARTITIONS];
+        for (i, h) in hashes.iter().enumerate() {
+            rows[grace_partition(*h)].push(i as u32);
+        }
+        for (p, r) in rows.into_iter().enumerate() {
+            if r.is_empty() {
+                continue;
+            }
+            let part = if r.len() == n {
+                batch.clone()
+            } else {
+                take_record_batch(batch, &UInt32Array::from(r))?
+            };
+            let w = match &mut self.writers[p] {
+                Some(w) => w,
+                slot => slot.insert(self.spill.writer(&self.schema, "join")?),
+            };
+            w.write(&part)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<Option<SpillFile>>> {
+        self.writers
+            .into_iter()
+            .map(|w| w.map(SpillWriter::finish).transpose())
+            .collect()
+    }
+}
+
+/// Gathers per-partition files from every worker.
+fn collect_files(all: Vec<Vec<Option<SpillFile>>>) -> Vec<Vec<SpillFile>> {
+    let mut parts: Vec<Vec<SpillFile>> = (0..GRACE_PARTITIONS).map(|_| Vec::new()).collect();
+    for files in all {
+        for (p, f) in files.into_iter().enumerate() {
+            parts[p].extend(f);
+        }
+    }
+    parts
+}
+
+/// Buffers the build input, or splits it into spill files once memory runs short.
+#[derive(Debug)]
+pub struct GraceBuildSink {
+    keys: Vec<PhysicalExpr>,
+    schema: SchemaRef,
+    /// Set by the first worker that spills: the others follow.
+    spilling: Arc<AtomicBool>,
+}
+
+impl GraceBuildSink {
+    /// A sink for build batches of `schema` partitioned by `keys`.
+    pub fn new(keys: Vec<PhysicalExpr>, schema: SchemaRef) -> Self {
+        GraceBuildSink {
+            keys,
+            schema,
+            spilling: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+struct GraceBuildLocal {
+    batches: Vec<RecordBatch>,
+    reservation: Reservation,
+    writers: Option<PartitionWriters>,
+    spill: Arc<SpillManager>,
+    keys: Vec<PhysicalExpr>,
+    schema: SchemaRef,
+    spilling: Arc<AtomicBool>,
+    force: bool,
+}
+
+impl GraceBuildLocal {
+    fn start_spilling(&mut self) -> Result<()> {
+        let mut w = PartitionWriters::new(
+            Arc::clone(&self.spill),
+            Arc::clone(&self.schema),
+            self.keys.clone(),
+        );
+        for b in std::mem::take(&mut self.batches) {
+            w.write(&b)?;
+        }
+        self.reservation.free();
+        self.writers = Some(w);
+        self.spilling.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl SinkLocal for GraceBuildLocal {
+    fn sink(&mut self, _item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
+        if self.writers.is_none()
+            && (self.force
+                || self.spilling.load(Ordering::Relaxed)
+                || self.reservation.try_grow(3 * batch_memory(&batch)).is_err())
+        {
+            self.start_spilling()?;
+        }
+        match &mut self.writers {
+            Some(w) => w.write(&batch),
+            None => {
+                self.batches.push(batch);
+                Ok(())
+            }
+        }
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl Sink for GraceBuildSink {
+    fn make_local(&self, ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
+        Ok(Box::new(GraceBuildLocal {
+            batches: Vec::new(),
+            reservation: ctx
+                .pool
+                .spillable_reservation("HashJoinExec(build)", ctx.config.effective_threads()),
+            writers: None,
+            spill: Arc::clone(&ctx.spill),
+            keys: self.keys.clone(),
+            schema: Arc::clone(&self.schema),
+            spilling: Arc::clone(&self.spilling),
+            force: ctx.config.force_spill,
+        }))
+    }
+    fn finish(
+        &self,
+        _locals: Vec<Box<dyn SinkLocal>>,
+        _ctx: &TaskContext,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        internal_err!("GraceBuildSink is finished by the executor through build_outcome")
+    }
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+    fn describe(&self) -> String {
+        "GraceBuildSink".into()
+    }
+}
+
+/// What the build phase produced.
+pub enum BuildOutcome {
+    /// Everything fits: the build batches, one list per worker.
+    InMemory(Vec<Vec<RecordBatch>>),
+    /// Spilled: per partition, the build files.
+    Spilled(Vec<Vec<SpillFile>>),
+}
+
+impl GraceBuildSink {
+    /// Collects the workers' buffers or files (spilling every buffer if any worker spilled).
+    pub fn build_outcome(&self, locals: Vec<Box<dyn SinkLocal>>) -> Result<BuildOutcome> {
+        let mut locals = locals
+            .into_iter()
+            .map(|l| match l.into_any().downcast::<GraceBuildLocal>() {
+                Ok(l) => Ok(*l),
+                Err(_) => internal_err!("GraceBuildSink: foreign local"),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !locals.iter().any(|l| l.writers.is_some()) {
+            return Ok(BuildOutcome::InMemory(
+                locals.into_iter().map(|l| l.batches).collect(),
+            ));
+        }
+        let mut all = Vec::new();
+        for l in &mut locals {
+            if l.writers.is_none() {
+                l.start_spilling()?;
+            }
+            if let Some(w) = l.writers.take() {
+                all.push(w.finish()?);
+            }
+        }
+        Ok(BuildOutcome::Spilled(collect_files(all)))
+    }
+}
+
+/// Spills build batches already in memory (after the join's build sink ran out of memory).
+pub fn spill_build(
+    parts: Vec<Vec<RecordBatch>>,
+    keys: &[PhysicalExpr],
+    schema: &SchemaRef,
+    ctx: &TaskContext,
+) -> Result<Vec<Vec<SpillFile>>> {
+    let mut w = PartitionWriters::new(Arc::clone(&ctx.spill), Arc::clone(schema), keys.to_vec());
+    for b in parts.into_iter().flatten() {
+        w.write(&b)?;
+    }
+    Ok(collect_files(vec![w.finish()?]))
+}
+
+/// Splits the probe input into spill files by the hash of the probe keys.
+#[derive(Debug)]
+pub struct GraceProbeSink {
+    keys: Vec<PhysicalExpr>,
+    schema: SchemaRef,
+}
+
+impl GraceProbeSink {
+    /// A sink for probe batches of `schema` partitioned by `keys`.
+    pub fn new(keys: Vec<PhysicalExpr>, schema: SchemaRef) -> Self {
+        GraceProbeSink { keys, schema }
+    }
+
+    /// Per partition, the probe files of every worker.
+    pub fn files(&self, locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<Vec<SpillFile>>> {
+        let mut all = Vec::new();
+        for l in locals {
+            match l.into_any().downcast::<GraceProbeLocal>() {
+                Ok(l) => all.push(l.writers.finish()?),
+                Err(_) => return internal_err!("GraceProbeSink: foreign local"),
+            }
+        }
+        Ok(collect_files(all))
+    }
+}
+
+struct GraceProbeLocal {
+    writers: PartitionWriters,
+}
+
+impl SinkLocal for GraceProbeLocal {
+    fn sink(&mut self, _item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
+        self.writers.write(&batch)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl Sink for GraceProbeSink {
+    fn make_local(&self, ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
+        Ok(Box::new(GraceProbeLocal {
+            writers: PartitionWriters::new(
+                Arc::clone(&ctx.spill),
+                Arc::clone(&self.schema),
+                self.keys.clone(),
+            ),
+        }))
+    }
+    fn finish(
+        &self,
+        _locals: Vec<Box<dyn SinkLocal>>,
+        _ctx: &TaskContext,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        internal_err!("GraceProbeSink is finished by the executor through files")
+    }
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+    fn describe(&self) -> String {
+        "GraceProbeSink".into()
+    }
+}
+
+type PairFiles = Arc<Mutex<Option<(Vec<SpillFile>, Vec<SpillFile>)>>>;
+
+/// The joined partitions of a spilled join: one morsel (and output partition) each.
+#[derive(Debug)]
+pub struct GraceSource {
+    join: Arc<dyn JoinExec>,
+    ctx: TaskContext,
+    pairs: Vec<PairFiles>,
+}
+
+impl GraceSource {
+    /// Joins `build[p]` with `probe[p]` for every partition `p`.
+    pub fn new(
+        join: Arc<dyn JoinExec>,
+        ctx: &TaskContext,
+        build: Vec<Vec<SpillFile>>,
+        probe: Vec<Vec<SpillFile>>,
+    ) -> Self {
+        GraceSource {
+            join,
+            ctx: ctx.clone(),
+            pairs: build
+                .into_iter()
+                .zip(probe)
+                .map(|pair| Arc::new(Mutex::new(Some(pair))))
+                .collect(),
+        }
+    }
+}
+
+impl DataSource for GraceSource {
+    fn schema(&self) -> SchemaRef {
+        self.join.schema()
+    }
+    fn morsels(&self) -> Result<Vec<MorselRef>> {
+        Ok(self
+            .pairs
+            .iter()
+            .enumerate()
+            .map(|(p, files)| {
+                Arc::new(GraceMorsel {
+                    join: Arc::clone(&self.join),
+                    ctx: self.ctx.clone(),
+                    files: Arc::clone(files),
+                    partition: p,
+                }) as MorselRef
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug)]
+struct GraceMorsel {
+    join: Arc<dyn JoinExec>,
+    ctx: TaskContext,
+    files: PairFiles,
+    partition: usize,
+}
+
+impl Morsel for GraceMorsel {
+    fn open(&self) -> Result<BatchIter> {
+        let files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Internal("grace join lock poisoned".into()))?
+            .take();
+        let Some((build, probe)) = files else {
+            return internal_err!("a grace join partition was read twice");
+        };
+        let run = self.join.start(&self.ctx)?;
+        let sink = run.build_sink();
+        let mut local = sink.make_local(&self.ctx)?;
+        for f in &build {
+            for b in f.read()? {
+                local.sink(0, self.partition, b?)?;
+            }
+        }
+        sink.finish(vec![local], &self.ctx)?;
+        drop(build);
+        let op = run.probe_operator()?;
+        Ok(Box::new(GraceIter {
+            run: Some(run),
+            op,
+            probe,
+            next_file: 0,
+            reader: None,
+            tail: None,
+        }))
+    }
+    fn partition(&self) -> usize {
+        self.partition
+    }
+}
+
+/// Probe batches of one partition through the join, then its after-probe rows.
+struct GraceIter {
+    run: Option<Arc<dyn super::JoinRun>>,
+    op: Arc<dyn StreamOperator>,
+    probe: Vec<SpillFile>,
+    next_file: usize,
+    reader: Option<SpillReader>,
+    tail: Option<std::vec::IntoIter<RecordBatch>>,
+}
+
+impl GraceIter {
+    fn step(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            if let Some(t) = &mut self.tail {
+                return Ok(t.next());
+            }
+            if let Some(r) = &mut self.reader {
+                match r.next().transpose()? {
+                    Some(b) => {
+                        if let Some(out) = self.op.execute(b)? {
+                            if out.num_rows() > 0 {
+                                return Ok(Some(out));
+                            }
+                        }
+                        continue;
+                    }
+                    None => self.reader = None,
+                }
+            }
+            if self.next_file < self.probe.len() {
+                self.reader = Some(self.probe[self.next_file].read()?);
+                self.next_file += 1;
+                continue;
+            }
+            // Probing is over: the build rows the join emits now.
+            let rest = match self.run.take() {
+                Some(run) if run.emits_after_probe() => run.after_probe()?,
+                _ => Vec::new(),
+            };
+            self.probe.clear();
+            self.tail = Some(rest.into_iter());
+        }
+    }
+}
+
+impl Iterator for GraceIter {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.step() {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(e) => {
+                self.tail = Some(Vec::new().into_iter());
+                Some(Err(e))
+            }
+        }
+    }
+}
