@@ -227,3 +227,45 @@ fn merge_agrees_with_sql_joins() {
     assert_eq!(cross.count().expect("count"), 12);
     assert!(a.merge(&b, "sideways", &["k"]).is_err());
 }
+
+#[test]
+fn explain_analyze_reports_rows_memory_and_spills() {
+    let setup = Setup {
+        memory_limit: Some(1 << 20),
+        ..Setup::all()[0]
+    };
+    let ctx = setup
+        .context_in(&Setup::spill_dir("explain"))
+        .expect("context");
+    let rows = ctx
+        .sql("EXPLAIN ANALYZE SELECT l_orderkey, l_comment FROM lineitem ORDER BY l_comment")
+        .and_then(|d| d.collect())
+        .expect("explain analyze");
+    let text = format_rows(&rows)
+        .into_iter()
+        .map(|r| r.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sort = text
+        .lines()
+        .find(|l| l.contains("SortExec") && l.contains("rows_in="))
+        .unwrap_or_else(|| panic!("no analyzed SortExec line in:\n{text}"));
+    assert!(sort.contains("rows_in=60175"), "{sort}");
+    assert!(
+        !sort.contains("spill_count=0 "),
+        "the sort spilled under 1 MB: {sort}"
+    );
+    let number = |key: &str| -> u64 {
+        let at = text
+            .find(key)
+            .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+            + key.len();
+        text[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{key} is not a number in:\n{text}"))
+    };
+    assert!(number("peak_memory=") <= 1 << 20, "{text}");
+    assert!(number("spill_count=") > 0, "{text}");
+}

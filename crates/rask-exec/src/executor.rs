@@ -133,43 +133,110 @@ impl PhysicalPlan {
     /// Indented description (EXPLAIN's physical plan).
     pub fn display_indent(&self) -> String {
         let mut out = String::new();
-        self.fmt_indent(&mut out, 0);
+        self.fmt_indent(&mut out, 0, &|_| String::new());
         out
     }
 
-    fn fmt_indent(&self, out: &mut String, depth: usize) {
+    /// The plan with what each operator did in the run of `ctx` (EXPLAIN ANALYZE): rows and
+    /// time of streaming operators and sinks, peak memory and spilling of the buffering ones.
+    pub fn display_analyzed(&self, ctx: &TaskContext) -> String {
+        let mut out = String::new();
+        self.fmt_indent(&mut out, 0, &|node| analyzed(node, ctx));
+        out
+    }
+
+    fn fmt_indent(&self, out: &mut String, depth: usize, ann: &dyn Fn(&PhysicalPlan) -> String) {
         out.push_str(&"  ".repeat(depth));
+        let line = match self {
+            PhysicalPlan::Source(s) => format!("{s:?}").chars().take(200).collect::<String>(),
+            PhysicalPlan::Stream { op, .. } => op.describe(),
+            PhysicalPlan::Sink { sink, .. } => sink.describe(),
+            PhysicalPlan::Union { .. } => "UnionExec".to_string(),
+            PhysicalPlan::Join { join, .. } => join.describe(),
+        };
+        out.push_str(&line);
+        out.push_str(&ann(self));
+        out.push('\n');
         match self {
-            PhysicalPlan::Source(s) => {
-                out.push_str(&format!("{s:?}").chars().take(200).collect::<String>());
-                out.push('\n');
-            }
-            PhysicalPlan::Stream { input, op } => {
-                out.push_str(&op.describe());
-                out.push('\n');
-                input.fmt_indent(out, depth + 1);
-            }
-            PhysicalPlan::Sink { input, sink } => {
-                out.push_str(&sink.describe());
-                out.push('\n');
-                input.fmt_indent(out, depth + 1);
+            PhysicalPlan::Source(_) => {}
+            PhysicalPlan::Stream { input, .. } | PhysicalPlan::Sink { input, .. } => {
+                input.fmt_indent(out, depth + 1, ann)
             }
             PhysicalPlan::Union { inputs, .. } => {
-                out.push_str("UnionExec\n");
                 for i in inputs {
-                    i.fmt_indent(out, depth + 1);
+                    i.fmt_indent(out, depth + 1, ann);
                 }
             }
-            PhysicalPlan::Join { build, probe, join } => {
-                out.push_str(&join.describe());
-                out.push('\n');
+            PhysicalPlan::Join { build, probe, .. } => {
                 let pad = "  ".repeat(depth + 1);
                 out.push_str(&format!("{pad}build:\n"));
-                build.fmt_indent(out, depth + 2);
+                build.fmt_indent(out, depth + 2, ann);
                 out.push_str(&format!("{pad}probe:\n"));
-                probe.fmt_indent(out, depth + 2);
+                probe.fmt_indent(out, depth + 2, ann);
             }
         }
+    }
+}
+
+/// The EXPLAIN ANALYZE annotation of one plan node.
+fn analyzed(node: &PhysicalPlan, ctx: &TaskContext) -> String {
+    let (stats, kind) = match node {
+        PhysicalPlan::Stream { op, .. } => (ctx.metrics.get(op_key(op.as_ref())), None),
+        PhysicalPlan::Sink { sink, .. } => {
+            let d = sink.describe();
+            let kind = d.split(':').next().unwrap_or_default().to_string();
+            (ctx.metrics.get(op_key(sink.as_ref())), Some(kind))
+        }
+        PhysicalPlan::Join { join, .. } => {
+            let d = join.describe();
+            (
+                None,
+                Some(d.split(':').next().unwrap_or_default().to_string()),
+            )
+        }
+        _ => (None, None),
+    };
+    let mut parts = Vec::new();
+    if let Some(s) = stats {
+        let what = if matches!(node, PhysicalPlan::Sink { .. }) {
+            "rows_in"
+        } else {
+            "rows"
+        };
+        parts.push(format!("{what}={}", s.rows));
+        parts.push(format!("time={:.3}ms", s.nanos as f64 / 1e6));
+    }
+    if let Some(kind) = kind {
+        let peak = ctx.pool.consumer_peak(&kind);
+        parts.push(format!("peak_mem={}", fmt_bytes(peak as u64)));
+        let spill_kind = match kind.as_str() {
+            "SortExec" => "sort",
+            "HashAggregateExec" => "aggregate",
+            "HashJoinExec" => "join",
+            _ => "",
+        };
+        if !spill_kind.is_empty() {
+            let (files, bytes) = ctx.spill.operator_spills(spill_kind);
+            parts.push(format!(
+                "spill_count={files} spilled_bytes={}",
+                fmt_bytes(bytes)
+            ));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", parts.join(" "))
+    }
+}
+
+fn fmt_bytes(b: u64) -> String {
+    if b < 1024 {
+        format!("{b}B")
+    } else if b < 1 << 20 {
+        format!("{:.1}KiB", b as f64 / 1024.0)
+    } else {
+        format!("{:.1}MiB", b as f64 / (1 << 20) as f64)
     }
 }
 
@@ -183,6 +250,48 @@ pub struct TaskContext {
     pub pool: Arc<MemoryPool>,
     /// The query's spill files.
     pub spill: Arc<SpillManager>,
+    /// Rows and time per operator (EXPLAIN ANALYZE).
+    pub metrics: Arc<OperatorMetrics>,
+}
+
+/// Rows and time of each operator of a query, keyed by the operator's address.
+#[derive(Debug, Default)]
+pub struct OperatorMetrics {
+    stats: Mutex<std::collections::HashMap<usize, OpStats>>,
+}
+
+/// What one operator did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpStats {
+    /// Rows it output (stream operators) or consumed (sinks).
+    pub rows: u64,
+    /// Batches.
+    pub batches: u64,
+    /// Time spent in it, summed over workers.
+    pub nanos: u64,
+}
+
+impl OperatorMetrics {
+    fn merge(&self, local: std::collections::HashMap<usize, OpStats>) {
+        if let Ok(mut m) = self.stats.lock() {
+            for (k, v) in local {
+                let e = m.entry(k).or_default();
+                e.rows += v.rows;
+                e.batches += v.batches;
+                e.nanos += v.nanos;
+            }
+        }
+    }
+
+    /// The stats of the operator at `key` ([`op_key`]).
+    pub fn get(&self, key: usize) -> Option<OpStats> {
+        self.stats.lock().ok().and_then(|m| m.get(&key).copied())
+    }
+}
+
+/// The metrics key of an operator or sink.
+pub fn op_key<T: ?Sized>(op: &T) -> usize {
+    op as *const T as *const () as usize
 }
 
 impl TaskContext {
@@ -199,6 +308,7 @@ impl TaskContext {
             config,
             pool,
             spill,
+            metrics: Arc::new(OperatorMetrics::default()),
         }
     }
 }
@@ -243,6 +353,11 @@ impl Executor {
     /// An executor for one query.
     pub fn new(ctx: TaskContext) -> Self {
         Executor { ctx }
+    }
+
+    /// The context queries run in.
+    pub fn context(&self) -> &TaskContext {
+        &self.ctx
     }
 
     /// Runs `plan` to completion and returns its output batches in order.
@@ -387,7 +502,22 @@ impl Executor {
 
     fn run_pipeline(&self, items: Vec<WorkItem>, sink: &dyn Sink) -> Result<Vec<Vec<RecordBatch>>> {
         let locals = self.run_workers(items, sink)?;
-        sink.finish(locals, &self.ctx)
+        let t = std::time::Instant::now();
+        let out = sink.finish(locals, &self.ctx);
+        self.add_finish_time(sink, t);
+        out
+    }
+
+    fn add_finish_time(&self, sink: &dyn Sink, start: std::time::Instant) {
+        let mut m = std::collections::HashMap::new();
+        m.insert(
+            op_key(sink),
+            OpStats {
+                nanos: start.elapsed().as_nanos() as u64,
+                ..OpStats::default()
+            },
+        );
+        self.ctx.metrics.merge(m);
     }
 
     fn run_pipeline_source(
@@ -396,7 +526,10 @@ impl Executor {
         sink: &dyn Sink,
     ) -> Result<Arc<dyn DataSource>> {
         let locals = self.run_workers(items, sink)?;
-        sink.finish_source(locals, &self.ctx)
+        let t = std::time::Instant::now();
+        let out = sink.finish_source(locals, &self.ctx);
+        self.add_finish_time(sink, t);
+        out
     }
 
     /// Runs every work item into the sink's per-worker states; returns them in worker order.
@@ -418,6 +551,9 @@ impl Executor {
             let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 (|| -> Result<()> {
                     let mut local = sink.make_local(&self.ctx)?;
+                    let mut stats: std::collections::HashMap<usize, OpStats> =
+                        std::collections::HashMap::new();
+                    let sink_key = op_key(sink);
                     let outcome = (|| -> Result<()> {
                         loop {
                             if stop.load(Ordering::Relaxed) {
@@ -433,13 +569,26 @@ impl Executor {
                                 let mut b = Some(batch?);
                                 for op in item.ops.iter() {
                                     match b {
-                                        Some(x) => b = op.execute(x)?,
+                                        Some(x) => {
+                                            let t = std::time::Instant::now();
+                                            b = op.execute(x)?;
+                                            let e = stats.entry(op_key(op.as_ref())).or_default();
+                                            e.nanos += t.elapsed().as_nanos() as u64;
+                                            e.batches += 1;
+                                            e.rows += b.as_ref().map_or(0, |x| x.num_rows() as u64);
+                                        }
                                         None => break,
                                     }
                                 }
                                 if let Some(x) = b {
                                     if x.num_rows() > 0 || x.num_columns() == 0 {
+                                        let t = std::time::Instant::now();
+                                        let rows = x.num_rows() as u64;
                                         local.sink(i, item.morsel.partition(), x)?;
+                                        let e = stats.entry(sink_key).or_default();
+                                        e.nanos += t.elapsed().as_nanos() as u64;
+                                        e.batches += 1;
+                                        e.rows += rows;
                                     }
                                 }
                             }
@@ -449,6 +598,7 @@ impl Executor {
                     if let Ok(mut l) = locals.lock() {
                         l.push((w, local));
                     }
+                    self.ctx.metrics.merge(stats);
                     outcome
                 })()
             }));

@@ -35,6 +35,8 @@ pub struct MemoryPool {
     /// Bytes held by spillable reservations, and how many of them exist.
     spillable_used: AtomicUsize,
     spillable_count: AtomicUsize,
+    /// Per kind of consumer (its name up to `(` or `[`): bytes held now and at most.
+    consumers: std::sync::Mutex<std::collections::HashMap<String, (usize, usize)>>,
 }
 
 impl MemoryPool {
@@ -46,6 +48,7 @@ impl MemoryPool {
             peak: AtomicUsize::new(0),
             spillable_used: AtomicUsize::new(0),
             spillable_count: AtomicUsize::new(0),
+            consumers: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -67,6 +70,31 @@ impl MemoryPool {
     /// Starts measuring the peak afresh (at the start of a query).
     pub fn reset_peak(&self) {
         self.peak.store(self.used(), Ordering::Relaxed);
+        if let Ok(mut c) = self.consumers.lock() {
+            c.retain(|_, (cur, _)| *cur > 0);
+            for (cur, peak) in c.values_mut() {
+                *peak = *cur;
+            }
+        }
+    }
+
+    /// The most bytes consumers of `kind` (e.g. `SortExec`) held at once since the last
+    /// [`MemoryPool::reset_peak`].
+    pub fn consumer_peak(&self, kind: &str) -> usize {
+        self.consumers
+            .lock()
+            .ok()
+            .and_then(|c| c.get(kind).map(|(_, p)| *p))
+            .unwrap_or(0)
+    }
+
+    fn account(&self, consumer: &str, grow: usize, shrink: usize) {
+        let kind = consumer.split(['(', '[']).next().unwrap_or(consumer);
+        if let Ok(mut c) = self.consumers.lock() {
+            let e = c.entry(kind.to_string()).or_insert((0, 0));
+            e.0 = (e.0 + grow).saturating_sub(shrink);
+            e.1 = e.1.max(e.0);
+        }
     }
 
     /// A new, empty reservation for `consumer`.
@@ -151,6 +179,7 @@ impl Reservation {
             !self.spillable || self.size.saturating_add(bytes) <= self.pool.fair_share(self.peers);
         if fair && self.pool.try_grow(bytes) {
             self.size += bytes;
+            self.pool.account(&self.consumer, bytes, 0);
             if self.spillable {
                 self.pool.spillable_used.fetch_add(bytes, Ordering::AcqRel);
             }
@@ -180,7 +209,11 @@ impl Reservation {
     /// Returns `bytes` to the pool.
     pub fn shrink(&mut self, bytes: usize) {
         let b = bytes.min(self.size);
+        if b == 0 {
+            return;
+        }
         self.pool.shrink(b);
+        self.pool.account(&self.consumer, 0, b);
         if self.spillable {
             self.pool.spillable_used.fetch_sub(b, Ordering::AcqRel);
         }

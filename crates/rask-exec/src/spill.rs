@@ -74,6 +74,8 @@ pub struct SpillManager {
     dir: Mutex<Option<PathBuf>>,
     next: AtomicUsize,
     metrics: SpillMetrics,
+    /// Per operator kind (`sort`, `aggregate`, `join`): files and bytes.
+    by_operator: Mutex<std::collections::HashMap<String, (usize, u64)>>,
 }
 
 impl SpillManager {
@@ -85,12 +87,22 @@ impl SpillManager {
             dir: Mutex::new(None),
             next: AtomicUsize::new(0),
             metrics: SpillMetrics::default(),
+            by_operator: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
     /// The query's counters.
     pub fn metrics(&self) -> &SpillMetrics {
         &self.metrics
+    }
+
+    /// Files and bytes spilled by operators of `kind` (`sort`, `aggregate`, `join`).
+    pub fn operator_spills(&self, kind: &str) -> (usize, u64) {
+        self.by_operator
+            .lock()
+            .ok()
+            .and_then(|m| m.get(kind).copied())
+            .unwrap_or((0, 0))
     }
 
     /// The per-query directory, if anything was spilled yet.
@@ -162,6 +174,7 @@ impl SpillManager {
         Ok(SpillWriter {
             manager: Arc::clone(self),
             writer: Some(writer),
+            operator: operator.to_lowercase(),
             file: Some(SpillFile {
                 path,
                 schema: Arc::clone(schema),
@@ -205,6 +218,7 @@ impl Drop for SpillManager {
 /// A spill file being written.
 pub struct SpillWriter {
     manager: Arc<SpillManager>,
+    operator: String,
     writer: Option<StreamWriter<BufWriter<File>>>,
     file: Option<SpillFile>,
 }
@@ -264,6 +278,13 @@ impl SpillWriter {
         }
         file.bytes = std::fs::metadata(&file.path).map_or(0, |m| m.len());
         self.manager.metrics.add(file.rows, file.bytes);
+        if let Ok(mut m) = self.manager.by_operator.lock() {
+            let e = m
+                .entry(std::mem::take(&mut self.operator))
+                .or_insert((0, 0));
+            e.0 += 1;
+            e.1 += file.bytes;
+        }
         Ok(file)
     }
 }

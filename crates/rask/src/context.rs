@@ -475,6 +475,11 @@ impl SessionState {
         }
     }
 
+    /// Peak memory and spilling of the last query.
+    pub(crate) fn last_stats(&self) -> QueryStats {
+        self.last_stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
     /// Runs `f` with an executor on the session's pool.
     pub(crate) fn run<T: Send>(&self, f: impl FnOnce(&Executor) -> Result<T> + Send) -> Result<T> {
         let ctx = TaskContext::with_pool(self.config.clone(), Arc::clone(&self.pool));

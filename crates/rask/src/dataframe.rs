@@ -427,11 +427,21 @@ impl DataFrame {
         rows.push(vec!["physical_plan".to_string(), physical.display_indent()]);
         if analyze {
             let start = Instant::now();
-            let batches = self.state.run(|exec| exec.collect(&physical))?;
-            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let (n, annotated) = self.state.run(|exec| {
+                let batches = exec.collect(&physical)?;
+                let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+                Ok((n, physical.display_analyzed(exec.context())))
+            })?;
+            let elapsed = start.elapsed();
+            let stats = self.state.last_stats();
+            rows.push(vec!["analyzed_plan".to_string(), annotated]);
             rows.push(vec![
                 "analyze".to_string(),
-                format!("output_rows={n} elapsed={:.3?}", start.elapsed()),
+                format!(
+                    "output_rows={n} elapsed={elapsed:.3?} peak_memory={} spill_count={} \
+                     spilled_bytes={}",
+                    stats.peak_memory, stats.spill_count, stats.spilled_bytes
+                ),
             ]);
         }
         Ok(rows)

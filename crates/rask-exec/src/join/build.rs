@@ -297,7 +297,7 @@ impl Sink for BuildSink {
             keys: Vec::new(),
             hashes: Vec::new(),
             scratch: Vec::new(),
-            reservation: ctx.pool.reservation("join build"),
+            reservation: ctx.pool.reservation("HashJoinExec(build)"),
         }))
     }
 
@@ -368,7 +368,7 @@ impl Sink for BuildSink {
         } else {
             (0..rows).map(|_| AtomicBool::new(false)).collect()
         };
-        let mut reservation = ctx.pool.reservation("join build");
+        let mut reservation = ctx.pool.reservation("HashJoinExec(build)");
         let key_bytes: usize = keys
             .iter()
             .filter(|k| !batch.columns().iter().any(|c| Arc::ptr_eq(c, k)))
