@@ -23,6 +23,11 @@ use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 use arrow::ipc::CompressionType;
 use rask_common::{Error, Result, SessionConfig};
 
+/// Write buffer of a spill file: small, because partitioned spilling keeps dozens open.
+const WRITE_BUFFER: usize = 32 << 10;
+/// Read buffer of a spill file.
+const READ_BUFFER: usize = 64 << 10;
+
 /// Spill directories of queries now running, for the Ctrl-C handler.
 static LIVE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -166,7 +171,7 @@ impl SpillManager {
                 .map_err(|e| Error::Internal(format!("spill compression: {e}")))?;
         }
         let writer = StreamWriter::try_new_with_options(
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(WRITE_BUFFER, file),
             schema,
             options,
         )
@@ -335,7 +340,7 @@ impl SpillFile {
                 self.path.display()
             ))
         })?;
-        let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)?;
+        let reader = StreamReader::try_new(BufReader::with_capacity(READ_BUFFER, file), None)?;
         Ok(SpillReader {
             reader,
             path: self.path.clone(),
