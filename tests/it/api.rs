@@ -269,3 +269,29 @@ fn explain_analyze_reports_rows_memory_and_spills() {
     assert!(number("peak_memory=") <= 1 << 20, "{text}");
     assert!(number("spill_count=") > 0, "{text}");
 }
+
+#[test]
+fn progress_callback_sees_every_work_item() {
+    use std::sync::{Arc, Mutex};
+    let ctx = Setup::all()[0].context().expect("context");
+    let seen: Arc<Mutex<Vec<rask::ProgressInfo>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    ctx.set_progress_callback(move |p| {
+        if let Ok(mut v) = log.lock() {
+            v.push(p);
+        }
+    });
+    ctx.sql("SELECT l_returnflag, count(*) FROM lineitem GROUP BY 1 ORDER BY 1")
+        .and_then(|d| d.collect())
+        .expect("query");
+    let seen = seen.lock().expect("log");
+    let last = seen
+        .iter()
+        .max_by_key(|p| (p.done, p.total))
+        .expect("progress reported");
+    assert!(last.total > 0 && last.done == last.total, "{last:?}");
+    assert!(
+        seen.iter().all(|p| p.done <= p.total),
+        "never past what is known"
+    );
+}

@@ -111,6 +111,11 @@ pub struct SqlArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit_arg)]
     pub memory_limit: Option<usize>,
 
+    /// Never show the progress bar (it appears on stderr, when stderr is a terminal, for
+    /// queries running longer than half a second).
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Directory for spill files (a per-query directory is made inside and removed when
     /// the query ends) [default: the system temporary directory].
     #[arg(long, value_name = "DIR")]

@@ -132,12 +132,41 @@ impl Drop for Output {
 pub struct Executor {
     ctx: SessionContext,
     options: PrintOptions,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+/// A progress bar fed by `ctx`'s queries: hidden for the first half second of a query, then
+/// morsels done out of those known, with the elapsed time and an ETA, on stderr.
+pub fn progress_bar(ctx: &SessionContext) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} morsels, ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let feed = bar.clone();
+    ctx.set_progress_callback(move |p| {
+        if p.elapsed < Duration::from_millis(500) || p.total == 0 {
+            return;
+        }
+        if feed.is_hidden() {
+            feed.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        feed.set_length(p.total);
+        feed.set_position(p.done);
+    });
+    bar
 }
 
 impl Executor {
     /// An executor over `ctx` printing with `options`.
     pub fn new(ctx: SessionContext, options: PrintOptions) -> Self {
-        Executor { ctx, options }
+        Executor {
+            ctx,
+            options,
+            progress: None,
+        }
     }
 
     /// The session.
@@ -175,13 +204,26 @@ impl Executor {
         rask::reset_cancellation();
         let start = Instant::now();
         let df = self.ctx.sql(statement)?;
-        let batches = df.collect()?;
+        let batches = df.collect();
+        if let Some(bar) = &self.progress {
+            // Gone before the results print.
+            bar.finish_and_clear();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            bar.reset();
+        }
+        let batches = batches?;
         let elapsed = start.elapsed();
         let schema = df.schema();
         if !schema.fields().is_empty() {
             print_batches(out.writer(), &schema, &batches, &self.options)?;
         }
         Ok(elapsed)
+    }
+
+    /// Shows `bar` (from [`progress_bar`]) while statements run.
+    pub fn with_progress(mut self, bar: Option<indicatif::ProgressBar>) -> Self {
+        self.progress = bar;
+        self
     }
 
     /// The `.timer` line of the last statement: run time, peak memory and spilling.

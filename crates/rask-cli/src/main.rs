@@ -103,6 +103,8 @@ fn run_sql(args: SqlArgs) -> Result<()> {
         (None, None) => None,
     };
 
+    let progress =
+        (!args.no_progress && std::io::stderr().is_terminal()).then(|| exec::progress_bar(&ctx));
     let mut out = match &args.output {
         Some(path) => Output::file(path)?,
         None => Output::stdout(),
@@ -113,13 +115,13 @@ fn run_sql(args: SqlArgs) -> Result<()> {
 
     match script {
         Some(script) => {
-            let exec = Executor::new(ctx, options);
+            let exec = Executor::new(ctx, options).with_progress(progress);
             exec.run_script(&script, &mut out, |_, _| Ok(()))?;
         }
         None => {
             let interactive = std::io::stdin().is_terminal();
             options.elide_rows = interactive && on_terminal;
-            let exec = Executor::new(ctx, options);
+            let exec = Executor::new(ctx, options).with_progress(progress);
             repl::run_repl(&exec, &mut out, interactive)?;
         }
     }

@@ -252,6 +252,77 @@ pub struct TaskContext {
     pub spill: Arc<SpillManager>,
     /// Rows and time per operator (EXPLAIN ANALYZE).
     pub metrics: Arc<OperatorMetrics>,
+    /// Morsels done and known so far, reported to a callback.
+    pub progress: Arc<Progress>,
+}
+
+/// How far a query is: work items (morsels through a pipeline) done out of those known so
+/// far (later pipelines add theirs when they start), and the time since it began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgressInfo {
+    /// Work items finished.
+    pub done: u64,
+    /// Work items known.
+    pub total: u64,
+    /// Time since the query started.
+    pub elapsed: std::time::Duration,
+}
+
+/// A progress callback.
+pub type ProgressCallback = Arc<dyn Fn(ProgressInfo) + Send + Sync>;
+
+/// Progress counters of one query run.
+pub struct Progress {
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+    start: std::time::Instant,
+    callback: Option<ProgressCallback>,
+}
+
+impl Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress")
+            .field("done", &self.done)
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
+impl Progress {
+    /// Counters reporting to `callback` (if any) after every work item.
+    pub fn new(callback: Option<ProgressCallback>) -> Arc<Self> {
+        Arc::new(Progress {
+            done: Default::default(),
+            total: Default::default(),
+            start: std::time::Instant::now(),
+            callback,
+        })
+    }
+
+    fn add_total(&self, n: usize) {
+        self.total.fetch_add(n as u64, Ordering::Relaxed);
+        self.report();
+    }
+
+    fn item_done(&self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.report();
+    }
+
+    fn report(&self) {
+        if let Some(cb) = &self.callback {
+            cb(self.snapshot());
+        }
+    }
+
+    /// Where the query is now.
+    pub fn snapshot(&self) -> ProgressInfo {
+        ProgressInfo {
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            elapsed: self.start.elapsed(),
+        }
+    }
 }
 
 /// Rows and time of each operator of a query, keyed by the operator's address.
@@ -309,7 +380,14 @@ impl TaskContext {
             pool,
             spill,
             metrics: Arc::new(OperatorMetrics::default()),
+            progress: Progress::new(None),
         }
+    }
+
+    /// Reports progress to `callback` after every work item.
+    pub fn with_progress(mut self, callback: Option<ProgressCallback>) -> Self {
+        self.progress = Progress::new(callback);
+        self
     }
 }
 
@@ -538,6 +616,7 @@ impl Executor {
         items: Vec<WorkItem>,
         sink: &dyn Sink,
     ) -> Result<Vec<Box<dyn SinkLocal>>> {
+        self.ctx.progress.add_total(items.len());
         let stop = Arc::new(AtomicBool::new(false));
         if sink.wants_stop() {
             sink.set_stop_flag(Arc::clone(&stop));
@@ -592,6 +671,7 @@ impl Executor {
                                     }
                                 }
                             }
+                            self.ctx.progress.item_done();
                         }
                         Ok(())
                     })();

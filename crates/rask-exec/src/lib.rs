@@ -20,8 +20,8 @@ pub mod spill;
 
 pub use columnar::ColumnarValue;
 pub use executor::{
-    cancel_running_queries, reset_cancellation, Executor, PhysicalPlan, Sink, SinkLocal,
-    StreamOperator, TaskContext,
+    cancel_running_queries, reset_cancellation, Executor, PhysicalPlan, ProgressCallback,
+    ProgressInfo, Sink, SinkLocal, StreamOperator, TaskContext,
 };
 pub use memory::{MemoryPool, Reservation};
 pub use physical_expr::{create_physical_expr, PhysicalExpr};

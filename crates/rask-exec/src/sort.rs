@@ -278,6 +278,16 @@ impl SinkLocal for SortLocal {
 }
 
 impl SortExec {
+    /// Whether to sort in memory: nothing was spilled, and the output (about the size of the
+    /// input) fits beside the input in what is left of the pool.
+    fn in_memory(locals: &[SortLocal], ctx: &TaskContext) -> bool {
+        if locals.iter().any(|l| !l.runs.is_empty()) {
+            return false;
+        }
+        let held: usize = locals.iter().map(|l| l.reservation.size()).sum();
+        held <= ctx.pool.limit().saturating_sub(ctx.pool.used())
+    }
+
     fn take_locals(locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<SortLocal>> {
         locals
             .into_iter()
@@ -414,7 +424,7 @@ impl Sink for SortExec {
         ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>> {
         let locals = Self::take_locals(locals)?;
-        if locals.iter().all(|l| l.runs.is_empty()) {
+        if Self::in_memory(&locals, ctx) {
             return self.sort_in_memory(locals, ctx);
         }
         let source = self.merge_runs(locals, ctx)?;
@@ -433,7 +443,7 @@ impl Sink for SortExec {
         ctx: &TaskContext,
     ) -> Result<Arc<dyn DataSource>> {
         let locals = Self::take_locals(locals)?;
-        if locals.iter().all(|l| l.runs.is_empty()) {
+        if Self::in_memory(&locals, ctx) {
             let parts = self.sort_in_memory(locals, ctx)?;
             return Ok(Arc::new(MemorySource::new(self.schema(), parts)));
         }

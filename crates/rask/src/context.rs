@@ -52,6 +52,7 @@ pub(crate) struct SessionState {
     threads: Option<rayon::ThreadPool>,
     pool: Arc<MemoryPool>,
     last_stats: std::sync::Mutex<QueryStats>,
+    progress: RwLock<Option<rask_exec::ProgressCallback>>,
 }
 
 /// What the last query of a session used.
@@ -92,7 +93,20 @@ impl SessionContext {
                 threads,
                 pool,
                 last_stats: std::sync::Mutex::new(QueryStats::default()),
+                progress: RwLock::new(None),
             }),
+        }
+    }
+
+    /// Calls `callback` as queries of this session make progress: work items (morsels
+    /// through a pipeline) done out of those known so far, and the elapsed time. It runs on
+    /// worker threads after every item, so it must be quick (the CLI's progress bar uses it).
+    pub fn set_progress_callback(
+        &self,
+        callback: impl Fn(rask_exec::ProgressInfo) + Send + Sync + 'static,
+    ) {
+        if let Ok(mut p) = self.state.progress.write() {
+            *p = Some(Arc::new(callback));
         }
     }
 
@@ -482,7 +496,9 @@ impl SessionState {
 
     /// Runs `f` with an executor on the session's pool.
     pub(crate) fn run<T: Send>(&self, f: impl FnOnce(&Executor) -> Result<T> + Send) -> Result<T> {
-        let ctx = TaskContext::with_pool(self.config.clone(), Arc::clone(&self.pool));
+        let progress = self.progress.read().ok().and_then(|p| p.clone());
+        let ctx = TaskContext::with_pool(self.config.clone(), Arc::clone(&self.pool))
+            .with_progress(progress);
         let spill = Arc::clone(&ctx.spill);
         self.pool.reset_peak();
         let exec = Executor::new(ctx);

@@ -444,7 +444,7 @@ impl Sink for HashAggregateExec {
         ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>> {
         let locals = Self::take_locals(locals)?;
-        if !locals.iter().any(|l| l.spill.has_spilled()) {
+        if !self.must_spill(&locals, ctx) {
             return self.finish_in_memory(locals, ctx);
         }
         let source = self.spilled_source(locals, ctx)?;
@@ -461,7 +461,7 @@ impl Sink for HashAggregateExec {
         ctx: &TaskContext,
     ) -> Result<Arc<dyn DataSource>> {
         let locals = Self::take_locals(locals)?;
-        if !locals.iter().any(|l| l.spill.has_spilled()) {
+        if !self.must_spill(&locals, ctx) {
             let parts = self.finish_in_memory(locals, ctx)?;
             return Ok(Arc::new(MemorySource::new(Arc::clone(&self.schema), parts)));
         }
@@ -488,6 +488,20 @@ impl Sink for HashAggregateExec {
 }
 
 impl HashAggregateExec {
+    /// Whether to finish through spill files: some worker spilled, or merging the workers'
+    /// tables (which needs about as much memory again) would not fit in what is left.
+    fn must_spill(&self, locals: &[AggLocal], ctx: &TaskContext) -> bool {
+        if locals.iter().any(|l| l.spill.has_spilled()) {
+            return true;
+        }
+        let live: Vec<&AggLocal> = locals.iter().filter(|l| l.saw_input()).collect();
+        if live.len() < 2 || !live.iter().all(|l| l.can_spill) {
+            return false;
+        }
+        let need: usize = live.iter().map(|l| l.size()).sum();
+        need > ctx.pool.limit().saturating_sub(ctx.pool.used())
+    }
+
     fn take_locals(locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<AggLocal>> {
         let mut out = Vec::with_capacity(locals.len());
         for l in locals {

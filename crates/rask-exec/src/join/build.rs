@@ -17,7 +17,7 @@ use super::probe::ProbeExec;
 use super::{BuildOutput, IndexKind, JoinCore, JoinRun};
 use crate::executor::{Sink, SinkLocal, StreamOperator, TaskContext};
 use crate::hash::{hash_columns, HashValue};
-use crate::memory::Reservation;
+use crate::memory::{array_memory, batch_memory, Reservation};
 
 /// End of a chain / no row.
 pub(super) const NONE: u32 = u32::MAX;
@@ -267,7 +267,7 @@ impl SinkLocal for BuildLocal {
             .iter()
             .map(|k| k.evaluate_to_array(&batch))
             .collect::<Result<Vec<_>>>()?;
-        let mut bytes = batch.get_array_memory_size();
+        let mut bytes = batch_memory(&batch);
         if uses_hashed_index(&self.core, &keys) {
             hash_columns(&keys, n, &mut self.scratch)?;
             self.hashes.extend_from_slice(&self.scratch);
@@ -277,7 +277,7 @@ impl SinkLocal for BuildLocal {
         bytes += keys
             .iter()
             .filter(|k| !batch.columns().iter().any(|c| Arc::ptr_eq(c, k)))
-            .map(|k| k.get_array_memory_size())
+            .map(|k| array_memory(k.as_ref()))
             .sum::<usize>();
         self.reservation.try_grow(bytes)?;
         self.batches.push(batch);
@@ -372,9 +372,9 @@ impl Sink for BuildSink {
         let key_bytes: usize = keys
             .iter()
             .filter(|k| !batch.columns().iter().any(|c| Arc::ptr_eq(c, k)))
-            .map(|k| k.get_array_memory_size())
+            .map(|k| array_memory(k.as_ref()))
             .sum();
-        let total = batch.get_array_memory_size() + key_bytes + index.size() + matched.len();
+        let total = batch_memory(&batch) + key_bytes + index.size() + matched.len();
         // The locals' reservations covered the unconcatenated input; hold the final size now.
         drop(reservations);
         reservation.try_grow(total)?;

@@ -14,8 +14,9 @@
 //! the null-aware anti join (`NOT IN`), whose answer depends on NULLs anywhere in the build
 //! input, is not partitioned.
 //!
-//! A build partition that still does not fit fails with `ResourcesExhausted` (no recursive
-//! repartitioning or single-key fallback yet).
+//! A build partition that still does not fit is split again (both sides, by other hash bits)
+//! and its sub-partitions joined one by one, up to three more levels; past that (one key with
+//! more rows than memory holds) the join fails with `ResourcesExhausted`.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,8 +47,9 @@ pub struct PartitionKeys {
     pub probe: Vec<PhysicalExpr>,
 }
 
-fn grace_partition(hash: u64) -> usize {
-    (((hash >> 32) * GRACE_PARTITIONS as u64) >> 32) as usize
+/// The partition of a hash; each recursion `depth` uses other bits.
+fn grace_partition(hash: u64, depth: u32) -> usize {
+    (((hash.rotate_left(11 * depth) >> 32) * GRACE_PARTITIONS as u64) >> 32) as usize
 }
 
 /// Per-partition spill files of one input, written by one worker.
@@ -56,6 +58,8 @@ struct PartitionWriters {
     schema: SchemaRef,
     keys: Vec<PhysicalExpr>,
     writers: Vec<Option<SpillWriter>>,
+    /// Recursion depth (0: the first split).
+    depth: u32,
 }
 
 impl PartitionWriters {
@@ -65,6 +69,7 @@ impl PartitionWriters {
             schema,
             keys,
             writers: (0..GRACE_PARTITIONS).map(|_| None).collect(),
+            depth: 0,
         }
     }
 
@@ -81,7 +86,7 @@ impl PartitionWriters {
         let hashes = hash_rows(&keys, n)?;
         let mut rows: Vec<Vec<u32>> = vec![Vec::new(); GRACE_PARTITIONS];
         for (i, h) in hashes.iter().enumerate() {
-            rows[grace_partition(*h)].push(i as u32);
+            rows[grace_partition(*h, self.depth)].push(i as u32);
         }
         for (p, r) in rows.into_iter().enumerate() {
             if r.is_empty() {
@@ -403,24 +408,18 @@ impl Morsel for GraceMorsel {
         let Some((build, probe)) = files else {
             return internal_err!("a grace join partition was read twice");
         };
-        let run = self.join.start(&self.ctx)?;
-        let sink = run.build_sink();
-        let mut local = sink.make_local(&self.ctx)?;
-        for f in &build {
-            for b in f.read()? {
-                local.sink(0, self.partition, b?)?;
-            }
-        }
-        sink.finish(vec![local], &self.ctx)?;
-        drop(build);
-        let op = run.probe_operator()?;
+        let Some(keys) = self.join.partition_keys() else {
+            return internal_err!("a grace join without partition keys");
+        };
         Ok(Box::new(GraceIter {
-            run: Some(run),
-            op,
-            probe,
-            next_file: 0,
-            reader: None,
+            join: Arc::clone(&self.join),
+            ctx: self.ctx.clone(),
+            keys,
+            partition: self.partition,
+            pending: vec![(build, probe, 1)],
+            current: None,
             tail: None,
+            failed: false,
         }))
     }
     fn partition(&self) -> usize {
@@ -428,46 +427,140 @@ impl Morsel for GraceMorsel {
     }
 }
 
-/// Probe batches of one partition through the join, then its after-probe rows.
-struct GraceIter {
-    run: Option<Arc<dyn super::JoinRun>>,
+/// A partition still too big for memory is split again by other hash bits, this many times.
+const MAX_DEPTH: u32 = 3;
+
+/// One partition pair being joined: the run holding its build side, and the probe files.
+struct PairRun {
+    run: Arc<dyn super::JoinRun>,
     op: Arc<dyn StreamOperator>,
     probe: Vec<SpillFile>,
     next_file: usize,
     reader: Option<SpillReader>,
+}
+
+/// Joins one partition (and, when it had to be split, its sub-partitions one by one).
+struct GraceIter {
+    join: Arc<dyn JoinExec>,
+    ctx: TaskContext,
+    keys: PartitionKeys,
+    partition: usize,
+    /// `(build files, probe files, depth)` still to join.
+    pending: Vec<(Vec<SpillFile>, Vec<SpillFile>, u32)>,
+    current: Option<PairRun>,
     tail: Option<std::vec::IntoIter<RecordBatch>>,
+    failed: bool,
+}
+
+/// Splits the rows of `files` by the hash of `keys` at recursion `depth`.
+fn resplit(
+    files: Vec<SpillFile>,
+    keys: &[PhysicalExpr],
+    depth: u32,
+    ctx: &TaskContext,
+) -> Result<Vec<Vec<SpillFile>>> {
+    let Some(schema) = files.first().map(|f| Arc::clone(f.schema())) else {
+        return Ok((0..GRACE_PARTITIONS).map(|_| Vec::new()).collect());
+    };
+    let mut w = PartitionWriters::new(Arc::clone(&ctx.spill), schema, keys.to_vec());
+    w.depth = depth;
+    for f in &files {
+        for b in f.read()? {
+            w.write(&b?)?;
+        }
+    }
+    drop(files);
+    Ok(collect_files(vec![w.finish()?]))
 }
 
 impl GraceIter {
+    /// Builds the next pending pair; splits it when its build side does not fit.
+    fn start_next(&mut self) -> Result<bool> {
+        while let Some((build, probe, depth)) = self.pending.pop() {
+            if build.is_empty() && probe.is_empty() {
+                continue;
+            }
+            let run = self.join.start(&self.ctx)?;
+            let built = (|| -> Result<()> {
+                let sink = run.build_sink();
+                let mut local = sink.make_local(&self.ctx)?;
+                for f in &build {
+                    for b in f.read()? {
+                        local.sink(0, self.partition, b?)?;
+                    }
+                }
+                sink.finish(vec![local], &self.ctx)?;
+                Ok(())
+            })();
+            match built {
+                Ok(()) => {
+                    drop(build);
+                    let op = run.probe_operator()?;
+                    self.current = Some(PairRun {
+                        run,
+                        op,
+                        probe,
+                        next_file: 0,
+                        reader: None,
+                    });
+                    return Ok(true);
+                }
+                Err(e)
+                    if matches!(e.root(), Error::ResourcesExhausted(_)) && depth <= MAX_DEPTH =>
+                {
+                    drop(run);
+                    let b = resplit(build, &self.keys.build, depth, &self.ctx)?;
+                    let p = resplit(probe, &self.keys.probe, depth, &self.ctx)?;
+                    // Popped from the back: keep sub-partition order.
+                    for (bp, pp) in b.into_iter().zip(p).rev() {
+                        self.pending.push((bp, pp, depth + 1));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
     fn step(&mut self) -> Result<Option<RecordBatch>> {
         loop {
             if let Some(t) = &mut self.tail {
-                return Ok(t.next());
+                if let Some(b) = t.next() {
+                    return Ok(Some(b));
+                }
+                self.tail = None;
             }
-            if let Some(r) = &mut self.reader {
+            let Some(cur) = &mut self.current else {
+                if self.start_next()? {
+                    continue;
+                }
+                return Ok(None);
+            };
+            if let Some(r) = &mut cur.reader {
                 match r.next().transpose()? {
                     Some(b) => {
-                        if let Some(out) = self.op.execute(b)? {
+                        if let Some(out) = cur.op.execute(b)? {
                             if out.num_rows() > 0 {
                                 return Ok(Some(out));
                             }
                         }
                         continue;
                     }
-                    None => self.reader = None,
+                    None => cur.reader = None,
                 }
             }
-            if self.next_file < self.probe.len() {
-                self.reader = Some(self.probe[self.next_file].read()?);
-                self.next_file += 1;
+            if cur.next_file < cur.probe.len() {
+                cur.reader = Some(cur.probe[cur.next_file].read()?);
+                cur.next_file += 1;
                 continue;
             }
-            // Probing is over: the build rows the join emits now.
-            let rest = match self.run.take() {
-                Some(run) if run.emits_after_probe() => run.after_probe()?,
-                _ => Vec::new(),
+            // This pair is probed: the build rows the join emits now.
+            let rest = if cur.run.emits_after_probe() {
+                cur.run.after_probe()?
+            } else {
+                Vec::new()
             };
-            self.probe.clear();
+            self.current = None;
             self.tail = Some(rest.into_iter());
         }
     }
@@ -476,11 +569,14 @@ impl GraceIter {
 impl Iterator for GraceIter {
     type Item = Result<RecordBatch>;
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
         match self.step() {
             Ok(Some(b)) => Some(Ok(b)),
             Ok(None) => None,
             Err(e) => {
-                self.tail = Some(Vec::new().into_iter());
+                self.failed = true;
                 Some(Err(e))
             }
         }

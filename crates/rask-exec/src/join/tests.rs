@@ -446,26 +446,30 @@ fn oracle_small_tables() {
 
 #[test]
 fn grace_join_under_a_small_limit_matches() {
+    use crate::join::grace::GRACE_PARTITIONS;
     let mut rng = Rng(99);
     let left = gen_rows(&mut rng, 20_000, 10_000, 1, true);
     let right = gen_rows(&mut rng, 20_000, 10_000, 1, false);
-    for jt in [
-        JoinType::Inner,
-        JoinType::Full,
-        JoinType::LeftAnti,
-        JoinType::RightSemi,
+    // 700 KB left: the build side does not fit, its partitions do; 45 KB (one thread):
+    // partitions are split again.
+    for (jt, leave, threads) in [
+        (JoinType::Inner, 700_000, 3),
+        (JoinType::Full, 700_000, 3),
+        (JoinType::LeftAnti, 700_000, 3),
+        (JoinType::RightSemi, 700_000, 3),
+        (JoinType::Inner, 45_000, 1),
+        (JoinType::Full, 45_000, 1),
     ] {
         for filter in [false, true] {
             let want = reference(jt, Keys::IntStr, filter, &left, &right);
             let root = tempfile::tempdir().unwrap();
             let config = SessionConfig::new()
-                .with_threads(3)
+                .with_threads(threads)
                 .with_memory_limit(4 << 20)
                 .with_spill_dir(root.path());
             let ctx = TaskContext::new(config);
-            // A memory thief leaves 700 KB: the build side does not fit, its partitions do.
             let mut thief = ctx.pool.reservation("thief");
-            thief.try_grow((4 << 20) - 700_000).unwrap();
+            thief.try_grow((4 << 20) - leave).unwrap();
             let got = run_join_in(
                 Algo::Hash,
                 jt,
@@ -478,8 +482,16 @@ fn grace_join_under_a_small_limit_matches() {
                 ctx.clone(),
             )
             .unwrap();
-            assert_eq!(got, want, "{jt} filter {filter}");
-            assert!(ctx.spill.metrics().spill_count() > 0, "{jt}: spilled");
+            assert_eq!(got, want, "{jt} filter {filter} leave {leave}");
+            let files = ctx.spill.metrics().spill_count();
+            assert!(files > 0, "{jt}: spilled");
+            if leave < 300_000 {
+                // Build and probe files of the first split, then those of re-splits.
+                assert!(
+                    files > 2 * GRACE_PARTITIONS,
+                    "{jt}: partitions re-split ({files})"
+                );
+            }
             drop((thief, ctx));
             assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
         }
