@@ -24,7 +24,7 @@ Statements end with ';' and may span several lines. Ctrl-C clears the input, Ctr
 
 .tables            list the tables
 .schema [NAME]     show the columns and types of table NAME (or of every table)
-.timer on|off      print the run time of each statement
+.timer on|off      print each statement's run time, peak memory and spilled bytes
 .help              show this help
 .quit, .exit       leave the shell
 ";

@@ -83,13 +83,14 @@ pub struct AggregateExpr {
 ///
 /// Buffers one hash table and one state vector per aggregate per worker (`median` keeps
 /// every value, `string_agg` every string, `DISTINCT` every distinct pair), reserved from the
-/// session pool after every batch; when the pool refuses, the query fails with
-/// `ResourcesExhausted`. The merge reserves its partition tables as well.
+/// session pool after every batch.
 ///
 /// # Spilling
 ///
-/// Not yet. The merge is already partition-wise (groups split by hash into partitions, each
-/// merged on its own), which is the unit a later spilling version writes out.
+/// When the pool refuses a worker's table, or merging the workers' tables would not fit, the
+/// groups are written out as partial states split by key hash into 32 spill files and
+/// finalised partition by partition (see the `spill` module); `median`, `string_agg` and
+/// `DISTINCT` aggregates cannot spill and fail with `ResourcesExhausted` instead.
 #[derive(Debug)]
 pub struct HashAggregateExec {
     shared: Arc<Shared>,
