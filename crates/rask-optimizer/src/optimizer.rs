@@ -8,7 +8,7 @@ use rask_expr::{LogicalPlan, PlanSchema};
 
 use crate::rules::{
     CommonSubexprEliminate, FactorDisjunctions, ProjectionPruning, PushDownFilter, PushDownLimit,
-    ReorderJoins, SimplifyExpressions,
+    ReorderJoins, SimplifyExpressions, SingleDistinctToGroupBy,
 };
 
 /// One logical rewrite. A rule must return a plan with the same result and the same output
@@ -84,6 +84,9 @@ impl Optimizer {
             Arc::new(CommonSubexprEliminate::new()),
             // After filter pushdown (a pushed Limit would block filters) and before pruning.
             Arc::new(PushDownLimit::new()),
+            // `count(DISTINCT x)` as two plain (parallel, spillable) aggregations. Before
+            // pruning, which then narrows the inner aggregation's input.
+            Arc::new(SingleDistinctToGroupBy::new()),
             // Last: it must see every expression that any other rule added or moved, so that the
             // scans read exactly the columns still needed.
             Arc::new(ProjectionPruning::new()),
@@ -196,11 +199,12 @@ mod tests {
                 "reorder_joins",
                 "common_subexpr_eliminate",
                 "push_down_limit",
+                "single_distinct_to_groupby",
                 "projection_pruning"
             ]
         );
         let (_, timings) = opt.optimize_with_timings(scan("t").build()).unwrap();
-        assert_eq!(timings.len(), 8);
+        assert_eq!(timings.len(), 9);
     }
 
     #[test]

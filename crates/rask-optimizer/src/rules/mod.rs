@@ -7,6 +7,7 @@ mod push_down_filter;
 mod push_down_limit;
 mod reorder_joins;
 mod simplify_expressions;
+mod single_distinct_to_groupby;
 
 pub use common_subexpr_eliminate::CommonSubexprEliminate;
 pub use factor_disjunctions::FactorDisjunctions;
@@ -15,3 +16,4 @@ pub use push_down_filter::PushDownFilter;
 pub use push_down_limit::PushDownLimit;
 pub use reorder_joins::ReorderJoins;
 pub use simplify_expressions::{simplify_expr, SimplifyExpressions};
+pub use single_distinct_to_groupby::SingleDistinctToGroupBy;
