@@ -16,6 +16,7 @@ pub mod projection;
 pub mod shuffle;
 pub mod sort;
 pub mod source;
+pub mod window;
 
 pub use columnar::ColumnarValue;
 pub use executor::{Executor, PhysicalPlan, Sink, SinkLocal, StreamOperator, TaskContext};
