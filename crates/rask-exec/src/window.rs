@@ -368,6 +368,24 @@ impl Shared {
         if n > u32::MAX as usize {
             return exec_err!("WindowExec: a bucket of {n} rows is too large");
         }
+        // Keys of one fixed width up to 32 bytes (integers, floats, dates, ...) compare as
+        // big-endian u128 pairs: sorting (key, row) tuples avoids a memcmp per comparison.
+        let width = if n > 0 { rows.row(0).as_ref().len() } else { 0 };
+        if width <= 32 && (0..n).all(|i| rows.row(i).as_ref().len() == width) {
+            let mut keyed: Vec<(u128, u128, u32)> = (0..n)
+                .map(|i| {
+                    let mut buf = [0u8; 32];
+                    buf[..width].copy_from_slice(rows.row(i).as_ref());
+                    let (hi, lo) = buf.split_at(16);
+                    let hi = u128::from_be_bytes(hi.try_into().unwrap_or([0; 16]));
+                    let lo = u128::from_be_bytes(lo.try_into().unwrap_or([0; 16]));
+                    (hi, lo, i as u32)
+                })
+                .collect();
+            drop(rows);
+            keyed.sort_unstable();
+            return Ok(keyed.into_iter().map(|(_, _, i)| i).collect());
+        }
         let mut idx: Vec<u32> = (0..n as u32).collect();
         idx.sort_unstable_by(|a, b| {
             rows.row(*a as usize)
