@@ -17,6 +17,7 @@ pub mod shuffle;
 pub mod sort;
 pub mod source;
 pub mod spill;
+pub mod window;
 
 pub use columnar::ColumnarValue;
 pub use executor::{

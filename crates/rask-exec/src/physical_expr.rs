@@ -254,6 +254,9 @@ pub fn create_physical_expr(expr: &Expr, schema: &PlanSchema) -> Result<Physical
         Expr::AggregateFunction { .. } => {
             return plan_err!("aggregate function '{expr}' is not allowed here")
         }
+        Expr::WindowFunction(_) => {
+            return plan_err!("window function '{expr}' is not allowed here")
+        }
         Expr::Wildcard { .. } => return plan_err!("'*' is not allowed here"),
     })
 }

@@ -368,6 +368,218 @@ impl SortExpr {
     }
 }
 
+/// Functions computed over a window of rows (`f(...) OVER (...)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WindowFunc {
+    /// `row_number()`: 1, 2, 3, ... in window order.
+    RowNumber,
+    /// `rank()`: the row number of the first peer (ties share a rank, then a gap).
+    Rank,
+    /// `dense_rank()`: the number of peer groups so far (no gaps).
+    DenseRank,
+    /// `percent_rank()`: `(rank - 1) / (rows - 1)`, 0 for a one-row partition.
+    PercentRank,
+    /// `cume_dist()`: rows up to the last peer / rows.
+    CumeDist,
+    /// `ntile(n)`: the bucket 1..n, sizes differing by at most one.
+    Ntile,
+    /// `lag(x [, offset [, default]])`
+    Lag,
+    /// `lead(x [, offset [, default]])`
+    Lead,
+    /// `first_value(x)` of the frame.
+    FirstValue,
+    /// `last_value(x)` of the frame.
+    LastValue,
+    /// `nth_value(x, n)` of the frame (1-based).
+    NthValue,
+    /// An aggregate over the frame (`sum(x) OVER (...)`).
+    Aggregate(AggFunc),
+}
+
+impl WindowFunc {
+    /// Looks a window-only function up by its SQL name (aggregates are looked up with
+    /// [`AggFunc::from_name`]).
+    pub fn from_name(name: &str) -> Option<WindowFunc> {
+        use WindowFunc::*;
+        Some(match name {
+            "row_number" => RowNumber,
+            "rank" => Rank,
+            "dense_rank" => DenseRank,
+            "percent_rank" => PercentRank,
+            "cume_dist" => CumeDist,
+            "ntile" => Ntile,
+            "lag" => Lag,
+            "lead" => Lead,
+            "first_value" | "first" => FirstValue,
+            "last_value" | "last" => LastValue,
+            "nth_value" => NthValue,
+            _ => return None,
+        })
+    }
+
+    /// The SQL name used when printing.
+    pub fn name(&self) -> &'static str {
+        use WindowFunc::*;
+        match self {
+            RowNumber => "row_number",
+            Rank => "rank",
+            DenseRank => "dense_rank",
+            PercentRank => "percent_rank",
+            CumeDist => "cume_dist",
+            Ntile => "ntile",
+            Lag => "lag",
+            Lead => "lead",
+            FirstValue => "first_value",
+            LastValue => "last_value",
+            NthValue => "nth_value",
+            Aggregate(f) => f.name(),
+        }
+    }
+
+    /// Whether the function ignores the frame (ranking functions, `lag`, `lead`).
+    pub fn ignores_frame(&self) -> bool {
+        !matches!(
+            self,
+            WindowFunc::FirstValue
+                | WindowFunc::LastValue
+                | WindowFunc::NthValue
+                | WindowFunc::Aggregate(_)
+        )
+    }
+}
+
+/// How a window frame's bounds are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WindowFrameUnits {
+    /// Physical rows.
+    Rows,
+    /// Values of the (single) ORDER BY key; `CURRENT ROW` means the current row's peers.
+    Range,
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowFrameBound {
+    /// The partition's first row.
+    UnboundedPreceding,
+    /// `n PRECEDING`: rows (ROWS) or an ORDER BY distance (RANGE), a non-negative constant.
+    Preceding(ScalarValue),
+    /// The current row (ROWS) or its first/last peer (RANGE).
+    CurrentRow,
+    /// `n FOLLOWING`
+    Following(ScalarValue),
+    /// The partition's last row.
+    UnboundedFollowing,
+}
+
+impl fmt::Display for WindowFrameBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WindowFrameBound::UnboundedPreceding => write!(f, "UNBOUNDED PRECEDING"),
+            WindowFrameBound::Preceding(n) => write!(f, "{n} PRECEDING"),
+            WindowFrameBound::CurrentRow => write!(f, "CURRENT ROW"),
+            WindowFrameBound::Following(n) => write!(f, "{n} FOLLOWING"),
+            WindowFrameBound::UnboundedFollowing => write!(f, "UNBOUNDED FOLLOWING"),
+        }
+    }
+}
+
+/// `ROWS|RANGE BETWEEN start AND end`
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowFrame {
+    /// ROWS or RANGE.
+    pub units: WindowFrameUnits,
+    /// First row of the frame.
+    pub start: WindowFrameBound,
+    /// Last row of the frame.
+    pub end: WindowFrameBound,
+}
+
+impl Default for WindowFrame {
+    /// SQL's default, `RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`: with ORDER BY the
+    /// rows up to the current row's last peer, without it the whole partition (every row is
+    /// a peer).
+    fn default() -> Self {
+        WindowFrame {
+            units: WindowFrameUnits::Range,
+            start: WindowFrameBound::UnboundedPreceding,
+            end: WindowFrameBound::CurrentRow,
+        }
+    }
+}
+
+impl fmt::Display for WindowFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = match self.units {
+            WindowFrameUnits::Rows => "ROWS",
+            WindowFrameUnits::Range => "RANGE",
+        };
+        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)
+    }
+}
+
+/// A window function call: `func(args) OVER (PARTITION BY .. ORDER BY .. frame)`; only valid
+/// in a Window node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowFunction {
+    /// The function.
+    pub func: WindowFunc,
+    /// Arguments (`count(*)` has none).
+    pub args: Vec<Expr>,
+    /// `PARTITION BY` keys.
+    pub partition_by: Vec<Expr>,
+    /// `ORDER BY` keys inside `OVER`.
+    pub order_by: Vec<SortExpr>,
+    /// The frame (ignored by ranking functions, `lag` and `lead`).
+    pub frame: WindowFrame,
+}
+
+impl WindowFunction {
+    /// Whether two calls share PARTITION BY and ORDER BY, so one sort serves both.
+    pub fn same_window(&self, other: &WindowFunction) -> bool {
+        self.partition_by == other.partition_by && self.order_by == other.order_by
+    }
+}
+
+impl fmt::Display for WindowFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(", self.func.name())?;
+        if self.func == WindowFunc::Aggregate(AggFunc::CountStar) {
+            write!(f, "*")?;
+        } else {
+            fmt_list(f, &self.args)?;
+        }
+        write!(f, ") OVER (")?;
+        let mut sep = "";
+        if !self.partition_by.is_empty() {
+            write!(f, "PARTITION BY ")?;
+            fmt_list(f, &self.partition_by)?;
+            sep = " ";
+        }
+        if !self.order_by.is_empty() {
+            write!(f, "{sep}ORDER BY ")?;
+            for (i, k) in self.order_by.iter().enumerate() {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                write!(f, "{}", k.expr)?;
+                if !k.asc {
+                    write!(f, " DESC")?;
+                }
+                if k.nulls_first {
+                    write!(f, " NULLS FIRST")?;
+                }
+            }
+            sep = " ";
+        }
+        if !self.func.ignores_frame() && self.frame != WindowFrame::default() {
+            write!(f, "{sep}{}", self.frame)?;
+        }
+        write!(f, ")")
+    }
+}
+
 /// A logical expression. Types are inferred against a plan's schema.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -461,6 +673,8 @@ pub enum Expr {
         /// `FILTER (WHERE ...)`.
         filter: Option<Box<Expr>>,
     },
+    /// A window function call; only valid in a Window node.
+    WindowFunction(Box<WindowFunction>),
     /// `*` in a select list (expanded by the planner).
     Wildcard {
         /// `t.*`
@@ -662,6 +876,12 @@ impl Expr {
                 }
                 v
             }
+            Expr::WindowFunction(w) => w
+                .args
+                .iter()
+                .chain(&w.partition_by)
+                .chain(w.order_by.iter().map(|k| &k.expr))
+                .collect(),
         }
     }
 
@@ -783,6 +1003,37 @@ impl Expr {
                 distinct,
                 filter: filter.map(|e| bx(e, f)).transpose()?,
             },
+            Expr::WindowFunction(w) => {
+                let WindowFunction {
+                    func,
+                    args,
+                    partition_by,
+                    order_by,
+                    frame,
+                } = *w;
+                Expr::WindowFunction(Box::new(WindowFunction {
+                    func,
+                    args: args
+                        .into_iter()
+                        .map(&mut *f)
+                        .collect::<rask_common::Result<_>>()?,
+                    partition_by: partition_by
+                        .into_iter()
+                        .map(&mut *f)
+                        .collect::<rask_common::Result<_>>()?,
+                    order_by: order_by
+                        .into_iter()
+                        .map(|k| {
+                            Ok(SortExpr {
+                                expr: f(k.expr)?,
+                                asc: k.asc,
+                                nulls_first: k.nulls_first,
+                            })
+                        })
+                        .collect::<rask_common::Result<_>>()?,
+                    frame,
+                }))
+            }
         })
     }
 
@@ -818,13 +1069,28 @@ impl Expr {
         found
     }
 
-    /// True if the expression has no column and no aggregate, so it can be evaluated once.
+    /// True if a window function call occurs anywhere inside.
+    pub fn contains_window(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| {
+            if matches!(e, Expr::WindowFunction(_)) {
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// True if the expression has no column, aggregate or window call, so it can be
+    /// evaluated once.
     pub fn is_constant(&self) -> bool {
         let mut constant = true;
         self.walk(&mut |e| {
             if matches!(
                 e,
-                Expr::Column(_) | Expr::AggregateFunction { .. } | Expr::Wildcard { .. }
+                Expr::Column(_)
+                    | Expr::AggregateFunction { .. }
+                    | Expr::WindowFunction(_)
+                    | Expr::Wildcard { .. }
             ) {
                 constant = false;
             }
@@ -977,6 +1243,7 @@ impl fmt::Display for Expr {
                 }
                 Ok(())
             }
+            Expr::WindowFunction(w) => write!(f, "{w}"),
             Expr::Wildcard { qualifier } => match qualifier {
                 Some(q) => write!(f, "{q}.*"),
                 None => write!(f, "*"),

@@ -3,7 +3,7 @@
 use arrow::datatypes::{DataType, Field};
 use rask_common::{plan_err, Result};
 
-use crate::expr::{AggFunc, Expr, Operator};
+use crate::expr::{AggFunc, Expr, Operator, WindowFunc, WindowFunction};
 use crate::functions::signature;
 use crate::schema::PlanSchema;
 use crate::type_coercion::{aggregate_return_type, binary_types, comparison_type, is_numeric};
@@ -95,6 +95,7 @@ impl Expr {
                     .collect::<Result<Vec<_>>>()?;
                 aggregate_return_type(*func, &types)?
             }
+            Expr::WindowFunction(w) => window_return_type(w, schema)?,
             Expr::Wildcard { .. } => {
                 return plan_err!("'*' is only allowed in a select list or count(*)")
             }
@@ -111,6 +112,15 @@ impl Expr {
             Expr::AggregateFunction { func, .. } => {
                 !matches!(func, AggFunc::Count | AggFunc::CountStar)
             }
+            Expr::WindowFunction(w) => !matches!(
+                w.func,
+                WindowFunc::RowNumber
+                    | WindowFunc::Rank
+                    | WindowFunc::DenseRank
+                    | WindowFunc::PercentRank
+                    | WindowFunc::CumeDist
+                    | WindowFunc::Aggregate(AggFunc::Count | AggFunc::CountStar)
+            ),
             Expr::BinaryExpr { left, op, right } => {
                 // Division by zero yields an error, not NULL; arithmetic keeps nullability.
                 let _ = op;
@@ -144,4 +154,80 @@ pub fn case_result_type<'a>(
         };
     }
     Ok(t)
+}
+
+/// The result type of a window function call, checking its arguments.
+///
+/// # Errors
+/// A plan error naming the function when the argument count or types do not fit.
+pub fn window_return_type(w: &WindowFunction, schema: &PlanSchema) -> Result<DataType> {
+    let name = w.func.name();
+    let types = w
+        .args
+        .iter()
+        .map(|a| a.get_type(schema))
+        .collect::<Result<Vec<_>>>()?;
+    for k in &w.order_by {
+        k.expr.get_type(schema)?;
+    }
+    for p in &w.partition_by {
+        p.get_type(schema)?;
+    }
+    let n = types.len();
+    let arity = |lo: usize, hi: usize| -> Result<()> {
+        if n < lo || n > hi {
+            let want = if lo == hi {
+                format!("{lo}")
+            } else {
+                format!("{lo} to {hi}")
+            };
+            return plan_err!("{name}() takes {want} arguments, got {n}");
+        }
+        Ok(())
+    };
+    let integer = |i: usize, what: &str| -> Result<()> {
+        match &types[i] {
+            t if t.is_integer() || t == &DataType::Null => Ok(()),
+            t => plan_err!("the {what} of {name}() must be an integer, got {t}"),
+        }
+    };
+    Ok(match w.func {
+        WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => {
+            arity(0, 0)?;
+            DataType::Int64
+        }
+        WindowFunc::PercentRank | WindowFunc::CumeDist => {
+            arity(0, 0)?;
+            DataType::Float64
+        }
+        WindowFunc::Ntile => {
+            arity(1, 1)?;
+            integer(0, "argument")?;
+            DataType::Int64
+        }
+        WindowFunc::Lag | WindowFunc::Lead => {
+            arity(1, 3)?;
+            if n >= 2 {
+                integer(1, "offset")?;
+            }
+            if n == 3 && comparison_type(&types[0], &types[2]).is_none() {
+                return plan_err!(
+                    "the default of {name}() must have the argument's type {}, got {}",
+                    types[0],
+                    types[2]
+                );
+            }
+            types[0].clone()
+        }
+        WindowFunc::FirstValue | WindowFunc::LastValue => {
+            arity(1, 1)?;
+            types[0].clone()
+        }
+        WindowFunc::NthValue => {
+            arity(2, 2)?;
+            integer(1, "position")?;
+            types[0].clone()
+        }
+        WindowFunc::Aggregate(f) => aggregate_return_type(f, &types)?,
+    })
 }

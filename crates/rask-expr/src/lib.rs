@@ -17,10 +17,10 @@ pub mod type_coercion;
 
 pub use expr::{
     col, conjunction, lit, split_conjunction, AggFunc, Column, Expr, Literal, Operator, ScalarFunc,
-    SortExpr,
+    SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowFunc, WindowFunction,
 };
 pub use logical_plan::{
     Aggregate, EmptyRelation, Filter, Join, JoinType, Limit, LogicalPlan, LogicalPlanBuilder,
-    Projection, Sort, SubqueryAlias, TableScan, TableSource, Union, Values,
+    Projection, Sort, SubqueryAlias, TableScan, TableSource, Union, Values, Window,
 };
 pub use schema::{PlanSchema, PlanSchemaRef};

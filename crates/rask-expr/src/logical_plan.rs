@@ -195,6 +195,55 @@ fn internal_aggr<T>(e: &Expr) -> Result<T> {
     rask_common::internal_err!("aggregate node expression is not an aggregate call: {e}")
 }
 
+/// Window functions: `f(..) OVER (PARTITION BY .. ORDER BY .. frame)`, one output column per
+/// call after the input's columns. Rows are neither added nor removed (their order is not
+/// kept); `QUALIFY` is a Filter above this node.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Window function calls, optionally aliased.
+    pub window_exprs: Vec<Expr>,
+    /// Output schema: the input's fields, then one per call.
+    pub schema: PlanSchemaRef,
+}
+
+impl Window {
+    /// Validates the calls and computes the schema.
+    pub fn try_new(input: Arc<LogicalPlan>, window_exprs: Vec<Expr>) -> Result<Self> {
+        let in_schema = input.schema();
+        let mut fields = in_schema.fields().to_vec();
+        for e in &window_exprs {
+            let Expr::WindowFunction(w) = e.unalias() else {
+                return rask_common::internal_err!(
+                    "window node expression is not a window call: {e}"
+                );
+            };
+            for inner in w
+                .args
+                .iter()
+                .chain(&w.partition_by)
+                .chain(w.order_by.iter().map(|k| &k.expr))
+            {
+                if inner.contains_window() {
+                    return plan_err!("window functions cannot be nested: '{e}'");
+                }
+                if inner.contains_aggregate() {
+                    return rask_common::internal_err!(
+                        "aggregate call below a window function was not computed first: {e}"
+                    );
+                }
+            }
+            fields.push((None, Arc::new(e.to_field(in_schema)?)));
+        }
+        Ok(Window {
+            input,
+            window_exprs,
+            schema: Arc::new(PlanSchema::new(fields)),
+        })
+    }
+}
+
 /// `ORDER BY exprs [LIMIT fetch]`
 #[derive(Debug, Clone)]
 pub struct Sort {
@@ -524,6 +573,8 @@ pub enum LogicalPlan {
     EmptyRelation(EmptyRelation),
     /// Combine two inputs.
     Join(Join),
+    /// Compute window functions.
+    Window(Window),
 }
 
 impl LogicalPlan {
@@ -542,6 +593,7 @@ impl LogicalPlan {
             LogicalPlan::SubqueryAlias(s) => &s.schema,
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Join(j) => &j.schema,
+            LogicalPlan::Window(w) => &w.schema,
         }
     }
 
@@ -560,6 +612,7 @@ impl LogicalPlan {
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
             LogicalPlan::SubqueryAlias(s) => vec![&s.input],
             LogicalPlan::Join(j) => vec![&j.left, &j.right],
+            LogicalPlan::Window(w) => vec![&w.input],
         }
     }
 
@@ -620,6 +673,9 @@ impl LogicalPlan {
                     j.filter.clone(),
                     j.join_type,
                 )?)
+            }
+            LogicalPlan::Window(w) => {
+                LogicalPlan::Window(Window::try_new(next()?, w.window_exprs.clone())?)
             }
         })
     }
@@ -719,6 +775,7 @@ impl LogicalPlan {
             LogicalPlan::EmptyRelation(e) => {
                 format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))
             }
+            LogicalPlan::Window(w) => format!("Window: {}", list(&w.window_exprs)),
             LogicalPlan::Join(j) => {
                 let on =
                     j.on.iter()
@@ -785,6 +842,12 @@ impl LogicalPlanBuilder {
     pub fn aggregate(self, group: Vec<Expr>, aggr: Vec<Expr>) -> Result<Self> {
         Ok(Self::from(LogicalPlan::Aggregate(Aggregate::try_new(
             self.plan, group, aggr,
+        )?)))
+    }
+    /// Adds window function calls as columns after the input's.
+    pub fn window(self, exprs: Vec<Expr>) -> Result<Self> {
+        Ok(Self::from(LogicalPlan::Window(Window::try_new(
+            self.plan, exprs,
         )?)))
     }
     /// Adds a sort (validating the keys).

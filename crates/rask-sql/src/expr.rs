@@ -32,6 +32,10 @@ pub(crate) struct ExprContext<'a> {
     pub outer: Option<&'a OuterScope<'a>>,
     /// Binds scalar subqueries (`(SELECT max(x) FROM t)`); without one they are an error.
     pub subqueries: Option<&'a dyn SubqueryBinder>,
+    /// Whether window calls (`f(..) OVER (..)`) are allowed (select list, ORDER BY, QUALIFY).
+    pub allow_windows: bool,
+    /// The query's named windows (`WINDOW w AS (..)`), their references resolved.
+    pub windows: &'a [(String, ast::WindowSpec)],
 }
 
 impl<'a> ExprContext<'a> {
@@ -44,6 +48,8 @@ impl<'a> ExprContext<'a> {
             clause,
             outer: None,
             subqueries: None,
+            allow_windows: false,
+            windows: &[],
         }
     }
 }
@@ -819,8 +825,8 @@ fn bind_function(f: &ast::Function, cx: &ExprContext<'_>) -> Result<Expr> {
         _ => f.name.to_string().to_lowercase(),
     };
     let pos = position(object_span(&f.name));
-    if f.over.is_some() {
-        return not_impl_err!("window functions are not supported yet ({name}(...) OVER ...){pos}");
+    if let Some(over) = &f.over {
+        return crate::window::bind_window_call(f, &name, over, &pos, cx);
     }
     if !f.within_group.is_empty() {
         return not_impl_err!("WITHIN GROUP is not supported yet{pos}");
@@ -884,6 +890,7 @@ fn bind_function(f: &ast::Function, cx: &ExprContext<'_>) -> Result<Expr> {
         }
         let arg_cx = ExprContext {
             allow_aggregates: false,
+            allow_windows: false,
             clause: "the arguments of an aggregate function (aggregates cannot be nested)",
             ..*cx
         };
@@ -896,6 +903,7 @@ fn bind_function(f: &ast::Function, cx: &ExprContext<'_>) -> Result<Expr> {
         }
         let filter_cx = ExprContext {
             allow_aggregates: false,
+            allow_windows: false,
             clause: "FILTER",
             ..*cx
         };

@@ -45,6 +45,7 @@ mod split;
 mod statement;
 mod subquery;
 pub mod types;
+mod window;
 
 #[cfg(test)]
 mod join_tests;

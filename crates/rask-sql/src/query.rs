@@ -204,7 +204,7 @@ fn find_output_name(items: &[SelectExpr], e: &ast::Expr) -> Option<usize> {
     })
 }
 
-fn sort_options(o: &ast::OrderByOptions) -> Result<(bool, bool)> {
+pub(crate) fn sort_options(o: &ast::OrderByOptions) -> Result<(bool, bool)> {
     let asc = match &o.sort {
         None | Some(OrderBySort::Asc) => true,
         Some(OrderBySort::Desc) => false,
@@ -839,6 +839,11 @@ impl QueryPlanner<'_> {
             if pred.contains_aggregate() {
                 return plan_err!("aggregate functions are not allowed in WHERE: {pred}");
             }
+            if pred.contains_window() {
+                return plan_err!(
+                    "window functions are not allowed in WHERE (filter on them with QUALIFY): {pred}"
+                );
+            }
             if scalars.len() > before {
                 reading_subqueries.push(pred);
             } else {
@@ -989,12 +994,7 @@ impl QueryPlanner<'_> {
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
             return not_impl_err!("CLUSTER BY / DISTRIBUTE BY / SORT BY are not supported");
         }
-        if !s.named_window.is_empty() {
-            return not_impl_err!("window functions are not supported yet (WINDOW clause)");
-        }
-        if s.qualify.is_some() {
-            return not_impl_err!("window functions are not supported yet (QUALIFY)");
-        }
+        let windows = crate::window::named_windows(&s.named_window)?;
         if s.exclude.is_some() || s.value_table_mode.is_some() || s.select_modifiers.is_some() {
             return not_impl_err!("this SELECT form is not supported: {s}");
         }
@@ -1018,6 +1018,8 @@ impl QueryPlanner<'_> {
                 allow_aggregates: true,
                 outer,
                 subqueries: Some(&post_subqueries),
+                allow_windows: true,
+                windows: &windows,
                 ..ExprContext::new(&from_schema, "SELECT")
             },
         )?;
@@ -1040,7 +1042,7 @@ impl QueryPlanner<'_> {
                 Some(
                     items
                         .iter()
-                        .filter(|i| !i.expr.contains_aggregate())
+                        .filter(|i| !i.expr.contains_aggregate() && !i.expr.contains_window())
                         .map(|i| i.expr.clone())
                         .collect(),
                 )
@@ -1065,6 +1067,12 @@ impl QueryPlanner<'_> {
                             Some(k) => {
                                 let k = k?;
                                 match items.get(k.wrapping_sub(1)) {
+                                    Some(item) if item.expr.contains_window() => {
+                                        return plan_err!(
+                                            "GROUP BY position {k} refers to a window function: {}",
+                                            item.expr
+                                        )
+                                    }
                                     Some(item) if !item.expr.contains_aggregate() => {
                                         item.expr.clone()
                                     }
@@ -1089,6 +1097,11 @@ impl QueryPlanner<'_> {
                                 "aggregate functions are not allowed in GROUP BY: {key}"
                             );
                         }
+                        if key.contains_window() {
+                            return plan_err!(
+                                "window functions are not allowed in GROUP BY: {key}"
+                            );
+                        }
                         keys.push(key);
                     }
                     Some(keys)
@@ -1106,7 +1119,13 @@ impl QueryPlanner<'_> {
                     subqueries: Some(&post_subqueries),
                     ..ExprContext::new(&in_schema, "HAVING")
                 };
-                Some(bind_expr(h, &cx)?)
+                let h = bind_expr(h, &cx)?;
+                if h.contains_window() {
+                    return plan_err!(
+                        "window functions are not allowed in HAVING (filter on them with QUALIFY): {h}"
+                    );
+                }
+                Some(h)
             }
             None => None,
         };
@@ -1134,6 +1153,8 @@ impl QueryPlanner<'_> {
                         allow_aggregates: true,
                         outer,
                         subqueries: Some(&post_subqueries),
+                        allow_windows: true,
+                        windows: &windows,
                         ..ExprContext::new(&in_schema, "ORDER BY")
                     };
                     for o in exprs {
@@ -1165,8 +1186,26 @@ impl QueryPlanner<'_> {
             }
         }
 
+        // QUALIFY.
+        let mut qualify = match &s.qualify {
+            Some(q) => {
+                let cx = ExprContext {
+                    aliases: &aliases,
+                    allow_aggregates: true,
+                    outer,
+                    subqueries: Some(&post_subqueries),
+                    allow_windows: true,
+                    windows: &windows,
+                    ..ExprContext::new(&in_schema, "QUALIFY")
+                };
+                Some(bind_expr(q, &cx)?)
+            }
+            None => None,
+        };
+
         let is_aggregate = group_exprs.is_some()
             || having.is_some()
+            || qualify.as_ref().is_some_and(|q| q.contains_aggregate())
             || items.iter().any(|i| i.expr.contains_aggregate())
             || order_keys
                 .iter()
@@ -1193,6 +1232,9 @@ impl QueryPlanner<'_> {
                 }
                 if let Some(h) = &having {
                     collect(h);
+                }
+                if let Some(q) = &qualify {
+                    collect(q);
                 }
                 for k in &order_keys {
                     if let OrderTarget::Expr(e) = &k.target {
@@ -1248,6 +1290,9 @@ impl QueryPlanner<'_> {
                 .into_iter()
                 .map(|e| rewrite_for_aggregate(e, &in_schema, &replacements))
                 .collect::<Result<_>>()?;
+            if let Some(q) = qualify.take() {
+                qualify = Some(rewrite_for_aggregate(q, &in_schema, &replacements)?);
+            }
             for k in &mut order_keys {
                 if let OrderTarget::Expr(e) = &mut k.target {
                     *e = rewrite_for_aggregate(e.clone(), &in_schema, &replacements)?;
@@ -1256,6 +1301,24 @@ impl QueryPlanner<'_> {
         }
         for j in post_subqueries.take() {
             plan = j.apply(plan, &|e| Ok(e))?;
+        }
+
+        // Window calls of the select list, ORDER BY and QUALIFY: one Window node, QUALIFY a
+        // Filter above it.
+        {
+            let mut targets: Vec<&mut Expr> = select_exprs.iter_mut().collect();
+            for k in &mut order_keys {
+                if let OrderTarget::Expr(e) = &mut k.target {
+                    targets.push(e);
+                }
+            }
+            if let Some(q) = &mut qualify {
+                targets.push(q);
+            }
+            plan = crate::window::plan_windows(plan, &mut targets, &normalize)?;
+        }
+        if let Some(q) = qualify {
+            plan = arc(LogicalPlan::Filter(Filter::try_new(q, plan)?));
         }
         let pre_schema = Arc::clone(plan.schema());
 

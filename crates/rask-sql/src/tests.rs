@@ -752,12 +752,16 @@ fn unsupported_features_are_not_implemented_errors() {
             "subqueries are not supported in ON",
         ),
         (
-            "SELECT row_number() OVER (ORDER BY a) FROM t",
-            "window functions are not supported yet",
+            "SELECT median(a) OVER (ORDER BY a) FROM t",
+            "median() is not supported as a window function yet",
         ),
         (
-            "SELECT sum(a) OVER () FROM t",
-            "window functions are not supported yet",
+            "SELECT sum(DISTINCT a) OVER () FROM t",
+            "DISTINCT in window functions",
+        ),
+        (
+            "SELECT sum(a) OVER (ORDER BY a GROUPS 1 PRECEDING) FROM t",
+            "GROUPS window frames",
         ),
         (
             "WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r",
@@ -782,5 +786,132 @@ fn syntax_errors_keep_positions() {
         let e = err(sql);
         assert!(matches!(e, Error::Sql(_)), "{sql}: {e}");
         assert!(e.to_string().contains("Line: 1, Column"), "{sql}: {e}");
+    }
+}
+
+#[test]
+fn window_plan_shape() {
+    // One Window node after the WHERE, before the projection; the same call twice is
+    // computed once; QUALIFY is a Filter right above the Window.
+    assert_eq!(
+        plan(
+            "SELECT a, row_number() OVER (PARTITION BY b ORDER BY c DESC) AS rn, \
+             row_number() OVER (PARTITION BY b ORDER BY c DESC) + 1 FROM t WHERE a > 0 \
+             QUALIFY rn <= 2 ORDER BY a"
+        ),
+        "\
+Sort: t.a ASC NULLS LAST
+  Projection: a, row_number() OVER (PARTITION BY b ORDER BY c DESC) AS rn, row_number() OVER (PARTITION BY b ORDER BY c DESC) + 1
+    Filter: row_number() OVER (PARTITION BY b ORDER BY c DESC) <= 2
+      Window: row_number() OVER (PARTITION BY b ORDER BY c DESC)
+        Filter: a > 0
+          TableScan: t
+schema: t.a:Int64, rn:Int64, row_number() OVER (PARTITION BY b ORDER BY c DESC) + 1:Int64"
+    );
+    // Windows read the aggregate's output; a window only in ORDER BY is a hidden column.
+    assert_eq!(
+        plan("SELECT b, sum(a) FROM t GROUP BY b ORDER BY rank() OVER (ORDER BY sum(a) DESC)"),
+        "\
+Projection: t.b, sum(a)
+  Sort: __sort_key_0 ASC NULLS LAST
+    Projection: t.b, sum(a), rank() OVER (ORDER BY sum(a) DESC) AS __sort_key_0
+      Window: rank() OVER (ORDER BY sum(a) DESC)
+        Aggregate: groupBy=[b], aggr=[sum(a)]
+          TableScan: t
+schema: t.b:Utf8, sum(a):Int64"
+    );
+    // Named windows, frames, types.
+    assert_eq!(
+        schema_of(
+            "SELECT sum(e) OVER w, avg(a) OVER (w ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), \
+             lag(d, 1, DATE '2000-01-01') OVER w, ntile(4) OVER w, cume_dist() OVER w, \
+             count(*) OVER () FROM t WINDOW w AS (ORDER BY a)"
+        ),
+        "sum(e) OVER (ORDER BY a):Decimal128(38, 2), \
+avg(a) OVER (ORDER BY a ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING):Float64, \
+lag(d, 1, DATE '2000-01-01') OVER (ORDER BY a):Date32, ntile(4) OVER (ORDER BY a):Int64, \
+cume_dist() OVER (ORDER BY a):Float64, count(*) OVER ():Int64"
+    );
+}
+
+#[test]
+fn window_errors() {
+    for (sql, needle) in [
+        (
+            "SELECT a FROM t WHERE row_number() OVER () > 1",
+            "window functions are not allowed in WHERE",
+        ),
+        (
+            "SELECT row_number() OVER () AS rn FROM t WHERE rn > 1",
+            "window functions are not allowed in WHERE",
+        ),
+        (
+            "SELECT count(*) FROM t GROUP BY rank() OVER (ORDER BY a)",
+            "window functions are not allowed in GROUP BY",
+        ),
+        (
+            "SELECT b FROM t GROUP BY b HAVING rank() OVER (ORDER BY b) > 1",
+            "window functions are not allowed in HAVING",
+        ),
+        (
+            "SELECT sum(rank() OVER (ORDER BY a)) FROM t",
+            "window functions are not allowed in the arguments of an aggregate",
+        ),
+        (
+            "SELECT sum(rank() OVER (ORDER BY a)) OVER () FROM t",
+            "window functions cannot be nested",
+        ),
+        (
+            "SELECT rank() OVER (ORDER BY row_number() OVER ()) FROM t",
+            "window functions cannot be nested",
+        ),
+        ("SELECT rank(a) OVER () FROM t", "rank() takes 0 arguments"),
+        ("SELECT nth_value(a) OVER () FROM t", "nth_value() takes 2"),
+        (
+            "SELECT lag(a, 1, DATE '2000-01-01') OVER () FROM t",
+            "the default of lag() must have the argument's type",
+        ),
+        ("SELECT ntile(b) OVER () FROM t", "must be an integer"),
+        ("SELECT upper(b) OVER () FROM t", "upper() is not a window"),
+        ("SELECT sum(a) OVER w FROM t", "window 'w' is not defined"),
+        (
+            "SELECT sum(a) OVER (w PARTITION BY b) FROM t WINDOW w AS (ORDER BY a)",
+            "cannot override the PARTITION BY",
+        ),
+        (
+            "SELECT sum(a) OVER (w ORDER BY b) FROM t WINDOW w AS (ORDER BY a)",
+            "cannot override the ORDER BY",
+        ),
+        (
+            "SELECT sum(a) OVER (ROWS BETWEEN a PRECEDING AND CURRENT ROW) FROM t",
+            "must be a constant",
+        ),
+        (
+            "SELECT sum(a) OVER (ORDER BY a ROWS BETWEEN 1.5 PRECEDING AND CURRENT ROW) FROM t",
+            "must be a non-negative integer",
+        ),
+        (
+            "SELECT sum(a) OVER (RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t",
+            "needs exactly one ORDER BY key",
+        ),
+        (
+            "SELECT sum(a) OVER (ROWS BETWEEN UNBOUNDED FOLLOWING AND CURRENT ROW) FROM t",
+            "cannot start at UNBOUNDED FOLLOWING",
+        ),
+        (
+            "SELECT sum(a) OVER (ROWS BETWEEN CURRENT ROW AND UNBOUNDED PRECEDING) FROM t",
+            "cannot end at UNBOUNDED PRECEDING",
+        ),
+        (
+            "SELECT b, sum(a) OVER () FROM t GROUP BY b",
+            "column a must appear in the GROUP BY clause",
+        ),
+        (
+            "SELECT b, rank() OVER (ORDER BY b) FROM t GROUP BY 2",
+            "GROUP BY position 2 refers to a window function",
+        ),
+    ] {
+        let e = err(sql);
+        assert!(e.to_string().contains(needle), "{sql}: {e}");
     }
 }

@@ -21,9 +21,11 @@ use rask_exec::limit::LimitExec;
 use rask_exec::physical_expr::evaluate_constant;
 use rask_exec::projection::ProjectionExec;
 use rask_exec::sort::{PhysicalSortExpr, SortExec};
+use rask_exec::window::{WindowExec, WindowFunctionExpr};
 use rask_exec::{create_physical_expr, DataSource, MemorySource, PhysicalPlan};
+use rask_expr::logical_plan::Window;
 use rask_expr::type_coercion::comparison_type;
-use rask_expr::{Column, Expr, Join, JoinType, LogicalPlan, PlanSchema};
+use rask_expr::{Column, Expr, Join, JoinType, LogicalPlan, PlanSchema, WindowFunc};
 
 use crate::catalog::{FileTable, MemTable};
 
@@ -205,6 +207,7 @@ impl<'a> PhysicalPlanner<'a> {
             }
             LogicalPlan::SubqueryAlias(s) => self.create(&s.input)?,
             LogicalPlan::Join(j) => self.create_join(j)?,
+            LogicalPlan::Window(w) => self.create_window(w)?,
             LogicalPlan::EmptyRelation(e) => {
                 let schema = e.schema.arrow_schema();
                 let rows = usize::from(e.produce_one_row);
@@ -225,6 +228,95 @@ impl<'a> PhysicalPlanner<'a> {
 }
 
 impl PhysicalPlanner<'_> {
+    /// One `WindowExec` per distinct (PARTITION BY, ORDER BY), stacked; each appends its
+    /// columns, so a projection restores the calls' order when the groups interleave.
+    fn create_window(&self, w: &Window) -> Result<PhysicalPlan> {
+        let mut plan = self.create(&w.input)?;
+        let in_schema = w.input.schema();
+        let n_in = in_schema.len();
+        let out_schema = w.schema.arrow_schema();
+        // Groups of calls sharing a window, in order of first appearance.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let calls = w
+            .window_exprs
+            .iter()
+            .map(|e| match e.unalias() {
+                Expr::WindowFunction(f) => Ok(f.as_ref()),
+                other => internal_err!("not a window call: {other}"),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (i, c) in calls.iter().enumerate() {
+            match groups.iter_mut().find(|g| calls[g[0]].same_window(c)) {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        let mut order: Vec<usize> = Vec::new();
+        for g in &groups {
+            let first = calls[g[0]];
+            // Window inputs keep the original columns first, so expressions over the input
+            // resolve to the same indices at every level.
+            let partition_by = first
+                .partition_by
+                .iter()
+                .map(|e| create_physical_expr(e, in_schema))
+                .collect::<Result<Vec<_>>>()?;
+            let order_by = first
+                .order_by
+                .iter()
+                .map(|k| {
+                    Ok(PhysicalSortExpr {
+                        expr: create_physical_expr(&k.expr, in_schema)?,
+                        options: SortOptions {
+                            descending: !k.asc,
+                            nulls_first: k.nulls_first,
+                        },
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut exprs = Vec::new();
+            for &i in g {
+                let call = calls[i];
+                let field = out_schema.field(n_in + i);
+                let args = window_args(call, field.data_type(), in_schema)?
+                    .iter()
+                    .map(|a| create_physical_expr(a, in_schema))
+                    .collect::<Result<Vec<_>>>()?;
+                exprs.push(WindowFunctionExpr {
+                    func: call.func,
+                    args,
+                    frame: call.frame.clone(),
+                    return_type: field.data_type().clone(),
+                    name: field.name().clone(),
+                });
+                order.push(i);
+            }
+            let exec = WindowExec::try_new(partition_by, order_by, exprs, plan.schema())?;
+            plan = PhysicalPlan::Sink {
+                input: Box::new(plan),
+                sink: Arc::new(exec),
+            };
+        }
+        if order.iter().enumerate().all(|(k, &i)| k == i) {
+            return Ok(plan);
+        }
+        // Column of call i in the stacked output.
+        let mut exprs: Vec<rask_exec::PhysicalExpr> =
+            (0..n_in).map(rask_exec::PhysicalExpr::Column).collect();
+        for i in 0..order.len() {
+            let pos = order.iter().position(|&o| o == i).unwrap_or(i);
+            exprs.push(rask_exec::PhysicalExpr::Column(n_in + pos));
+        }
+        Ok(PhysicalPlan::Stream {
+            input: Box::new(plan),
+            op: Arc::new(ProjectionExec::new(
+                exprs,
+                out_schema,
+                "(window columns in order)".to_string(),
+            )),
+        })
+    }
+
     /// A hash join when there are equi-keys the hash join can compare, else a nested loop.
     /// Both build the right input unless an inner join's left input is estimated smaller.
     fn create_join(&self, j: &Join) -> Result<PhysicalPlan> {
@@ -302,6 +394,33 @@ impl PhysicalPlanner<'_> {
     }
 }
 
+/// The arguments of a window call with the casts `WindowExec` expects: counts, offsets and
+/// positions as BIGINT, `lag`/`lead`'s default as the result type.
+fn window_args(
+    call: &rask_expr::WindowFunction,
+    result: &arrow::datatypes::DataType,
+    schema: &PlanSchema,
+) -> Result<Vec<Expr>> {
+    use arrow::datatypes::DataType;
+    call.args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let want = match (call.func, i) {
+                (WindowFunc::Ntile, 0)
+                | (WindowFunc::Lag | WindowFunc::Lead, 1)
+                | (WindowFunc::NthValue, 1) => Some(DataType::Int64),
+                (WindowFunc::Lag | WindowFunc::Lead, 2) => Some(result.clone()),
+                _ => None,
+            };
+            match want {
+                Some(t) if a.get_type(schema)? != t => Ok(a.clone().cast(t)),
+                _ => Ok(a.clone()),
+            }
+        })
+        .collect()
+}
+
 /// Binds a join's residual condition to the few input columns it reads.
 fn join_filter(f: &Expr, ls: &PlanSchema, rs: &PlanSchema) -> Result<JoinFilter> {
     let both = ls.join(rs);
@@ -343,6 +462,7 @@ fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
         }
         LogicalPlan::Filter(f) => estimate_rows(&f.input)? / 3,
         LogicalPlan::Projection(p) => estimate_rows(&p.input)?,
+        LogicalPlan::Window(w) => estimate_rows(&w.input)?,
         LogicalPlan::SubqueryAlias(a) => estimate_rows(&a.input)?,
         LogicalPlan::Aggregate(a) => estimate_rows(&a.input)?,
         LogicalPlan::Distinct(i) => estimate_rows(i)?,

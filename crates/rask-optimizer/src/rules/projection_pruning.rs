@@ -6,7 +6,7 @@ use arrow::datatypes::DataType;
 use rask_common::Result;
 use rask_expr::{
     Aggregate, Expr, Filter, Limit, LogicalPlan, PlanSchema, Projection, Sort, SubqueryAlias,
-    TableScan, Union,
+    TableScan, Union, Window,
 };
 
 use crate::utils::column_at;
@@ -30,6 +30,8 @@ use crate::OptimizerRule;
 ///   exactly its input's columns is removed.
 /// * `Filter`, `Sort`: need their expressions' columns as well.
 /// * `Distinct`: needs every column of its input (they define the duplicates).
+/// * `Window`: unread window calls are dropped (the node too when none is left); the kept
+///   calls need the columns of their arguments, PARTITION BY and ORDER BY keys.
 /// * `Union`: columns are matched by position, so every input is pruned to the same columns,
 ///   each under a projection that puts them in order.
 /// * `Values`, `EmptyRelation`: left as they are.
@@ -182,6 +184,31 @@ fn prune(plan: Arc<LogicalPlan>, required: &[bool]) -> Result<Arc<LogicalPlan>> 
             Ok(Arc::new(LogicalPlan::SubqueryAlias(SubqueryAlias::new(
                 input, &a.alias,
             ))))
+        }
+        LogicalPlan::Window(w) => {
+            let in_schema = w.input.schema();
+            let n_in = in_schema.len();
+            let exprs: Vec<Expr> = w
+                .window_exprs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| required.get(n_in + j).copied().unwrap_or(true))
+                .map(|(_, e)| e.clone())
+                .collect();
+            let mut child_req: Vec<bool> = required.iter().take(n_in).copied().collect();
+            for e in &exprs {
+                mark(e, in_schema, &mut child_req);
+            }
+            let input = prune(Arc::clone(&w.input), &child_req)?;
+            if exprs.is_empty() {
+                return Ok(input);
+            }
+            if exprs.len() == w.window_exprs.len() && Arc::ptr_eq(&input, &w.input) {
+                return Ok(plan);
+            }
+            Ok(Arc::new(LogicalPlan::Window(Window::try_new(
+                input, exprs,
+            )?)))
         }
         LogicalPlan::Union(u) => prune_union(&plan, u, required),
         LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Ok(plan),

@@ -86,6 +86,7 @@ fn optimize(plan: Arc<LogicalPlan>, any_order: bool) -> Result<Arc<LogicalPlan>>
         | LogicalPlan::Limit(_)
         | LogicalPlan::Distinct(_)
         | LogicalPlan::SubqueryAlias(_)
+        | LogicalPlan::Window(_)
         | LogicalPlan::Join(_) => any_order,
         _ => false,
     };
@@ -341,6 +342,7 @@ pub(crate) fn estimate(plan: &LogicalPlan) -> f64 {
             (estimate(&f.input) * sel).max(1.0)
         }
         LogicalPlan::Projection(p) => estimate(&p.input),
+        LogicalPlan::Window(w) => estimate(&w.input),
         LogicalPlan::SubqueryAlias(a) => estimate(&a.input),
         LogicalPlan::Sort(s) => {
             let n = estimate(&s.input);
