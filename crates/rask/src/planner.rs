@@ -361,8 +361,12 @@ impl PhysicalPlanner<'_> {
         let null_aware = j.join_type == JoinType::LeftAntiNullAware;
         let use_hash =
             !on.is_empty() && hashable && !(null_aware && (on.len() != 1 || filter.is_some()));
+        // Build the side estimated smaller, for every join type (semi, anti and outer joins
+        // then emit matched or unmatched build rows after probing); `NOT IN` must build its
+        // right input.
         let build_side = match (j.join_type, estimate_rows(&j.left), estimate_rows(&j.right)) {
-            (JoinType::Inner, Some(l), Some(r)) if l < r => JoinSide::Left,
+            (JoinType::LeftAntiNullAware, _, _) => JoinSide::Right,
+            (_, Some(l), Some(r)) if l < r => JoinSide::Left,
             _ => JoinSide::Right,
         };
         let spec = JoinSpec {

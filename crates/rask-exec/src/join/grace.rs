@@ -1,8 +1,8 @@
 //! Out-of-core hash joins: the grace hash join.
 //!
 //! The executor runs a join's build input into a [`GraceBuildSink`] first. It keeps build
-//! batches in memory, reserving about three times their size (what the build sink will need
-//! for keys, hashes and its table). When the pool refuses (or `force_spill` is set), every
+//! batches in memory, reserving what the build sink will need for them (the batches, their
+//! concatenated copy, hashes and table entries). When the pool refuses (or `force_spill` is set), every
 //! worker switches to spilling: its buffered and later batches are split by the hash of the
 //! build keys into [`GRACE_PARTITIONS`] spill files. If nothing was spilled, the batches go
 //! to the join's own build sink as before (and if *that* runs out of memory, they are spilled
@@ -145,6 +145,12 @@ impl GraceBuildSink {
     }
 }
 
+/// What holding `batch` in a join's build side costs: the batch, its copy when the build
+/// concatenates, and per row a hash and hash table entries.
+fn build_cost(batch: &RecordBatch) -> usize {
+    2 * batch_memory(batch) + 32 * batch.num_rows()
+}
+
 struct GraceBuildLocal {
     batches: Vec<RecordBatch>,
     reservation: Reservation,
@@ -178,7 +184,7 @@ impl SinkLocal for GraceBuildLocal {
         if self.writers.is_none()
             && (self.force
                 || self.spilling.load(Ordering::Relaxed)
-                || self.reservation.try_grow(3 * batch_memory(&batch)).is_err())
+                || self.reservation.try_grow(build_cost(&batch)).is_err())
         {
             self.start_spilling()?;
         }
