@@ -343,7 +343,7 @@ pub struct OpStats {
 }
 
 impl OperatorMetrics {
-    fn merge(&self, local: std::collections::HashMap<usize, OpStats>) {
+    fn merge(&self, local: impl IntoIterator<Item = (usize, OpStats)>) {
         if let Ok(mut m) = self.stats.lock() {
             for (k, v) in local {
                 let e = m.entry(k).or_default();
@@ -587,15 +587,14 @@ impl Executor {
     }
 
     fn add_finish_time(&self, sink: &dyn Sink, start: std::time::Instant) {
-        let mut m = std::collections::HashMap::new();
-        m.insert(
+        let nanos = start.elapsed().as_nanos() as u64;
+        self.ctx.metrics.merge([(
             op_key(sink),
             OpStats {
-                nanos: start.elapsed().as_nanos() as u64,
+                nanos,
                 ..OpStats::default()
             },
-        );
-        self.ctx.metrics.merge(m);
+        )]);
     }
 
     fn run_pipeline_source(

@@ -25,7 +25,7 @@ use arrow::row::{RowConverter, Rows, SortField};
 use rask_common::{internal_err, Error, Result};
 
 use crate::executor::{Sink, SinkLocal, TaskContext};
-use crate::memory::{array_memory, batch_memory, MemoryPool, Reservation};
+use crate::memory::{array_memory, batch_memory, Reservation};
 use crate::physical_expr::PhysicalExpr;
 use crate::source::{BatchIter, DataSource, MemorySource, Morsel, MorselRef};
 use crate::spill::{SpillFile, SpillManager, SpillReader};
@@ -365,11 +365,11 @@ impl SortExec {
             let (k, res) = fan_in(&runs)?;
             if runs.len() <= k {
                 return Ok(MergeSource {
-                    spec: Arc::clone(&self.inner),
-                    runs: Arc::new(std::sync::Mutex::new(Some(runs))),
-                    batch_size: ctx.config.batch_size.max(1),
-                    reservation: Arc::new(std::sync::Mutex::new(Some(res))),
-                    pool: Arc::clone(&ctx.pool),
+                    morsel: Arc::new(MergeMorsel {
+                        spec: Arc::clone(&self.inner),
+                        batch_size: ctx.config.batch_size.max(1),
+                        input: std::sync::Mutex::new(Some((runs, res))),
+                    }),
                 });
             }
             // One pass: merge groups of `k` runs into new runs, in order (stability).
@@ -482,55 +482,38 @@ impl Sink for SortExec {
 /// The final merge of spilled runs, as a source of one morsel (one ordered partition).
 #[derive(Debug)]
 struct MergeSource {
-    spec: Arc<SortSpec>,
-    runs: Arc<std::sync::Mutex<Option<Vec<SpillFile>>>>,
-    batch_size: usize,
-    reservation: Arc<std::sync::Mutex<Option<Reservation>>>,
-    pool: Arc<MemoryPool>,
+    morsel: Arc<MergeMorsel>,
 }
 
 impl DataSource for MergeSource {
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.spec.schema)
+        Arc::clone(&self.morsel.spec.schema)
     }
     fn morsels(&self) -> Result<Vec<MorselRef>> {
-        Ok(vec![Arc::new(MergeMorsel {
-            spec: Arc::clone(&self.spec),
-            runs: Arc::clone(&self.runs),
-            batch_size: self.batch_size,
-            reservation: Arc::clone(&self.reservation),
-            pool: Arc::clone(&self.pool),
-        })])
+        Ok(vec![Arc::clone(&self.morsel) as MorselRef])
     }
 }
 
 #[derive(Debug)]
 struct MergeMorsel {
     spec: Arc<SortSpec>,
-    runs: Arc<std::sync::Mutex<Option<Vec<SpillFile>>>>,
     batch_size: usize,
-    reservation: Arc<std::sync::Mutex<Option<Reservation>>>,
-    pool: Arc<MemoryPool>,
+    /// The runs and the read-back reservation, taken by `open`.
+    input: std::sync::Mutex<Option<(Vec<SpillFile>, Reservation)>>,
 }
 
 impl Morsel for MergeMorsel {
     fn open(&self) -> Result<BatchIter> {
         // The runs are read once; they (and the read-back reservation) go with the iterator,
         // so the files are deleted as soon as the merge is done.
-        let runs = self
-            .runs
+        let input = self
+            .input
             .lock()
             .map_err(|_| Error::Internal("SortExec: runs lock poisoned".into()))?
             .take();
-        let Some(runs) = runs else {
+        let Some((runs, reservation)) = input else {
             return internal_err!("SortExec: merged output read twice");
         };
-        let reservation = self
-            .reservation
-            .lock()
-            .ok()
-            .and_then(|mut r| r.take())
-            .unwrap_or_else(|| self.pool.reservation("SortExec(merge)"));
         let mut iter = MergeIter::new(
             Arc::clone(&self.spec),
             &runs,

@@ -374,6 +374,86 @@ impl Iterator for SpillReader {
     }
 }
 
+/// One spill file per partition, opened on the first rows for it: how aggregations and joins
+/// split what they spill by key hash.
+pub struct PartitionedSpill {
+    manager: Arc<SpillManager>,
+    schema: SchemaRef,
+    operator: &'static str,
+    writers: Vec<Option<SpillWriter>>,
+}
+
+impl PartitionedSpill {
+    /// `parts` partitions of batches of `schema`, written by `operator`.
+    pub fn new(
+        manager: Arc<SpillManager>,
+        schema: SchemaRef,
+        operator: &'static str,
+        parts: usize,
+    ) -> Self {
+        PartitionedSpill {
+            manager,
+            schema,
+            operator,
+            writers: (0..parts).map(|_| None).collect(),
+        }
+    }
+
+    /// The schema of the batches.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Writes each row of `batch` to partition `partition(hashes[row])`.
+    pub fn write(
+        &mut self,
+        batch: &RecordBatch,
+        hashes: &[u64],
+        partition: impl Fn(u64) -> usize,
+    ) -> Result<()> {
+        let n = batch.num_rows();
+        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); self.writers.len()];
+        for (i, h) in hashes.iter().enumerate() {
+            rows[partition(*h)].push(i as u32);
+        }
+        for (p, r) in rows.into_iter().enumerate() {
+            if r.is_empty() {
+                continue;
+            }
+            let part = if r.len() == n {
+                batch.clone()
+            } else {
+                arrow::compute::take_record_batch(batch, &arrow::array::UInt32Array::from(r))?
+            };
+            let w = match &mut self.writers[p] {
+                Some(w) => w,
+                slot => slot.insert(self.manager.writer(&self.schema, self.operator)?),
+            };
+            w.write(&part)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the files; per partition, its file (if it got rows).
+    pub fn finish(self) -> Result<Vec<Option<SpillFile>>> {
+        self.writers
+            .into_iter()
+            .map(|w| w.map(SpillWriter::finish).transpose())
+            .collect()
+    }
+}
+
+/// Per partition, the files of every writer (the outputs of [`PartitionedSpill::finish`]).
+pub fn gather_partitions(all: Vec<Vec<Option<SpillFile>>>, parts: usize) -> Vec<Vec<SpillFile>> {
+    let mut out: Vec<Vec<SpillFile>> = (0..parts).map(|_| Vec::new()).collect();
+    for files in all {
+        for (p, f) in files.into_iter().enumerate() {
+            out[p].extend(f);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

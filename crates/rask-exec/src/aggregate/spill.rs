@@ -16,8 +16,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use arrow::compute::{cast, take};
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rask_common::{internal_err, Error, Result};
 
@@ -30,7 +30,7 @@ use crate::executor::TaskContext;
 use crate::hash::hash_rows as key_hashes;
 use crate::memory::MemoryPool;
 use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
-use crate::spill::{SpillFile, SpillManager, SpillWriter};
+use crate::spill::{gather_partitions, PartitionedSpill, SpillFile, SpillManager};
 
 /// Spilled groups are split into this many partitions by key hash.
 pub(super) const SPILL_PARTITIONS: usize = 32;
@@ -43,32 +43,23 @@ fn spill_partition(hash: u64, depth: usize, parts: usize) -> usize {
     partition_of(hash.rotate_left(13 * depth as u32 + 7), parts)
 }
 
-/// One worker's spill files, by partition.
+/// One worker's spill files, by partition (opened with the first spill, whose state schema
+/// every later spill of the query shares).
 pub(super) struct AggSpill {
     manager: Arc<SpillManager>,
-    schema: Option<SchemaRef>,
-    writers: Vec<Option<SpillWriter>>,
+    files: Option<PartitionedSpill>,
 }
 
 impl AggSpill {
     pub(super) fn new(manager: Arc<SpillManager>) -> Self {
         AggSpill {
             manager,
-            schema: None,
-            writers: (0..SPILL_PARTITIONS).map(|_| None).collect(),
+            files: None,
         }
     }
 
     pub(super) fn has_spilled(&self) -> bool {
-        self.schema.is_some()
-    }
-
-    /// Closes the files; per partition, this worker's files.
-    fn finish(self) -> Result<Vec<Option<SpillFile>>> {
-        self.writers
-            .into_iter()
-            .map(|w| w.map(SpillWriter::finish).transpose())
-            .collect()
+        self.files.is_some()
     }
 }
 
@@ -131,9 +122,17 @@ impl AggLocal {
                 None => return internal_err!("spilling an aggregate that cannot spill"),
             }
         }
-        let schema = state_schema(&keys, &states);
         let spill = &mut self.spill;
-        let target = Arc::clone(spill.schema.get_or_insert_with(|| Arc::clone(&schema)));
+        let files = spill.files.get_or_insert_with(|| {
+            let schema = state_schema(&keys, &states);
+            PartitionedSpill::new(
+                Arc::clone(&spill.manager),
+                schema,
+                "aggregate",
+                SPILL_PARTITIONS,
+            )
+        });
+        let target = Arc::clone(files.schema());
         let mut cols: Vec<ArrayRef> = keys
             .into_iter()
             .chain(states.into_iter().flatten())
@@ -145,21 +144,7 @@ impl AggLocal {
         }
         let batch = RecordBatch::try_new(Arc::clone(&target), cols)?;
         let hashes = key_hashes(&batch.columns()[..key_count], n)?;
-        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); SPILL_PARTITIONS];
-        for (g, h) in hashes.iter().enumerate() {
-            rows[spill_partition(*h, 0, SPILL_PARTITIONS)].push(g as u32);
-        }
-        for (p, r) in rows.into_iter().enumerate() {
-            if r.is_empty() {
-                continue;
-            }
-            let part = take_rows(&batch, r)?;
-            let w = match &mut spill.writers[p] {
-                Some(w) => w,
-                slot => slot.insert(spill.manager.writer(&target, "aggregate")?),
-            };
-            w.write(&part)?;
-        }
+        files.write(&batch, &hashes, |h| spill_partition(h, 0, SPILL_PARTITIONS))?;
         // A fresh table: the next batch makes the interner for its key types.
         self.interner = None;
         self.accs = self
@@ -176,16 +161,6 @@ impl AggLocal {
     }
 }
 
-fn take_rows(batch: &RecordBatch, rows: Vec<u32>) -> Result<RecordBatch> {
-    let idx = UInt32Array::from(rows);
-    let cols = batch
-        .columns()
-        .iter()
-        .map(|c| Ok(take(c.as_ref(), &idx, None)?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(batch.schema(), cols)?)
-}
-
 impl HashAggregateExec {
     /// The source finalising spilled partitions: every worker's remaining table is spilled
     /// too, so each partition's groups are all on disk.
@@ -194,7 +169,7 @@ impl HashAggregateExec {
         locals: Vec<AggLocal>,
         ctx: &TaskContext,
     ) -> Result<SpilledAggSource> {
-        let mut parts: Vec<Vec<SpillFile>> = (0..SPILL_PARTITIONS).map(|_| Vec::new()).collect();
+        let mut all = Vec::new();
         let mut arg_types = None;
         let mut schema = None;
         for mut l in locals {
@@ -205,14 +180,12 @@ impl HashAggregateExec {
                 continue;
             }
             arg_types.get_or_insert_with(|| l.arg_types.clone());
-            let spill = std::mem::replace(&mut l.spill, AggSpill::new(Arc::clone(&ctx.spill)));
-            if let Some(s) = &spill.schema {
-                schema.get_or_insert_with(|| Arc::clone(s));
-            }
-            for (p, f) in spill.finish()?.into_iter().enumerate() {
-                parts[p].extend(f);
+            if let Some(files) = l.spill.files.take() {
+                schema.get_or_insert_with(|| Arc::clone(files.schema()));
+                all.push(files.finish()?);
             }
         }
+        let parts = gather_partitions(all, SPILL_PARTITIONS);
         let (Some(arg_types), Some(state_schema)) = (arg_types, schema) else {
             return internal_err!("HashAggregateExec: spilled without a state schema");
         };
@@ -377,38 +350,23 @@ impl SpilledAgg {
     /// Splits the states in `files` by other hash bits into new files.
     fn repartition(&self, files: Vec<SpillFile>, depth: usize) -> Result<Vec<Vec<SpillFile>>> {
         let nk = self.key_count();
-        let mut writers: Vec<Option<SpillWriter>> = (0..SPILL_PARTITIONS).map(|_| None).collect();
+        let mut out = PartitionedSpill::new(
+            Arc::clone(&self.spill),
+            Arc::clone(&self.state_schema),
+            "aggregate",
+            SPILL_PARTITIONS,
+        );
         for f in &files {
             for batch in f.read()? {
                 let batch = batch?;
                 let hashes = key_hashes(&batch.columns()[..nk], batch.num_rows())?;
-                let mut rows: Vec<Vec<u32>> = vec![Vec::new(); SPILL_PARTITIONS];
-                for (i, h) in hashes.iter().enumerate() {
-                    rows[spill_partition(*h, depth, SPILL_PARTITIONS)].push(i as u32);
-                }
-                for (p, r) in rows.into_iter().enumerate() {
-                    if r.is_empty() {
-                        continue;
-                    }
-                    let part = take_rows(&batch, r)?;
-                    let w = match &mut writers[p] {
-                        Some(w) => w,
-                        slot => slot.insert(self.spill.writer(&self.state_schema, "aggregate")?),
-                    };
-                    w.write(&part)?;
-                }
+                out.write(&batch, &hashes, |h| {
+                    spill_partition(h, depth, SPILL_PARTITIONS)
+                })?;
             }
         }
         drop(files);
-        writers
-            .into_iter()
-            .map(|w| {
-                Ok(w.map(SpillWriter::finish)
-                    .transpose()?
-                    .into_iter()
-                    .collect())
-            })
-            .collect()
+        Ok(gather_partitions(vec![out.finish()?], SPILL_PARTITIONS))
     }
 }
 

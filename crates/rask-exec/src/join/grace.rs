@@ -22,8 +22,7 @@ use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{RecordBatch, UInt32Array};
-use arrow::compute::take_record_batch;
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Error, Result};
 
@@ -33,7 +32,7 @@ use crate::hash::hash_rows;
 use crate::memory::{batch_memory, Reservation};
 use crate::physical_expr::PhysicalExpr;
 use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
-use crate::spill::{SpillFile, SpillManager, SpillReader, SpillWriter};
+use crate::spill::{gather_partitions, PartitionedSpill, SpillFile, SpillManager, SpillReader};
 
 /// Both inputs of a spilled join are split into this many partitions.
 pub const GRACE_PARTITIONS: usize = 32;
@@ -54,10 +53,8 @@ fn grace_partition(hash: u64, depth: u32) -> usize {
 
 /// Per-partition spill files of one input, written by one worker.
 struct PartitionWriters {
-    spill: Arc<SpillManager>,
-    schema: SchemaRef,
+    files: PartitionedSpill,
     keys: Vec<PhysicalExpr>,
-    writers: Vec<Option<SpillWriter>>,
     /// Recursion depth (0: the first split).
     depth: u32,
 }
@@ -65,17 +62,14 @@ struct PartitionWriters {
 impl PartitionWriters {
     fn new(spill: Arc<SpillManager>, schema: SchemaRef, keys: Vec<PhysicalExpr>) -> Self {
         PartitionWriters {
-            spill,
-            schema,
+            files: PartitionedSpill::new(spill, schema, "join", GRACE_PARTITIONS),
             keys,
-            writers: (0..GRACE_PARTITIONS).map(|_| None).collect(),
             depth: 0,
         }
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let n = batch.num_rows();
-        if n == 0 {
+        if batch.num_rows() == 0 {
             return Ok(());
         }
         let keys = self
@@ -83,46 +77,20 @@ impl PartitionWriters {
             .iter()
             .map(|k| k.evaluate_to_array(batch))
             .collect::<Result<Vec<_>>>()?;
-        let hashes = hash_rows(&keys, n)?;
-        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); GRACE_PARTITIONS];
-        for (i, h) in hashes.iter().enumerate() {
-            rows[grace_partition(*h, self.depth)].push(i as u32);
-        }
-        for (p, r) in rows.into_iter().enumerate() {
-            if r.is_empty() {
-                continue;
-            }
-            let part = if r.len() == n {
-                batch.clone()
-            } else {
-                take_record_batch(batch, &UInt32Array::from(r))?
-            };
-            let w = match &mut self.writers[p] {
-                Some(w) => w,
-                slot => slot.insert(self.spill.writer(&self.schema, "join")?),
-            };
-            w.write(&part)?;
-        }
-        Ok(())
+        let hashes = hash_rows(&keys, batch.num_rows())?;
+        let depth = self.depth;
+        self.files
+            .write(batch, &hashes, |h| grace_partition(h, depth))
     }
 
     fn finish(self) -> Result<Vec<Option<SpillFile>>> {
-        self.writers
-            .into_iter()
-            .map(|w| w.map(SpillWriter::finish).transpose())
-            .collect()
+        self.files.finish()
     }
 }
 
 /// Gathers per-partition files from every worker.
 fn collect_files(all: Vec<Vec<Option<SpillFile>>>) -> Vec<Vec<SpillFile>> {
-    let mut parts: Vec<Vec<SpillFile>> = (0..GRACE_PARTITIONS).map(|_| Vec::new()).collect();
-    for files in all {
-        for (p, f) in files.into_iter().enumerate() {
-            parts[p].extend(f);
-        }
-    }
-    parts
+    gather_partitions(all, GRACE_PARTITIONS)
 }
 
 /// Buffers the build input, or splits it into spill files once memory runs short.
