@@ -1,5 +1,9 @@
 //! rask's integration tests: one binary (`cargo test -p rask-tests`).
 
 mod api;
+mod api_accessors;
+mod api_partition;
+mod api_reshape;
+mod api_transform;
 mod slt;
 mod tpch;

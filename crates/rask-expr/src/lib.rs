@@ -8,6 +8,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accessors;
 pub mod expr;
 pub mod expr_type;
 pub mod functions;

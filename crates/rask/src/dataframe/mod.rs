@@ -14,6 +14,12 @@ use rask_expr::{
 
 use crate::context::{write_partitions, write_target, SessionState};
 
+mod aggregate;
+mod partition;
+mod reshape;
+mod transform;
+mod window;
+
 /// A lazy frame: every method builds a plan; [`DataFrame::collect`] optimizes and runs it,
 /// partition by partition, in parallel.
 ///

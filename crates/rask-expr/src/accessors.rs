@@ -1,0 +1,1 @@
+//! String (`.str()`) and date/time (`.dt()`) accessors on expressions.

@@ -1,0 +1,1 @@
+//! DataFrame methods: aggregate (see the parent module).

@@ -1,0 +1,1 @@
+//! DataFrame methods: partition (see the parent module).

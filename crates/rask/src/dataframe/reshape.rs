@@ -1,0 +1,1 @@
+//! DataFrame methods: reshape (see the parent module).

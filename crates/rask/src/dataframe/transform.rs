@@ -1,0 +1,1 @@
+//! DataFrame methods: transform (see the parent module).

@@ -1,0 +1,1 @@
+//! DataFrame methods: window (see the parent module).

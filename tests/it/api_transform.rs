@@ -1,0 +1,1 @@
+//! DataFrame API tests: transform.
