@@ -94,6 +94,59 @@ fn check(what: &str, sql: &str) {
     );
 }
 
+/// A `COPY` of a result several times the bound streams into files: the heap stays within
+/// the same bound as the spilling operators.
+fn check_copy() {
+    let limit = 4 << 20;
+    let allowance = 12 << 20;
+    let out = tempfile::tempdir().expect("temp dir");
+    let config = SessionConfig::new()
+        .with_threads(2)
+        .with_memory_limit(limit);
+    let ctx = SessionContext::with_config(config);
+    let data = repo_root().join("datasets/tpch-sf0.01");
+    ctx.register_data_dir(&data.to_string_lossy())
+        .expect("register TPC-H");
+    // 240,700 rows of lineitem, about 50 MB as Arrow arrays.
+    if std::env::var("RASK_ALLOC_DEBUG").is_ok() {
+        let q = "SELECT count(*) FROM (SELECT * FROM lineitem UNION ALL SELECT * FROM lineitem \
+                 UNION ALL SELECT * FROM lineitem UNION ALL SELECT * FROM lineitem) t";
+        let df = ctx.sql(q).expect("plan");
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        df.collect().expect("run");
+        eprintln!(
+            "scan only: {}",
+            PEAK.load(Ordering::Relaxed).saturating_sub(base)
+        );
+    }
+    let sql = format!(
+        "COPY (SELECT * FROM lineitem UNION ALL SELECT * FROM lineitem \
+         UNION ALL SELECT * FROM lineitem UNION ALL SELECT * FROM lineitem) \
+         TO '{}' (FORMAT parquet)",
+        out.path().join("big").display()
+    );
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    ctx.sql(&sql).expect("copy");
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let bound = limit + limit / 4 + allowance;
+    eprintln!(
+        "copy: peak heap growth {peak} bytes (bound {bound}), pool peak {}",
+        ctx.last_query_stats().peak_memory
+    );
+    assert!(
+        peak <= bound,
+        "copy: heap peaked at {peak} bytes, over 1.25 x {limit} + {allowance}"
+    );
+    let rows = ctx
+        .read_parquet(&out.path().join("big").to_string_lossy())
+        .expect("read back")
+        .count()
+        .expect("count");
+    assert_eq!(rows, 4 * 60_175);
+}
+
 fn main() {
     check(
         "aggregate",
@@ -110,5 +163,6 @@ fn main() {
         "SELECT count(*) FROM (SELECT l_comment, l_orderkey FROM lineitem \
          ORDER BY l_comment, l_orderkey) t",
     );
-    println!("alloc: 3 checks passed");
+    check_copy();
+    println!("alloc: 4 checks passed");
 }

@@ -87,12 +87,14 @@ fn parquet_and_csv_round_trip() {
         .expect("sql");
     let want = sorted(format_rows(&df.collect().expect("collect")));
     let pq = dir.path().join("out_pq");
-    df.to_parquet(&pq.to_string_lossy()).expect("to_parquet");
+    df.to_parquet(&pq.to_string_lossy())
+        .write()
+        .expect("to_parquet");
     let back = ctx.read_parquet(&pq.to_string_lossy()).expect("read back");
     assert!(back.npartitions() >= 1);
     assert_eq!(sorted(format_rows(&back.collect().expect("collect"))), want);
     let csv = dir.path().join("out_csv");
-    df.to_csv(&csv.to_string_lossy()).expect("to_csv");
+    df.to_csv(&csv.to_string_lossy()).write().expect("to_csv");
     let back = ctx
         .read_csv(&csv.to_string_lossy(), CsvOptions::default())
         .expect("read back");
@@ -100,6 +102,7 @@ fn parquet_and_csv_round_trip() {
     // Writing into a non-empty directory is refused rather than mixing old and new files.
     let err = df
         .to_csv(&csv.to_string_lossy())
+        .write()
         .expect_err("non-empty dir");
     assert!(err.to_string().contains("not empty"), "{err}");
     // No temporary files are left behind.

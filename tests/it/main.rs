@@ -5,5 +5,6 @@ mod api_accessors;
 mod api_partition;
 mod api_reshape;
 mod api_transform;
+mod api_write;
 mod slt;
 mod tpch;

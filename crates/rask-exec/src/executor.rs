@@ -43,6 +43,10 @@ pub trait SinkLocal: Send {
     /// Consumes one batch; `item` is the work item's index (its order in the pipeline) and
     /// `partition` the table partition its morsel belongs to.
     fn sink(&mut self, item: usize, partition: usize, batch: RecordBatch) -> Result<()>;
+    /// Called after the last batch of work item `item` (also when it produced none).
+    fn item_done(&mut self, _item: usize, _partition: usize) -> Result<()> {
+        Ok(())
+    }
     /// For downcasting in `finish`.
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
 }
@@ -78,6 +82,11 @@ pub trait Sink: Send + Sync + Debug {
     }
     /// Called once before the pipeline runs, with the flag workers check between items.
     fn set_stop_flag(&self, _flag: Arc<AtomicBool>) {}
+    /// Called once before the pipeline runs with the partition of every work item, in item
+    /// order (a writer uses it to keep each partition's rows in order).
+    fn start(&self, _item_partitions: &[usize], _ctx: &TaskContext) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A physical plan.
@@ -620,6 +629,8 @@ impl Executor {
         if sink.wants_stop() {
             sink.set_stop_flag(Arc::clone(&stop));
         }
+        let item_partitions: Vec<usize> = items.iter().map(|it| it.morsel.partition()).collect();
+        sink.start(&item_partitions, &self.ctx)?;
         let workers = self.ctx.config.effective_threads().min(items.len()).max(1);
         let cursor = AtomicUsize::new(0);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -670,6 +681,7 @@ impl Executor {
                                     }
                                 }
                             }
+                            local.item_done(i, item.morsel.partition())?;
                             self.ctx.progress.item_done();
                         }
                         Ok(())

@@ -26,10 +26,14 @@ mod parquet;
 mod prune;
 mod types;
 mod write;
+mod write_sink;
 
 pub use crate::csv::CsvOptions;
 pub use crate::listing::{ListingTable, TableFormat};
-pub use crate::write::{part_file_name, FileFormat, ParquetCompression, PartitionWriter};
+pub use crate::write::{
+    part_file_name, ClosedFile, FileFormat, ParquetCompression, PartitionWriter,
+};
+pub use crate::write_sink::{WriteOptions, WriteSink, HIVE_NULL};
 
 #[cfg(test)]
 pub(crate) mod test_util {

@@ -19,6 +19,7 @@ use crate::csv::{
 use crate::parquet::{ParquetFile, ParquetFileScan, ParquetMorsel};
 use crate::prune::{compare_scalars, extract_predicates, ColumnPredicate, ColumnStats};
 use crate::types::{column_difference, normalize_type, ColumnSource};
+use crate::write_sink::HIVE_NULL;
 
 /// The format of a table's files, with its read options.
 #[derive(Clone, Debug)]
@@ -28,9 +29,6 @@ pub enum TableFormat {
     /// Apache Parquet.
     Parquet,
 }
-
-/// Hive directories name this value for NULL.
-const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// A table stored as files: one file, a directory (read recursively) or a glob.
 ///

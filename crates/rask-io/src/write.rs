@@ -20,11 +20,12 @@ use crate::csv::CsvOptions;
 const ROW_GROUP_ROWS: usize = 122_880;
 
 /// Format of a written file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum FileFormat {
     /// Delimited text.
     Csv,
-    /// Apache Parquet (ZSTD level 1 unless [`PartitionWriter::try_new_parquet`] says otherwise).
+    #[default]
+    /// Apache Parquet (the default; ZSTD level 1 unless [`PartitionWriter::try_new_parquet`] says otherwise).
     Parquet,
 }
 
@@ -250,8 +251,40 @@ impl PartitionWriter {
         }
     }
 
+    /// Bytes the writer holds in memory (the Parquet row group being built; CSV writes
+    /// through a 1 MiB buffer).
+    pub fn buffered_bytes(&self) -> usize {
+        match &self.inner {
+            Some(Inner::Parquet(w)) => w.memory_size() + (1 << 20),
+            _ => 1 << 20,
+        }
+    }
+
+    /// Writes the row group being built (Parquet), so that its memory is released.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn flush(&mut self) -> Result<()> {
+        match self.inner.as_mut() {
+            Some(Inner::Parquet(w)) => w.flush().map_err(|e| write_error(&self.path, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Completes the file and renames it into place.
-    pub fn finish(mut self) -> Result<()> {
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(self) -> Result<()> {
+        self.close()?.persist()?;
+        Ok(())
+    }
+
+    /// Completes the file under its temporary name; [`ClosedFile::persist`] renames it.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn close(mut self) -> Result<ClosedFile> {
         let path = self.path.clone();
         let out = match self.inner.take() {
             Some(Inner::Parquet(w)) => w.into_inner().map_err(|e| write_error(&path, e))?,
@@ -271,10 +304,58 @@ impl PartitionWriter {
         let file = out
             .into_inner()
             .map_err(|e| write_error(&path, e.error()))?;
+        file.sync_all().map_err(|e| write_error(&path, e))?;
         drop(file);
-        fs::rename(&self.tmp, &path).map_err(|e| write_error(&path, e))?;
+        self.done = true;
+        Ok(ClosedFile {
+            tmp: std::mem::take(&mut self.tmp),
+            path,
+            done: false,
+        })
+    }
+}
+
+/// A complete file still under its hidden temporary name: [`ClosedFile::persist`] renames it
+/// into place, dropping it deletes it.
+#[derive(Debug)]
+pub struct ClosedFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    done: bool,
+}
+
+impl ClosedFile {
+    /// The path the file was created for.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file to the path it was created for.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn persist(self) -> Result<PathBuf> {
+        let path = self.path.clone();
+        self.persist_as(&path)?;
+        Ok(path)
+    }
+
+    /// Renames the file to `path` (in the same directory or file system).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn persist_as(mut self, path: &Path) -> Result<()> {
+        fs::rename(&self.tmp, path).map_err(|e| write_error(path, e))?;
         self.done = true;
         Ok(())
+    }
+}
+
+impl Drop for ClosedFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
 }
 

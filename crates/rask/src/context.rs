@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rask_common::{plan_err, Error, Result, ScalarValue, SessionConfig};
 use rask_exec::{Executor, MemoryPool, PhysicalPlan, TaskContext};
 use rask_expr::{LogicalPlan, LogicalPlanBuilder};
-use rask_io::{CsvOptions, FileFormat, PartitionWriter, TableFormat};
+use rask_io::{CsvOptions, TableFormat};
 use rask_optimizer::Optimizer;
 use rask_sql::{SqlCatalog, Statement};
 
@@ -588,132 +588,6 @@ fn table_alias_of_path(path: &str) -> String {
     } else {
         base
     }
-}
-
-/// Options of `COPY ... TO` / `to_parquet` / `to_csv` resolved.
-pub(crate) struct WriteTarget {
-    pub(crate) format: FileFormat,
-    pub(crate) csv: CsvOptions,
-    pub(crate) overwrite: bool,
-}
-
-pub(crate) fn write_target(target: &str, options: &[(String, String)]) -> Result<WriteTarget> {
-    let lower = target.to_lowercase();
-    let mut format = if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
-        FileFormat::Csv
-    } else {
-        FileFormat::Parquet
-    };
-    let mut csv = CsvOptions::default();
-    let mut overwrite = false;
-    for (k, v) in options {
-        let v_l = v.to_lowercase();
-        match k.to_lowercase().as_str() {
-            "format" => {
-                format = match v_l.as_str() {
-                    "parquet" => FileFormat::Parquet,
-                    "csv" => FileFormat::Csv,
-                    other => return plan_err!("COPY FORMAT must be parquet or csv, got '{other}'"),
-                }
-            }
-            "header" => csv.has_header = !matches!(v_l.as_str(), "false" | "0" | "no"),
-            "delimiter" | "delim" | "sep" => match v.as_bytes() {
-                [c] => csv.delimiter = *c,
-                _ => return plan_err!("COPY DELIMITER must be one character, got '{v}'"),
-            },
-            "overwrite" | "overwrite_or_ignore" => {
-                overwrite = !matches!(v_l.as_str(), "false" | "0" | "no")
-            }
-            other => {
-                return plan_err!(
-                    "unknown COPY option '{other}' (known: FORMAT, HEADER, DELIMITER, OVERWRITE)"
-                )
-            }
-        }
-    }
-    Ok(WriteTarget {
-        format,
-        csv,
-        overwrite,
-    })
-}
-
-/// Writes partitions under `target`: one file when `target` names a file (`.parquet`,
-/// `.csv`), otherwise a directory with one `part-NNNNN` file per partition. Every file is
-/// written under a temporary name and renamed when complete.
-pub(crate) fn write_partitions(
-    target: &str,
-    spec: &WriteTarget,
-    schema: &SchemaRef,
-    partitions: Vec<Vec<RecordBatch>>,
-) -> Result<usize> {
-    let lower = target.to_lowercase();
-    let single_file = [".parquet", ".csv", ".csv.gz", ".pq"]
-        .iter()
-        .any(|e| lower.ends_with(e));
-    let mut rows = 0;
-    if single_file {
-        let path = Path::new(target);
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::Plan(format!(
-                        "cannot create directory '{}': {e}",
-                        parent.display()
-                    ))
-                })?;
-            }
-        }
-        let mut w = PartitionWriter::try_new(path, Arc::clone(schema), spec.format, &spec.csv)?;
-        for b in partitions.iter().flatten() {
-            rows += b.num_rows();
-            w.write(b)?;
-        }
-        w.finish()?;
-        return Ok(rows);
-    }
-    let dir = Path::new(target);
-    if dir.exists() {
-        let existing: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| Error::Plan(format!("cannot read directory '{target}': {e}")))?
-            .filter_map(|e| e.ok())
-            .collect();
-        if !existing.is_empty() {
-            if !spec.overwrite {
-                return plan_err!(
-                    "output directory '{target}' is not empty; remove it or pass \
-                     (OVERWRITE true)"
-                );
-            }
-            for e in existing {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with("part-") {
-                    std::fs::remove_file(e.path()).map_err(|err| {
-                        Error::Plan(format!("cannot remove '{}': {err}", e.path().display()))
-                    })?;
-                }
-            }
-        }
-    }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Plan(format!("cannot create directory '{target}': {e}")))?;
-    let mut parts: Vec<Vec<RecordBatch>> = partitions
-        .into_iter()
-        .filter(|p| p.iter().any(|b| b.num_rows() > 0))
-        .collect();
-    if parts.is_empty() {
-        parts.push(vec![]);
-    }
-    for (i, part) in parts.iter().enumerate() {
-        let path = dir.join(rask_io::part_file_name(i, spec.format));
-        let mut w = PartitionWriter::try_new(&path, Arc::clone(schema), spec.format, &spec.csv)?;
-        for b in part {
-            rows += b.num_rows();
-            w.write(b)?;
-        }
-        w.finish()?;
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]

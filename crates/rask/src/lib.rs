@@ -31,6 +31,7 @@ mod context;
 mod dataframe;
 pub mod functions;
 mod planner;
+mod write;
 
 pub use catalog::{FileTable, MemTable};
 pub use context::{QueryStats, SessionContext};
@@ -40,5 +41,6 @@ pub use rask_exec::{
     cancel_running_queries, remove_live_spill_dirs, reset_cancellation, ProgressInfo,
 };
 pub use rask_expr::{col, lit, Expr, SortExpr, TableSource};
-pub use rask_io::CsvOptions;
+pub use rask_io::{CsvOptions, ParquetCompression};
 pub use rask_sql::split_sql_statements;
+pub use write::WriteBuilder;

@@ -12,7 +12,9 @@ use rask_expr::{
     col, AggFunc, Column, Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder, SortExpr,
 };
 
-use crate::context::{write_partitions, write_target, SessionState};
+use crate::context::SessionState;
+use crate::write::WriteBuilder;
+use rask_io::FileFormat;
 
 mod aggregate;
 mod partition;
@@ -453,28 +455,44 @@ impl DataFrame {
         Ok(rows)
     }
 
-    /// Writes the frame as Parquet: a directory with one file per partition, or a single
-    /// file when `path` ends in `.parquet`. Files appear only when complete.
+    /// Writes the frame as Parquet: a directory with one file per output partition, or one
+    /// file when `path` ends in `.parquet`; finish with [`WriteBuilder::write`], after options
+    /// such as [`WriteBuilder::partition_on`] (hive directories). The result streams into the
+    /// files as it is computed, and files appear only when complete.
     ///
-    /// # Errors
-    /// Reading/computing errors; a non-empty output directory; I/O errors.
-    pub fn to_parquet(&self, path: &str) -> Result<usize> {
-        self.write(path, &[("format".into(), "parquet".into())])
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let df = ctx.sql("SELECT * FROM (VALUES (1, 'x'), (2, 'y')) t(a, b)")?;
+    /// let file = std::env::temp_dir().join(format!("rask-doc-{}.parquet", std::process::id()));
+    /// assert_eq!(df.to_parquet(file.to_str().unwrap()).write()?, 2);
+    /// assert_eq!(ctx.read_parquet(file.to_str().unwrap())?.count()?, 2);
+    /// # std::fs::remove_file(&file).ok();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn to_parquet(&self, path: &str) -> WriteBuilder {
+        WriteBuilder::new(self, path, FileFormat::Parquet)
     }
 
-    /// Writes the frame as CSV with a header, like [`DataFrame::to_parquet`].
-    ///
-    /// # Errors
-    /// Reading/computing errors; a non-empty output directory; I/O errors.
-    pub fn to_csv(&self, path: &str) -> Result<usize> {
-        self.write(path, &[("format".into(), "csv".into())])
+    /// Writes the frame as CSV with a header (see [`DataFrame::to_parquet`]; a path ending
+    /// in `.csv` or `.csv.gz` is one file, gzip-compressed for `.gz`).
+    pub fn to_csv(&self, path: &str) -> WriteBuilder {
+        WriteBuilder::new(self, path, FileFormat::Csv)
     }
 
+    /// `COPY (query) TO target (options)`.
     pub(crate) fn write(&self, target: &str, options: &[(String, String)]) -> Result<usize> {
-        let spec = write_target(target, options)?;
-        let schema = self.schema();
-        let parts = self.collect_partitions()?;
-        write_partitions(target, &spec, &schema, parts)
+        crate::write::run_write(self, target, crate::write::copy_options(target, options)?)
+    }
+
+    /// Runs the plan into `sink` (a writer) and returns the sink's output.
+    pub(crate) fn run_into_sink(
+        &self,
+        sink: Arc<dyn rask_exec::executor::Sink>,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        let (_, physical) = self.state.physical_plan(&self.plan)?;
+        self.state.run(|exec| exec.run_into(&physical, sink))
     }
 }
 
