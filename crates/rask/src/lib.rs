@@ -27,12 +27,14 @@
 #![warn(missing_docs)]
 
 mod catalog;
+mod columns;
 mod context;
 mod dataframe;
 pub mod functions;
 mod planner;
 
 pub use catalog::{FileTable, MemTable};
+pub use columns::ColumnData;
 pub use context::{QueryStats, SessionContext};
 pub use dataframe::{DataFrame, GroupBy};
 pub use rask_common::{Error, Result, ScalarValue, Scheduler, SessionConfig};
