@@ -29,6 +29,7 @@ mod write;
 
 pub use crate::csv::CsvOptions;
 pub use crate::listing::{ListingTable, TableFormat};
+pub use crate::prune::{stats_may_match, ColumnStats};
 pub use crate::write::{part_file_name, FileFormat, ParquetCompression, PartitionWriter};
 
 #[cfg(test)]

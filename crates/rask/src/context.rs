@@ -339,7 +339,11 @@ impl SessionContext {
         self.frame_over("columns", Arc::new(table))
     }
 
-    fn frame_over(&self, path: &str, source: Arc<dyn rask_expr::TableSource>) -> Result<DataFrame> {
+    pub(crate) fn frame_over(
+        &self,
+        path: &str,
+        source: Arc<dyn rask_expr::TableSource>,
+    ) -> Result<DataFrame> {
         let name = table_alias_of_path(path);
         let plan = LogicalPlanBuilder::scan(&name, source)?.build();
         Ok(DataFrame::new(Arc::clone(&self.state), plan))
