@@ -190,7 +190,8 @@ impl DataSource for MapSource {
 
 impl MapPartitionsExec {
     fn source(&self, locals: Vec<Box<dyn SinkLocal>>) -> Result<MapSource> {
-        let store = PartitionBuffer::finish_all(buffers(locals)?, self.input_schema.clone(), 0)?;
+        let store =
+            PartitionBuffer::finish_all(buffers(locals)?, Arc::clone(&self.input_schema), 0)?;
         Ok(MapSource {
             store: Arc::new(store),
             exec: Arc::new(MapPartitionsInfo {

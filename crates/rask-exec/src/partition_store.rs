@@ -112,7 +112,12 @@ impl ColumnAcc {
             return Ok(());
         }
         for largest in [false, true] {
-            let Some(i) = extreme(a.as_ref(), largest)? else {
+            // A type the sort kernel cannot order gives no bounds (pruning stays off).
+            let Ok(found) = extreme(a.as_ref(), largest) else {
+                self.unsupported = true;
+                return Ok(());
+            };
+            let Some(i) = found else {
                 continue;
             };
             let candidate = a.slice(i as usize, 1);
