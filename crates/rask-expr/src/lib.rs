@@ -24,4 +24,6 @@ pub use logical_plan::{
     Aggregate, EmptyRelation, Filter, Join, JoinType, Limit, LogicalPlan, LogicalPlanBuilder,
     Projection, Sort, SubqueryAlias, TableScan, TableSource, Union, Values, Window,
 };
+// branch `partition`
+pub use logical_plan::{MapPartitions, PartitionFn, Repartition, RepartitionScheme};
 pub use schema::{PlanSchema, PlanSchemaRef};

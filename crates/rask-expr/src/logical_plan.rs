@@ -546,6 +546,107 @@ impl Join {
     }
 }
 
+// --- branch `partition`: Repartition and MapPartitions (issue #5) ---
+
+/// How [`Repartition`] routes rows to output partitions.
+#[derive(Debug, Clone)]
+pub enum RepartitionScheme {
+    /// `n` partitions of nearly equal row counts, rows in input order (Dask's
+    /// `repartition(npartitions=n)`).
+    RoundRobin(usize),
+    /// Rows with equal values of the expressions go to the same one of `n` partitions.
+    Hash(Vec<Expr>, usize),
+    /// Partition `i` holds the rows with `bounds[i-1] <= expr < bounds[i]` (`bounds` sorted
+    /// ascending, `bounds.len() + 1` partitions); NULLs go to the last partition.
+    Range {
+        /// The key.
+        expr: Expr,
+        /// Ascending split points.
+        bounds: Vec<ScalarValue>,
+    },
+}
+
+impl RepartitionScheme {
+    /// Number of output partitions.
+    pub fn partition_count(&self) -> usize {
+        match self {
+            RepartitionScheme::RoundRobin(n) | RepartitionScheme::Hash(_, n) => (*n).max(1),
+            RepartitionScheme::Range { bounds, .. } => bounds.len() + 1,
+        }
+    }
+}
+
+/// Redistributes rows among partitions (a shuffle); the rows themselves are unchanged.
+#[derive(Debug, Clone)]
+pub struct Repartition {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// How rows are routed.
+    pub scheme: RepartitionScheme,
+}
+
+impl Repartition {
+    /// Validates the key expressions against the input.
+    pub fn try_new(input: Arc<LogicalPlan>, scheme: RepartitionScheme) -> Result<Self> {
+        match &scheme {
+            RepartitionScheme::RoundRobin(_) => {}
+            RepartitionScheme::Hash(exprs, _) => {
+                for e in exprs {
+                    e.get_type(input.schema())?;
+                }
+            }
+            RepartitionScheme::Range { expr, bounds } => {
+                expr.get_type(input.schema())?;
+                if bounds.iter().any(|b| b.is_null()) {
+                    return plan_err!("range partition bounds cannot be NULL");
+                }
+            }
+        }
+        Ok(Repartition { input, scheme })
+    }
+}
+
+/// A function from all the rows of one partition (one batch) to a batch of a declared schema.
+pub type PartitionFn =
+    Arc<dyn Fn(arrow::array::RecordBatch) -> Result<arrow::array::RecordBatch> + Send + Sync>;
+
+/// Calls a user function once per partition (Dask's `map_partitions`); the output schema is
+/// declared, so planning never runs user code.
+#[derive(Clone)]
+pub struct MapPartitions {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// The function.
+    pub func: PartitionFn,
+    /// A name for EXPLAIN and errors.
+    pub name: String,
+    /// The declared output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl fmt::Debug for MapPartitions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapPartitions")
+            .field("name", &self.name)
+            .field("input", &self.input)
+            .finish()
+    }
+}
+
+impl MapPartitions {
+    /// `func` over `input`, declared to return batches of `schema`.
+    pub fn new(input: Arc<LogicalPlan>, func: PartitionFn, name: &str, schema: SchemaRef) -> Self {
+        MapPartitions {
+            input,
+            func,
+            name: name.to_string(),
+            schema: Arc::new(PlanSchema::from_arrow(None, &schema)),
+        }
+    }
+}
+
+// --- end branch `partition` ---
+
 /// A logical plan node.
 #[derive(Debug, Clone)]
 pub enum LogicalPlan {
@@ -575,6 +676,10 @@ pub enum LogicalPlan {
     Join(Join),
     /// Compute window functions.
     Window(Window),
+    /// Redistribute rows among partitions (branch `partition`).
+    Repartition(Repartition),
+    /// Call a function per partition (branch `partition`).
+    MapPartitions(MapPartitions),
 }
 
 impl LogicalPlan {
@@ -594,6 +699,8 @@ impl LogicalPlan {
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Join(j) => &j.schema,
             LogicalPlan::Window(w) => &w.schema,
+            LogicalPlan::Repartition(r) => r.input.schema(),
+            LogicalPlan::MapPartitions(m) => &m.schema,
         }
     }
 
@@ -613,6 +720,8 @@ impl LogicalPlan {
             LogicalPlan::SubqueryAlias(s) => vec![&s.input],
             LogicalPlan::Join(j) => vec![&j.left, &j.right],
             LogicalPlan::Window(w) => vec![&w.input],
+            LogicalPlan::Repartition(r) => vec![&r.input],
+            LogicalPlan::MapPartitions(m) => vec![&m.input],
         }
     }
 
@@ -677,6 +786,13 @@ impl LogicalPlan {
             LogicalPlan::Window(w) => {
                 LogicalPlan::Window(Window::try_new(next()?, w.window_exprs.clone())?)
             }
+            LogicalPlan::Repartition(r) => {
+                LogicalPlan::Repartition(Repartition::try_new(next()?, r.scheme.clone())?)
+            }
+            LogicalPlan::MapPartitions(m) => LogicalPlan::MapPartitions(MapPartitions {
+                input: next()?,
+                ..m.clone()
+            }),
         })
     }
 
@@ -776,6 +892,19 @@ impl LogicalPlan {
                 format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))
             }
             LogicalPlan::Window(w) => format!("Window: {}", list(&w.window_exprs)),
+            LogicalPlan::Repartition(r) => match &r.scheme {
+                RepartitionScheme::RoundRobin(n) => format!("Repartition: RoundRobin({n})"),
+                RepartitionScheme::Hash(exprs, n) => {
+                    format!("Repartition: Hash([{}], {n})", list(exprs))
+                }
+                RepartitionScheme::Range { expr, bounds } => {
+                    format!(
+                        "Repartition: Range({expr}, {} partitions)",
+                        bounds.len() + 1
+                    )
+                }
+            },
+            LogicalPlan::MapPartitions(m) => format!("MapPartitions: {}", m.name),
             LogicalPlan::Join(j) => {
                 let on =
                     j.on.iter()

@@ -30,6 +30,7 @@ mod write_sink;
 
 pub use crate::csv::CsvOptions;
 pub use crate::listing::{ListingTable, TableFormat};
+pub use crate::prune::{stats_may_match, ColumnStats};
 pub use crate::write::{
     part_file_name, ClosedFile, FileFormat, ParquetCompression, PartitionWriter,
 };

@@ -216,6 +216,12 @@ impl ListingTable {
         Arc::clone(&self.schema)
     }
 
+    /// Number of leading columns of [`ListingTable::schema`] read from the files; the rest
+    /// are hive partition columns.
+    pub fn file_columns(&self) -> usize {
+        self.file_columns
+    }
+
     /// Number of partitions: one per file.
     pub fn npartitions(&self) -> usize {
         self.files.len()

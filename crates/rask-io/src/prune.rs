@@ -36,9 +36,9 @@ pub(crate) struct ColumnPredicate {
     pub kind: PredicateKind,
 }
 
-/// What is known about one column in one row group (or file).
+/// What is known about one column in one row group (or file, or in-memory partition).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ColumnStats {
+pub struct ColumnStats {
     /// Lower bound of the non-null values, when known.
     pub min: Option<ScalarValue>,
     /// Upper bound of the non-null values, when known.
@@ -49,6 +49,22 @@ pub(crate) struct ColumnStats {
     pub row_count: Option<u64>,
     /// True when the values are known to hold no NaN (always true for non-float columns).
     pub nan_free: bool,
+}
+
+/// False only when no row described by per-column statistics can satisfy every conjunct of
+/// `filters` (columns by unqualified name). `column` gives a column's type and statistics;
+/// conjuncts over columns it does not know, or of shapes pruning does not understand, prune
+/// nothing. In-memory partitions of persisted frames are pruned with it (branch `partition`).
+pub fn stats_may_match(
+    filters: &[Expr],
+    column: &dyn Fn(&str) -> Option<(DataType, ColumnStats)>,
+) -> bool {
+    extract_predicates(filters)
+        .iter()
+        .all(|p| match column(&p.column) {
+            Some((t, stats)) => p.may_match(&t, &stats),
+            None => true,
+        })
 }
 
 /// The prunable conjuncts of `filters`; everything else is dropped.

@@ -279,7 +279,71 @@ impl SessionContext {
         self.frame_over("batches", Arc::new(table))
     }
 
-    fn frame_over(&self, path: &str, source: Arc<dyn rask_expr::TableSource>) -> Result<DataFrame> {
+    /// A small frame built from columns of Rust values, one partition (use
+    /// [`DataFrame::repartition`] for more). Each column is a name and anything that converts
+    /// into a [`ColumnData`](crate::ColumnData): a `Vec` of integers, floats, booleans or
+    /// strings (`Option` items are NULLs), or an Arrow array. Every column is nullable.
+    ///
+    /// ```
+    /// use rask::{col, lit, ColumnData, SessionContext};
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = SessionContext::new();
+    /// let df = ctx.from_columns(vec![
+    ///     ("k", ColumnData::from(vec!["x", "y", "x"])),
+    ///     ("v", ColumnData::from(vec![Some(1i64), None, Some(3)])),
+    ///     ("w", ColumnData::from(vec![0.5, 1.5, 2.5])),
+    /// ])?;
+    /// assert_eq!(df.filter(col("v").gt(lit(1i64)))?.count()?, 1);
+    /// // All columns of one type need no `ColumnData::from`:
+    /// let ints = ctx.from_columns(vec![("a", vec![1i64, 2]), ("b", vec![3, 4])])?;
+    /// assert_eq!(ints.columns(), vec!["a", "b"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When no column is given, when the columns differ in length, or when a name repeats.
+    pub fn from_columns<N, C>(&self, columns: impl IntoIterator<Item = (N, C)>) -> Result<DataFrame>
+    where
+        N: Into<String>,
+        C: Into<crate::ColumnData>,
+    {
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for (name, data) in columns {
+            let name: String = name.into();
+            let array = data.into().0;
+            if fields.iter().any(|f: &Field| f.name() == &name) {
+                return plan_err!("from_columns: column '{name}' is given twice");
+            }
+            if let Some(first) = arrays.first() {
+                if first.len() != array.len() {
+                    return plan_err!(
+                        "from_columns: column '{name}' has {} values but '{}' has {}; every \
+                         column must have the same length",
+                        array.len(),
+                        fields[0].name(),
+                        first.len()
+                    );
+                }
+            }
+            fields.push(Field::new(name, array.data_type().clone(), true));
+            arrays.push(array);
+        }
+        if arrays.is_empty() {
+            return plan_err!("from_columns: give at least one column");
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
+        let table = MemTable::try_new(schema, vec![vec![batch]])?;
+        self.frame_over("columns", Arc::new(table))
+    }
+
+    pub(crate) fn frame_over(
+        &self,
+        path: &str,
+        source: Arc<dyn rask_expr::TableSource>,
+    ) -> Result<DataFrame> {
         let name = table_alias_of_path(path);
         let plan = LogicalPlanBuilder::scan(&name, source)?.build();
         Ok(DataFrame::new(Arc::clone(&self.state), plan))

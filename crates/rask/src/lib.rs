@@ -27,15 +27,20 @@
 #![warn(missing_docs)]
 
 mod catalog;
+mod columns;
 mod context;
 mod dataframe;
 pub mod functions;
+mod persist;
 mod planner;
+mod read_options;
 mod write;
 
 pub use catalog::{FileTable, MemTable};
+pub use columns::ColumnData;
 pub use context::{QueryStats, SessionContext};
 pub use dataframe::{DataFrame, GroupBy};
+pub use persist::PersistedTable;
 pub use rask_common::{Error, Result, ScalarValue, Scheduler, SessionConfig};
 pub use rask_exec::{
     cancel_running_queries, remove_live_spill_dirs, reset_cancellation, ProgressInfo,
@@ -43,4 +48,5 @@ pub use rask_exec::{
 pub use rask_expr::{col, lit, Expr, SortExpr, TableSource};
 pub use rask_io::{CsvOptions, ParquetCompression};
 pub use rask_sql::split_sql_statements;
+pub use read_options::ReadOptions;
 pub use write::WriteBuilder;

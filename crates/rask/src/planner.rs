@@ -28,6 +28,10 @@ use rask_expr::type_coercion::comparison_type;
 use rask_expr::{Column, Expr, Join, JoinType, LogicalPlan, PlanSchema, WindowFunc};
 
 use crate::catalog::{FileTable, MemTable};
+use crate::persist::PersistedTable;
+use rask_exec::map_partitions::MapPartitionsExec;
+use rask_exec::shuffle::{Partitioning, ShuffleExec};
+use rask_expr::{Repartition, RepartitionScheme};
 
 /// Turns optimized logical plans into physical plans.
 pub(crate) struct PhysicalPlanner<'a> {
@@ -57,6 +61,13 @@ impl<'a> PhysicalPlanner<'a> {
                     )?
                 } else if let Some(t) = any.downcast_ref::<MemTable>() {
                     Arc::new(t.source(scan.projection.as_deref())?)
+                } else if let Some(t) = any.downcast_ref::<PersistedTable>() {
+                    let filters = scan
+                        .filters
+                        .iter()
+                        .map(|f| unqualify(f.clone()))
+                        .collect::<Result<Vec<_>>>()?;
+                    Arc::new(t.scan(scan.projection.as_deref(), &filters)?)
                 } else {
                     return internal_err!("unknown table source for '{}'", scan.table_name);
                 };
@@ -208,6 +219,20 @@ impl<'a> PhysicalPlanner<'a> {
             LogicalPlan::SubqueryAlias(s) => self.create(&s.input)?,
             LogicalPlan::Join(j) => self.create_join(j)?,
             LogicalPlan::Window(w) => self.create_window(w)?,
+            LogicalPlan::Repartition(r) => self.create_repartition(r)?,
+            LogicalPlan::MapPartitions(m) => {
+                let input = self.create(&m.input)?;
+                let in_schema = input.schema();
+                PhysicalPlan::Sink {
+                    input: Box::new(input),
+                    sink: Arc::new(MapPartitionsExec::new(
+                        Arc::clone(&m.func),
+                        in_schema,
+                        m.schema.arrow_schema(),
+                        &m.name,
+                    )),
+                }
+            }
             LogicalPlan::EmptyRelation(e) => {
                 let schema = e.schema.arrow_schema();
                 let rows = usize::from(e.produce_one_row);
@@ -228,6 +253,45 @@ impl<'a> PhysicalPlanner<'a> {
 }
 
 impl PhysicalPlanner<'_> {
+    /// A `ShuffleExec` (branch `partition`).
+    fn create_repartition(&self, r: &Repartition) -> Result<PhysicalPlan> {
+        let input = self.create(&r.input)?;
+        let in_schema = r.input.schema();
+        let partitioning = match &r.scheme {
+            RepartitionScheme::RoundRobin(n) => Partitioning::RoundRobin(*n),
+            RepartitionScheme::Hash(exprs, n) => Partitioning::Hash(
+                exprs
+                    .iter()
+                    .map(|e| create_physical_expr(e, in_schema))
+                    .collect::<Result<Vec<_>>>()?,
+                *n,
+            ),
+            RepartitionScheme::Range { expr, bounds } => {
+                let t = expr.get_type(in_schema)?;
+                let arrays = bounds
+                    .iter()
+                    .map(|b| Ok(arrow::compute::cast(&b.to_array(1)?, &t)?))
+                    .collect::<Result<Vec<ArrayRef>>>()?;
+                let refs: Vec<&dyn arrow::array::Array> =
+                    arrays.iter().map(|a| a.as_ref()).collect();
+                let bounds = if refs.is_empty() {
+                    new_null_array(&t, 0)
+                } else {
+                    arrow::compute::concat(&refs)?
+                };
+                Partitioning::Range {
+                    key: create_physical_expr(expr, in_schema)?,
+                    bounds,
+                }
+            }
+        };
+        let schema = input.schema();
+        Ok(PhysicalPlan::Sink {
+            input: Box::new(input),
+            sink: Arc::new(ShuffleExec::new(partitioning, schema)),
+        })
+    }
+
     /// One `WindowExec` per distinct (PARTITION BY, ORDER BY), stacked; each appends its
     /// columns, so a projection restores the calls' order when the groups interleave.
     fn create_window(&self, w: &Window) -> Result<PhysicalPlan> {
@@ -467,6 +531,8 @@ fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
         LogicalPlan::Filter(f) => estimate_rows(&f.input)? / 3,
         LogicalPlan::Projection(p) => estimate_rows(&p.input)?,
         LogicalPlan::Window(w) => estimate_rows(&w.input)?,
+        LogicalPlan::Repartition(r) => estimate_rows(&r.input)?,
+        LogicalPlan::MapPartitions(m) => estimate_rows(&m.input)?,
         LogicalPlan::SubqueryAlias(a) => estimate_rows(&a.input)?,
         LogicalPlan::Aggregate(a) => estimate_rows(&a.input)?,
         LogicalPlan::Distinct(i) => estimate_rows(i)?,

@@ -213,6 +213,39 @@ fn prune(plan: Arc<LogicalPlan>, required: &[bool]) -> Result<Arc<LogicalPlan>> 
         LogicalPlan::Union(u) => prune_union(&plan, u, required),
         LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Ok(plan),
         LogicalPlan::Join(j) => prune_join(&plan, j, required),
+        // branch `partition`: a shuffle passes rows through and reads its keys; a partition
+        // function sees every column of its input.
+        LogicalPlan::Repartition(r) => {
+            let in_schema = r.input.schema();
+            let mut child_req = required.to_vec();
+            match &r.scheme {
+                rask_expr::RepartitionScheme::RoundRobin(_) => {}
+                rask_expr::RepartitionScheme::Hash(exprs, _) => {
+                    for e in exprs {
+                        mark(e, in_schema, &mut child_req);
+                    }
+                }
+                rask_expr::RepartitionScheme::Range { expr, .. } => {
+                    mark(expr, in_schema, &mut child_req)
+                }
+            }
+            let input = prune(Arc::clone(&r.input), &child_req)?;
+            if Arc::ptr_eq(&input, &r.input) {
+                return Ok(plan);
+            }
+            Ok(Arc::new(LogicalPlan::Repartition(
+                rask_expr::Repartition::try_new(input, r.scheme.clone())?,
+            )))
+        }
+        LogicalPlan::MapPartitions(m) => {
+            let input = prune(Arc::clone(&m.input), &vec![true; m.input.schema().len()])?;
+            if Arc::ptr_eq(&input, &m.input) {
+                return Ok(plan);
+            }
+            Ok(Arc::new(LogicalPlan::MapPartitions(
+                rask_expr::MapPartitions { input, ..m.clone() },
+            )))
+        }
     }
 }
 

@@ -278,6 +278,14 @@ fn push(preds: Vec<Expr>, input: Arc<LogicalPlan>) -> Result<Arc<LogicalPlan>> {
             filter_over(preds, Arc::new(LogicalPlan::TableScan(scan)))
         }
         LogicalPlan::Join(j) => push_join(preds, j),
+        // branch `partition`: filtering before or after a shuffle keeps the same rows (a
+        // partition function, which may look at whole partitions, stops filters).
+        LogicalPlan::Repartition(r) => {
+            let new_input = push(preds, Arc::clone(&r.input))?;
+            Ok(Arc::new(LogicalPlan::Repartition(
+                rask_expr::Repartition::try_new(new_input, r.scheme.clone())?,
+            )))
+        }
         _ => filter_over(preds, optimize(input)?),
     }
 }

@@ -343,6 +343,9 @@ pub(crate) fn estimate(plan: &LogicalPlan) -> f64 {
         }
         LogicalPlan::Projection(p) => estimate(&p.input),
         LogicalPlan::Window(w) => estimate(&w.input),
+        // branch `partition`: a shuffle keeps the rows; a partition function is a guess.
+        LogicalPlan::Repartition(r) => estimate(&r.input),
+        LogicalPlan::MapPartitions(m) => estimate(&m.input),
         LogicalPlan::SubqueryAlias(a) => estimate(&a.input),
         LogicalPlan::Sort(s) => {
             let n = estimate(&s.input);

@@ -89,6 +89,7 @@ impl DataFrame {
                 LogicalPlan::TableScan(s) => s.source.npartitions(),
                 LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => 1,
                 LogicalPlan::Union(u) => u.inputs.iter().map(|i| walk(i)).sum(),
+                LogicalPlan::Repartition(r) => r.scheme.partition_count(),
                 other => other.inputs().iter().map(|i| walk(i)).max().unwrap_or(1),
             }
         }
