@@ -42,3 +42,5 @@ pub use rask_exec::{
 pub use rask_expr::{col, lit, Expr, SortExpr, TableSource};
 pub use rask_io::CsvOptions;
 pub use rask_sql::split_sql_statements;
+// accessors branch: the `.str()` / `.dt()` accessor types.
+pub use rask_expr::{DtAccessor, StrAccessor};
