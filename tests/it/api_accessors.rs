@@ -298,7 +298,7 @@ fn dt_accessor_on_other_time_units() {
     let exprs = vec![
         ("hour", t().hour()),
         ("weekday", t().weekday()),
-        ("floor", t().floor("15min").expect("freq")),
+        ("floor_15min", t().floor("15min").expect("freq")),
     ];
     let expected: &[(&str, &[&str])] = &[DT_EXPECTED[3], DT_EXPECTED[6], DT_EXPECTED[10]];
     check(vec![("ts", Arc::new(secs))], &exprs, expected);
