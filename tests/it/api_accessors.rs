@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray, TimestampSecondArray,
+    Array, ArrayRef, AsArray, Date32Array, DictionaryArray, Float64Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray, TimestampSecondArray,
 };
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
 use rask::{col, lit, DataFrame, Expr, SessionContext};
@@ -42,13 +42,22 @@ fn evaluate(df: &DataFrame, exprs: &[(&str, Expr)]) -> Vec<(String, Vec<String>)
     exprs
         .iter()
         .enumerate()
-        .map(|(i, (n, _))| (n.to_string(), rows.iter().map(|r| r[i + 1].clone()).collect()))
+        .map(|(i, (n, _))| {
+            (
+                n.to_string(),
+                rows.iter().map(|r| r[i + 1].clone()).collect(),
+            )
+        })
         .collect()
 }
 
 /// Runs `exprs` over `columns` in 1 and 3 partitions and compares with `expected`.
 fn check(columns: Vec<(&str, ArrayRef)>, exprs: &[(&str, Expr)], expected: &[(&str, &[&str])]) {
-    assert_eq!(exprs.len(), expected.len(), "one expectation per expression");
+    assert_eq!(
+        exprs.len(),
+        expected.len(),
+        "one expectation per expression"
+    );
     for parts in [1, 3] {
         let ctx = SessionContext::new();
         let df = frame(&ctx, columns.clone(), parts);
@@ -85,7 +94,10 @@ fn str_exprs() -> Vec<(&'static str, Expr)> {
         ("startswith", s().startswith("ba")),
         ("endswith", s().endswith("e")),
         ("replace", s().replace(",", ";")),
-        ("replace_regex", s().replace_regex("([a-z])([a-z])", r"\2\1")),
+        (
+            "replace_regex",
+            s().replace_regex("([a-z])([a-z])", r"\2\1"),
+        ),
         ("strip", s().strip(None)),
         ("lstrip", s().lstrip(None)),
         ("rstrip", s().rstrip(None)),
@@ -109,26 +121,201 @@ fn str_exprs() -> Vec<(&'static str, Expr)> {
 /// `s.str.extract(r"([A-Za-z]+)[- ]?(\d+)?")[1]`, `s.str.extract("([aeiou]{1}[a-z])",
 /// expand=False)`.
 const STR_EXPECTED: &[(&str, &[&str])] = &[
-    ("lower", &["  apple pie ", "banana,split", "NULL", "cherry-42", "date", "éclair 7", "a,b,,c", "(empty)", "\tx y\n"]),
-    ("upper", &["  APPLE PIE ", "BANANA,SPLIT", "NULL", "CHERRY-42", "DATE", "ÉCLAIR 7", "A,B,,C", "(empty)", "\tX Y\n"]),
+    (
+        "lower",
+        &[
+            "  apple pie ",
+            "banana,split",
+            "NULL",
+            "cherry-42",
+            "date",
+            "éclair 7",
+            "a,b,,c",
+            "(empty)",
+            "\tx y\n",
+        ],
+    ),
+    (
+        "upper",
+        &[
+            "  APPLE PIE ",
+            "BANANA,SPLIT",
+            "NULL",
+            "CHERRY-42",
+            "DATE",
+            "ÉCLAIR 7",
+            "A,B,,C",
+            "(empty)",
+            "\tX Y\n",
+        ],
+    ),
     ("len", &["12", "12", "NULL", "9", "4", "8", "6", "0", "5"]),
-    ("contains", &["false", "true", "NULL", "false", "false", "false", "true", "false", "false"]),
-    ("contains_regex", &["false", "false", "NULL", "true", "false", "true", "false", "false", "false"]),
-    ("startswith", &["false", "true", "NULL", "false", "false", "false", "false", "false", "false"]),
-    ("endswith", &["false", "false", "NULL", "false", "true", "false", "false", "false", "false"]),
-    ("replace", &["  Apple pie ", "banana;split", "NULL", "Cherry-42", "date", "ÉCLAIR 7", "a;b;;c", "(empty)", "\tx y\n"]),
-    ("replace_regex", &["  Appel ipe ", "abanan,psilt", "NULL", "Cehrry-42", "adet", "ÉCLAIR 7", "a,b,,c", "(empty)", "\tx y\n"]),
-    ("strip", &["Apple pie", "banana,split", "NULL", "Cherry-42", "date", "ÉCLAIR 7", "a,b,,c", "(empty)", "x y"]),
-    ("lstrip", &["Apple pie ", "banana,split", "NULL", "Cherry-42", "date", "ÉCLAIR 7", "a,b,,c", "(empty)", "x y\n"]),
-    ("rstrip", &["  Apple pie", "banana,split", "NULL", "Cherry-42", "date", "ÉCLAIR 7", "a,b,,c", "(empty)", "\tx y"]),
-    ("strip_chars", &["Apple pi", "banana,split", "NULL", "Cherry-42", "dat", "ÉCLAIR 7", ",b,,c", "(empty)", "\tx y\n"]),
-    ("split1", &["NULL", "split", "NULL", "NULL", "NULL", "NULL", "b", "NULL", "NULL"]),
-    ("split_last", &["  Apple pie ", "split", "NULL", "Cherry-42", "date", "ÉCLAIR 7", "c", "(empty)", "\tx y\n"]),
-    ("slice", &[" Apple pi", "anana,spl", "NULL", "herry-", "a", "CLAIR", ",b,", "(empty)", "x "]),
-    ("slice_neg", &["ie ", "lit", "NULL", "-42", "ate", "R 7", ",,c", "(empty)", " y\n"]),
-    ("match", &["false", "true", "NULL", "false", "true", "false", "true", "false", "false"]),
-    ("extract", &["NULL", "NULL", "NULL", "42", "NULL", "7", "NULL", "NULL", "NULL"]),
-    ("extract0", &["ie", "an", "NULL", "er", "at", "NULL", "NULL", "NULL", "NULL"]),
+    (
+        "contains",
+        &[
+            "false", "true", "NULL", "false", "false", "false", "true", "false", "false",
+        ],
+    ),
+    (
+        "contains_regex",
+        &[
+            "false", "false", "NULL", "true", "false", "true", "false", "false", "false",
+        ],
+    ),
+    (
+        "startswith",
+        &[
+            "false", "true", "NULL", "false", "false", "false", "false", "false", "false",
+        ],
+    ),
+    (
+        "endswith",
+        &[
+            "false", "false", "NULL", "false", "true", "false", "false", "false", "false",
+        ],
+    ),
+    (
+        "replace",
+        &[
+            "  Apple pie ",
+            "banana;split",
+            "NULL",
+            "Cherry-42",
+            "date",
+            "ÉCLAIR 7",
+            "a;b;;c",
+            "(empty)",
+            "\tx y\n",
+        ],
+    ),
+    (
+        "replace_regex",
+        &[
+            "  Appel ipe ",
+            "abanan,psilt",
+            "NULL",
+            "Cehrry-42",
+            "adet",
+            "ÉCLAIR 7",
+            "a,b,,c",
+            "(empty)",
+            "\tx y\n",
+        ],
+    ),
+    (
+        "strip",
+        &[
+            "Apple pie",
+            "banana,split",
+            "NULL",
+            "Cherry-42",
+            "date",
+            "ÉCLAIR 7",
+            "a,b,,c",
+            "(empty)",
+            "x y",
+        ],
+    ),
+    (
+        "lstrip",
+        &[
+            "Apple pie ",
+            "banana,split",
+            "NULL",
+            "Cherry-42",
+            "date",
+            "ÉCLAIR 7",
+            "a,b,,c",
+            "(empty)",
+            "x y\n",
+        ],
+    ),
+    (
+        "rstrip",
+        &[
+            "  Apple pie",
+            "banana,split",
+            "NULL",
+            "Cherry-42",
+            "date",
+            "ÉCLAIR 7",
+            "a,b,,c",
+            "(empty)",
+            "\tx y",
+        ],
+    ),
+    (
+        "strip_chars",
+        &[
+            "Apple pi",
+            "banana,split",
+            "NULL",
+            "Cherry-42",
+            "dat",
+            "ÉCLAIR 7",
+            ",b,,c",
+            "(empty)",
+            "\tx y\n",
+        ],
+    ),
+    (
+        "split1",
+        &[
+            "NULL", "split", "NULL", "NULL", "NULL", "NULL", "b", "NULL", "NULL",
+        ],
+    ),
+    (
+        "split_last",
+        &[
+            "  Apple pie ",
+            "split",
+            "NULL",
+            "Cherry-42",
+            "date",
+            "ÉCLAIR 7",
+            "c",
+            "(empty)",
+            "\tx y\n",
+        ],
+    ),
+    (
+        "slice",
+        &[
+            " Apple pi",
+            "anana,spl",
+            "NULL",
+            "herry-",
+            "a",
+            "CLAIR",
+            ",b,",
+            "(empty)",
+            "x ",
+        ],
+    ),
+    (
+        "slice_neg",
+        &[
+            "ie ", "lit", "NULL", "-42", "ate", "R 7", ",,c", "(empty)", " y\n",
+        ],
+    ),
+    (
+        "match",
+        &[
+            "false", "true", "NULL", "false", "true", "false", "true", "false", "false",
+        ],
+    ),
+    (
+        "extract",
+        &[
+            "NULL", "NULL", "NULL", "42", "NULL", "7", "NULL", "NULL", "NULL",
+        ],
+    ),
+    (
+        "extract0",
+        &[
+            "ie", "an", "NULL", "er", "at", "NULL", "NULL", "NULL", "NULL",
+        ],
+    ),
 ];
 
 #[test]
@@ -266,17 +453,127 @@ const DT_EXPECTED: &[(&str, &[&str])] = &[
     ("weekday", &["6", "2", "NULL", "3", "6", "0"]),
     ("dayofyear", &["70", "365", "NULL", "60", "365", "3"]),
     ("quarter", &["1", "4", "NULL", "1", "4", "1"]),
-    ("floor_1h", &["2024-03-10 13:00:00", "1969-12-31 23:00:00", "NULL", "2024-02-29 00:00:00", "2023-12-31 23:00:00", "2000-01-03 07:00:00"]),
-    ("floor_15min", &["2024-03-10 13:30:00", "1969-12-31 23:45:00", "NULL", "2024-02-29 00:00:00", "2023-12-31 23:15:00", "2000-01-03 07:00:00"]),
-    ("floor_1d", &["2024-03-10 00:00:00", "1969-12-31 00:00:00", "NULL", "2024-02-29 00:00:00", "2023-12-31 00:00:00", "2000-01-03 00:00:00"]),
-    ("floor_30s", &["2024-03-10 13:44:00", "1969-12-31 23:59:30", "NULL", "2024-02-29 00:00:00", "2023-12-31 23:15:30", "2000-01-03 07:07:00"]),
-    ("strftime", &["2024-03-10 13:44:05.123456", "1969-12-31 23:59:59.000000", "NULL", "2024-02-29 00:00:00.000000", "2023-12-31 23:15:30.000000", "2000-01-03 07:07:07.000000"]),
-    ("strftime2", &["Sun Mar 070 01PM", "Wed Dec 365 11PM", "NULL", "Thu Feb 060 12AM", "Sun Dec 365 11PM", "Mon Jan 003 07AM"]),
-    ("trunc_month", &["2024-03-01 00:00:00", "1969-12-01 00:00:00", "NULL", "2024-02-01 00:00:00", "2023-12-01 00:00:00", "2000-01-01 00:00:00"]),
-    ("trunc_week", &["2024-03-04 00:00:00", "1969-12-29 00:00:00", "NULL", "2024-02-26 00:00:00", "2023-12-25 00:00:00", "2000-01-03 00:00:00"]),
-    ("trunc_hour", &["2024-03-10 13:00:00", "1969-12-31 23:00:00", "NULL", "2024-02-29 00:00:00", "2023-12-31 23:00:00", "2000-01-03 07:00:00"]),
-    ("trunc_year", &["2024-01-01 00:00:00", "1969-01-01 00:00:00", "NULL", "2024-01-01 00:00:00", "2023-01-01 00:00:00", "2000-01-01 00:00:00"]),
-    ("trunc_quarter", &["2024-01-01 00:00:00", "1969-10-01 00:00:00", "NULL", "2024-01-01 00:00:00", "2023-10-01 00:00:00", "2000-01-01 00:00:00"]),
+    (
+        "floor_1h",
+        &[
+            "2024-03-10 13:00:00",
+            "1969-12-31 23:00:00",
+            "NULL",
+            "2024-02-29 00:00:00",
+            "2023-12-31 23:00:00",
+            "2000-01-03 07:00:00",
+        ],
+    ),
+    (
+        "floor_15min",
+        &[
+            "2024-03-10 13:30:00",
+            "1969-12-31 23:45:00",
+            "NULL",
+            "2024-02-29 00:00:00",
+            "2023-12-31 23:15:00",
+            "2000-01-03 07:00:00",
+        ],
+    ),
+    (
+        "floor_1d",
+        &[
+            "2024-03-10 00:00:00",
+            "1969-12-31 00:00:00",
+            "NULL",
+            "2024-02-29 00:00:00",
+            "2023-12-31 00:00:00",
+            "2000-01-03 00:00:00",
+        ],
+    ),
+    (
+        "floor_30s",
+        &[
+            "2024-03-10 13:44:00",
+            "1969-12-31 23:59:30",
+            "NULL",
+            "2024-02-29 00:00:00",
+            "2023-12-31 23:15:30",
+            "2000-01-03 07:07:00",
+        ],
+    ),
+    (
+        "strftime",
+        &[
+            "2024-03-10 13:44:05.123456",
+            "1969-12-31 23:59:59.000000",
+            "NULL",
+            "2024-02-29 00:00:00.000000",
+            "2023-12-31 23:15:30.000000",
+            "2000-01-03 07:07:07.000000",
+        ],
+    ),
+    (
+        "strftime2",
+        &[
+            "Sun Mar 070 01PM",
+            "Wed Dec 365 11PM",
+            "NULL",
+            "Thu Feb 060 12AM",
+            "Sun Dec 365 11PM",
+            "Mon Jan 003 07AM",
+        ],
+    ),
+    (
+        "trunc_month",
+        &[
+            "2024-03-01 00:00:00",
+            "1969-12-01 00:00:00",
+            "NULL",
+            "2024-02-01 00:00:00",
+            "2023-12-01 00:00:00",
+            "2000-01-01 00:00:00",
+        ],
+    ),
+    (
+        "trunc_week",
+        &[
+            "2024-03-04 00:00:00",
+            "1969-12-29 00:00:00",
+            "NULL",
+            "2024-02-26 00:00:00",
+            "2023-12-25 00:00:00",
+            "2000-01-03 00:00:00",
+        ],
+    ),
+    (
+        "trunc_hour",
+        &[
+            "2024-03-10 13:00:00",
+            "1969-12-31 23:00:00",
+            "NULL",
+            "2024-02-29 00:00:00",
+            "2023-12-31 23:00:00",
+            "2000-01-03 07:00:00",
+        ],
+    ),
+    (
+        "trunc_year",
+        &[
+            "2024-01-01 00:00:00",
+            "1969-01-01 00:00:00",
+            "NULL",
+            "2024-01-01 00:00:00",
+            "2023-01-01 00:00:00",
+            "2000-01-01 00:00:00",
+        ],
+    ),
+    (
+        "trunc_quarter",
+        &[
+            "2024-01-01 00:00:00",
+            "1969-10-01 00:00:00",
+            "NULL",
+            "2024-01-01 00:00:00",
+            "2023-10-01 00:00:00",
+            "2000-01-01 00:00:00",
+        ],
+    ),
 ];
 
 #[test]
@@ -334,9 +631,39 @@ fn dt_accessor_reads_time_zones_in_local_time() {
         ("tz_day", &["10", "10", "3", "3", "NULL", "30"]),
         ("tz_hour", &["1", "3", "1", "1", "NULL", "23"]),
         ("tz_weekday", &["6", "6", "6", "6", "NULL", "6"]),
-        ("tz_floor_1h", &["2024-03-10 01:00:00", "2024-03-10 03:00:00", "2024-11-03 01:00:00", "2024-11-03 01:00:00", "NULL", "2024-06-30 23:00:00"]),
-        ("tz_floor_1d", &["2024-03-10 00:00:00", "2024-03-10 00:00:00", "2024-11-03 00:00:00", "2024-11-03 00:00:00", "NULL", "2024-06-30 00:00:00"]),
-        ("tz_strftime", &["2024-03-10 01:30 -0500", "2024-03-10 03:30 -0400", "2024-11-03 01:30 -0400", "2024-11-03 01:30 -0500", "NULL", "2024-06-30 23:59 -0400"]),
+        (
+            "tz_floor_1h",
+            &[
+                "2024-03-10 01:00:00",
+                "2024-03-10 03:00:00",
+                "2024-11-03 01:00:00",
+                "2024-11-03 01:00:00",
+                "NULL",
+                "2024-06-30 23:00:00",
+            ],
+        ),
+        (
+            "tz_floor_1d",
+            &[
+                "2024-03-10 00:00:00",
+                "2024-03-10 00:00:00",
+                "2024-11-03 00:00:00",
+                "2024-11-03 00:00:00",
+                "NULL",
+                "2024-06-30 00:00:00",
+            ],
+        ),
+        (
+            "tz_strftime",
+            &[
+                "2024-03-10 01:30 -0500",
+                "2024-03-10 03:30 -0400",
+                "2024-11-03 01:30 -0400",
+                "2024-11-03 01:30 -0500",
+                "NULL",
+                "2024-06-30 23:59 -0400",
+            ],
+        ),
     ];
     check(vec![("ts", Arc::new(z))], &exprs, expected);
 }
@@ -367,7 +694,10 @@ fn dt_accessor_on_dates() {
         ("date_dayofyear", &["70", "NULL", "201"]),
         ("date_quarter", &["1", "NULL", "3"]),
         ("date_hour", &["0", "NULL", "0"]),
-        ("date_strftime", &["10/03/2024 00:00", "NULL", "20/07/1969 00:00"]),
+        (
+            "date_strftime",
+            &["10/03/2024 00:00", "NULL", "20/07/1969 00:00"],
+        ),
         ("date_floor", &["2024-03-10", "NULL", "1969-07-20"]),
     ];
     check(vec![("d", Arc::new(d))], &exprs, expected);
@@ -448,7 +778,10 @@ fn accessor_errors_are_clear() {
         .map(|_| ())
         .expect_err("not a date")
         .to_string();
-    assert!(e.contains("strftime() needs a DATE or TIMESTAMP, got Int64"), "{e}");
+    assert!(
+        e.contains("strftime() needs a DATE or TIMESTAMP, got Int64"),
+        "{e}"
+    );
     let ts = frame(&ctx, vec![("ts", Arc::new(timestamps()))], 1);
     let e = ts
         .select(vec![col("ts").dt().strftime("%H %Z")])

@@ -842,7 +842,10 @@ mod tests {
 
     #[test]
     fn expressions_read_as_sql() {
-        assert_eq!(col("s").str().split(",", -1).to_string(), "str_split_get(s, ',', -1)");
+        assert_eq!(
+            col("s").str().split(",", -1).to_string(),
+            "str_split_get(s, ',', -1)"
+        );
         assert_eq!(
             col("s").str().slice(None, Some(2)).to_string(),
             "str_slice(s, NULL, 2)"

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use arrow::array::{new_null_array, ArrayRef};
 use arrow::datatypes::DataType;
 use hashbrown::HashMap;
-use regex::Regex;
 use rask_common::{exec_err, internal_err, Result};
+use regex::Regex;
 
 use super::string::RegexOptions;
 use super::{IntArg, StrArg};
@@ -318,7 +318,10 @@ mod tests {
             "{err}"
         );
         let err = call_err(RegexpExtract, &[strs(&[Some("a")]), s("(a)"), i(2)]);
-        assert!(err.contains("group 2 does not exist in pattern '(a)'"), "{err}");
+        assert!(
+            err.contains("group 2 does not exist in pattern '(a)'"),
+            "{err}"
+        );
         let err = call_err(RegexpReplace, &[strs(&[Some("a")]), s("["), s("x")]);
         assert!(
             err.contains("regexp_replace(): invalid regular expression '['"),

@@ -14,9 +14,7 @@ use std::sync::Arc;
 
 use arrow::array::timezone::Tz;
 use arrow::array::{new_null_array, Array, ArrayRef, AsArray, StringBuilder};
-use arrow::datatypes::{
-    DataType, IntervalMonthDayNano, TimeUnit, TimestampMicrosecondType,
-};
+use arrow::datatypes::{DataType, IntervalMonthDayNano, TimeUnit, TimestampMicrosecondType};
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Datelike, Months, NaiveDateTime, Offset, TimeZone};
 use rask_common::{exec_err, internal_err, Error, Result, ScalarValue};
@@ -422,7 +420,10 @@ mod tests {
             ScalarValue::Utf8(Some("2024/03/05 13:04:05 Tue Mar 065".into()))
         );
         assert_eq!(
-            call_scalar(Strftime, &[ts_lit("2024-03-05 13:04:05.123456"), s("%S.%f %%f")]),
+            call_scalar(
+                Strftime,
+                &[ts_lit("2024-03-05 13:04:05.123456"), s("%S.%f %%f")]
+            ),
             ScalarValue::Utf8(Some("05.123456 %f".into()))
         );
         let x = TimestampMicrosecondArray::from(vec![Some(0), None]);
