@@ -198,6 +198,26 @@ pub enum ScalarFunc {
     RegexpMatch,
     Greatest,
     Least,
+    // accessors branch: functions behind `Expr::str()` / `Expr::dt()` (see `accessors.rs`).
+    /// `regexp_extract(s, pattern[, group[, options]])`: DuckDB's, `''` when nothing matches.
+    RegexpExtract,
+    /// `regexp_replace(s, pattern, replacement[, options])`: DuckDB's, the first match only
+    /// unless the options hold `g`.
+    RegexpReplace,
+    /// `strftime(ts, format)`: a DATE or TIMESTAMP as VARCHAR with a chrono format string.
+    Strftime,
+    /// `time_bucket(width, ts[, origin | offset])`: DuckDB's, the start of the width-sized
+    /// bucket holding `ts`.
+    TimeBucket,
+    /// `str_extract(s, pattern[, group])` (rask): pandas' `str.extract`, NULL when nothing
+    /// matches or the group took no part in the match.
+    StrExtract,
+    /// `str_split_get(s, separator, i)` (rask): pandas' `str.split(sep).str[i]`, 0-based,
+    /// negative from the end, NULL when there is no such piece.
+    StrSplitGet,
+    /// `str_slice(s[, start[, stop]])` (rask): Python's `s[start:stop]` on characters, NULL
+    /// bounds meaning "open".
+    StrSlice,
 }
 
 impl ScalarFunc {
@@ -234,6 +254,14 @@ impl ScalarFunc {
             "regexp_matches" | "regexp_like" => RegexpMatch,
             "greatest" => Greatest,
             "least" => Least,
+            // accessors branch
+            "regexp_extract" => RegexpExtract,
+            "regexp_replace" => RegexpReplace,
+            "strftime" => Strftime,
+            "time_bucket" => TimeBucket,
+            "str_extract" => StrExtract,
+            "str_split_get" => StrSplitGet,
+            "str_slice" => StrSlice,
             _ => return None,
         })
     }
@@ -271,6 +299,14 @@ impl ScalarFunc {
             RegexpMatch => "regexp_matches",
             Greatest => "greatest",
             Least => "least",
+            // accessors branch
+            RegexpExtract => "regexp_extract",
+            RegexpReplace => "regexp_replace",
+            Strftime => "strftime",
+            TimeBucket => "time_bucket",
+            StrExtract => "str_extract",
+            StrSplitGet => "str_split_get",
+            StrSlice => "str_slice",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Signatures of scalar functions: the types arguments are cast to and the result type.
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 use rask_common::{plan_err, Result};
 
 use crate::expr::ScalarFunc;
@@ -141,7 +141,8 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
             arity(2, 2)?;
             let t = match &args[1] {
                 Date32 => Date32,
-                Timestamp(_, _) => timestamp_type(),
+                // The zone is kept, so that fields are read in local time (see `local_time`).
+                Timestamp(_, tz) => Timestamp(TimeUnit::Microsecond, tz.clone()),
                 t if crate::type_coercion::is_string(t) => timestamp_type(),
                 t => return plan_err!("date_part() needs a DATE or TIMESTAMP, got {t}"),
             };
@@ -149,7 +150,87 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
         }
         DateTrunc => {
             arity(2, 2)?;
-            (vec![Utf8, timestamp_type()], timestamp_type())
+            let t = match &args[1] {
+                Timestamp(_, tz) => Timestamp(TimeUnit::Microsecond, tz.clone()),
+                _ => timestamp_type(),
+            };
+            (vec![Utf8, t], timestamp_type())
         }
+        // accessors branch
+        RegexpExtract => {
+            arity(2, 4)?;
+            let mut v = vec![Utf8, Utf8];
+            if n >= 3 {
+                v.push(Int64);
+            }
+            if n == 4 {
+                v.push(Utf8);
+            }
+            (v, Utf8)
+        }
+        StrExtract => {
+            arity(2, 3)?;
+            let mut v = vec![Utf8, Utf8];
+            if n == 3 {
+                v.push(Int64);
+            }
+            (v, Utf8)
+        }
+        RegexpReplace => {
+            arity(3, 4)?;
+            (vec![Utf8; n], Utf8)
+        }
+        Strftime => {
+            arity(2, 2)?;
+            (vec![local_timestamp(func, &args[0])?, Utf8], Utf8)
+        }
+        TimeBucket => {
+            arity(2, 3)?;
+            let width = match &args[0] {
+                Interval(_) | Null => Interval(IntervalUnit::MonthDayNano),
+                t if crate::type_coercion::is_string(t) => Interval(IntervalUnit::MonthDayNano),
+                t => return plan_err!("time_bucket() needs an INTERVAL bucket width, got {t}"),
+            };
+            // DATE in, DATE out (like DuckDB); timestamps come out without a zone.
+            let (x, result) = match &args[1] {
+                Date32 => (Date32, Date32),
+                t => (local_timestamp(func, t)?, timestamp_type()),
+            };
+            let mut v = vec![width, x];
+            if n == 3 {
+                v.push(match &args[2] {
+                    Interval(_) => Interval(IntervalUnit::MonthDayNano),
+                    Date32 | Timestamp(_, _) | Null => timestamp_type(),
+                    t if crate::type_coercion::is_string(t) => timestamp_type(),
+                    t => {
+                        return plan_err!(
+                            "time_bucket() needs an origin TIMESTAMP or an offset INTERVAL, got {t}"
+                        )
+                    }
+                });
+            }
+            (v, result)
+        }
+        StrSplitGet => {
+            arity(3, 3)?;
+            (vec![Utf8, Utf8, Int64], Utf8)
+        }
+        StrSlice => {
+            arity(1, 3)?;
+            let mut v = vec![Utf8];
+            v.extend(std::iter::repeat_n(Int64, n - 1));
+            (v, Utf8)
+        }
+    })
+}
+
+/// The type a DATE or TIMESTAMP argument is cast to when a function reads its local
+/// (wall-clock) fields: TIMESTAMP in microseconds, keeping a time zone when there is one.
+fn local_timestamp(func: ScalarFunc, t: &DataType) -> Result<DataType> {
+    Ok(match t {
+        DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Microsecond, tz.clone()),
+        DataType::Date32 | DataType::Date64 | DataType::Null => timestamp_type(),
+        t if crate::type_coercion::is_string(t) => timestamp_type(),
+        t => return plan_err!("{}() needs a DATE or TIMESTAMP, got {t}", func.name()),
     })
 }

@@ -16,6 +16,7 @@ pub mod logical_plan;
 pub mod schema;
 pub mod type_coercion;
 
+pub use accessors::{DtAccessor, StrAccessor};
 pub use expr::{
     col, conjunction, lit, split_conjunction, AggFunc, Column, Expr, Literal, Operator, ScalarFunc,
     SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowFunc, WindowFunction,

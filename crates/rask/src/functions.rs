@@ -105,3 +105,111 @@ pub fn round(e: Expr, digits: i64) -> Expr {
 pub fn coalesce(args: Vec<Expr>) -> Expr {
     call(ScalarFunc::Coalesce, args)
 }
+
+// accessors branch: the SQL functions behind `Expr::str()` / `Expr::dt()`, callable directly.
+
+fn text(s: &str) -> Expr {
+    Expr::Literal(rask_common::ScalarValue::Utf8(Some(s.to_string())))
+}
+
+/// `regexp_extract(e, pattern, group)`, DuckDB's: group `group` (0: the whole match) of the
+/// first match, `''` when nothing matches (see [`Expr::str`]'s `extract` for pandas' NULL).
+///
+/// ```
+/// use rask::{col, SessionContext};
+/// use rask::functions::regexp_extract;
+/// use arrow::array::AsArray;
+/// # fn main() -> rask::Result<()> {
+/// let df = SessionContext::new().sql("SELECT * FROM (VALUES ('ab-12'), ('x')) t(s)")?;
+/// let out = df.select(vec![regexp_extract(col("s"), r"-(\d+)", 1)])?.collect()?;
+/// let v: Vec<_> = out[0].column(0).as_string::<i32>().iter().collect();
+/// assert_eq!(v, [Some("12"), Some("")]);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// When the query runs: an invalid pattern or a group it does not have.
+pub fn regexp_extract(e: Expr, pattern: &str, group: i64) -> Expr {
+    call(
+        ScalarFunc::RegexpExtract,
+        vec![
+            e,
+            text(pattern),
+            Expr::Literal(rask_common::ScalarValue::Int64(Some(group))),
+        ],
+    )
+}
+
+/// `regexp_replace(e, pattern, replacement, 'g')`: every match replaced; the replacement
+/// writes groups as `\1` (DuckDB's `regexp_replace` without `'g'` replaces the first match
+/// only).
+///
+/// ```
+/// use rask::{col, SessionContext};
+/// use rask::functions::regexp_replace;
+/// use arrow::array::AsArray;
+/// # fn main() -> rask::Result<()> {
+/// let df = SessionContext::new().sql("SELECT * FROM (VALUES ('a1b2')) t(s)")?;
+/// let out = df.select(vec![regexp_replace(col("s"), "[0-9]", "#")])?.collect()?;
+/// assert_eq!(out[0].column(0).as_string::<i32>().value(0), "a#b#");
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// When the query runs: an invalid pattern, or a replacement naming a missing group.
+pub fn regexp_replace(e: Expr, pattern: &str, replacement: &str) -> Expr {
+    call(
+        ScalarFunc::RegexpReplace,
+        vec![e, text(pattern), text(replacement), text("g")],
+    )
+}
+
+/// `strftime(e, format)`: a DATE or TIMESTAMP as VARCHAR (chrono format, `%f` = microseconds).
+///
+/// ```
+/// use rask::{col, SessionContext};
+/// use rask::functions::strftime;
+/// use arrow::array::AsArray;
+/// # fn main() -> rask::Result<()> {
+/// let df = SessionContext::new().sql("SELECT DATE '2024-03-10' AS d")?;
+/// let out = df.select(vec![strftime(col("d"), "%Y/%m")])?.collect()?;
+/// assert_eq!(out[0].column(0).as_string::<i32>().value(0), "2024/03");
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// A plan error for a value that is not a DATE or TIMESTAMP; when the query runs, an invalid
+/// format.
+pub fn strftime(e: Expr, format: &str) -> Expr {
+    call(ScalarFunc::Strftime, vec![e, text(format)])
+}
+
+/// `time_bucket(width, e)`, DuckDB's: the start of the `width`-sized bucket (an INTERVAL
+/// expression) holding `e`, buckets counted from 2000-01-03 (2000-01-01 for months). See
+/// [`Expr::dt`]'s `floor` for pandas' epoch-based buckets.
+///
+/// ```
+/// use rask::{col, lit, ScalarValue, SessionContext};
+/// use rask::functions::{strftime, time_bucket};
+/// use arrow::array::AsArray;
+/// use arrow::datatypes::IntervalMonthDayNano;
+/// # fn main() -> rask::Result<()> {
+/// let df = SessionContext::new().sql("SELECT TIMESTAMP '2024-03-05 13:44:05' AS ts")?;
+/// let week = lit(ScalarValue::Interval(Some(IntervalMonthDayNano::new(0, 7, 0))));
+/// let out = df
+///     .select(vec![strftime(time_bucket(week, col("ts")), "%Y-%m-%d")])?
+///     .collect()?;
+/// assert_eq!(out[0].column(0).as_string::<i32>().value(0), "2024-03-04");
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// A plan error for a width that is not an INTERVAL or a value that is not a DATE or
+/// TIMESTAMP; when the query runs, a non-constant or non-positive width.
+pub fn time_bucket(width: Expr, e: Expr) -> Expr {
+    call(ScalarFunc::TimeBucket, vec![width, e])
+}

@@ -50,3 +50,5 @@ pub use rask_io::{CsvOptions, ParquetCompression};
 pub use rask_sql::split_sql_statements;
 pub use read_options::ReadOptions;
 pub use write::WriteBuilder;
+// accessors branch: the `.str()` / `.dt()` accessor types.
+pub use rask_expr::{DtAccessor, StrAccessor};

@@ -1,8 +1,8 @@
 //! Date and time functions: `date_part` (which `EXTRACT` becomes) and `date_trunc`.
 //!
 //! Part names and their aliases are DuckDB's, matched case-insensitively. `date_part` gives
-//! BIGINT; its calendar fields come from Arrow's temporal kernel. Timestamps have no time zone
-//! and count microseconds.
+//! BIGINT; its calendar fields come from Arrow's temporal kernel. Timestamps count
+//! microseconds; one with a time zone is read in its local time.
 
 use std::sync::Arc;
 
@@ -112,13 +112,13 @@ impl Part {
     }
 }
 
-/// A DATE or TIMESTAMP argument as DATE or TIMESTAMP(µs) array.
+/// A DATE or TIMESTAMP argument as DATE or TIMESTAMP(µs) array; a timestamp with a time
+/// zone is read in local time (see [`super::temporal`]).
 fn temporal_array(v: &ColumnarValue, n: usize) -> Result<ArrayRef> {
-    let t = match v.data_type() {
-        DataType::Date32 => DataType::Date32,
-        _ => DataType::Timestamp(TimeUnit::Microsecond, None),
-    };
-    array_of(v, &t, n)
+    match v.data_type() {
+        DataType::Date32 => array_of(v, &DataType::Date32, n),
+        _ => super::temporal::local_timestamps(v, n),
+    }
 }
 
 /// `date_part(part, x)` for DATE or TIMESTAMP `x`, as BIGINT. A per-row `part` column is
@@ -255,7 +255,7 @@ pub fn date_trunc(args: &[ColumnarValue], t: &DataType, n: usize) -> Result<Arra
     };
     let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
     let part = StrArg::new(part)?;
-    let x = array_of(x, &ts, n)?;
+    let x = super::temporal::local_timestamps(x, n)?;
     let out = match part {
         StrArg::Scalar(None) => new_null_array(&ts, n),
         StrArg::Scalar(Some(p)) => truncate(&x, Part::parse("date_trunc", p)?)?,

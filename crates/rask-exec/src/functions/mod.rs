@@ -9,7 +9,8 @@
 //! constant folding evaluates calls.
 //!
 //! NULL in any argument gives NULL, except in `coalesce` (the first non-NULL value), `concat`
-//! (NULLs are skipped) and `greatest`/`least` (NULLs are ignored).
+//! (NULLs are skipped), `greatest`/`least` (NULLs are ignored) and `str_slice` (a NULL bound is
+//! an omitted one).
 //!
 //! | module | functions |
 //! |---|---|
@@ -17,11 +18,17 @@
 //! | [`math`] | abs, round, floor, ceil, power, sqrt, ln, exp, log10 |
 //! | [`datetime`] | date_part (and EXTRACT), date_trunc |
 //! | [`conditional`] | coalesce, nullif, greatest, least |
+//! | [`regexp`] | regexp_extract, regexp_replace, str_extract |
+//! | [`temporal`] | strftime, time_bucket (and reading zoned timestamps in local time) |
+//! | [`python_string`] | str_split_get, str_slice (Python's 0-based, negative-from-the-end indexing) |
 
 pub mod conditional;
 pub mod datetime;
 pub mod math;
+pub mod python_string;
+pub mod regexp;
 pub mod string;
+pub mod temporal;
 
 use std::sync::Arc;
 
@@ -80,6 +87,14 @@ pub fn evaluate_function(
         Sqrt | Ln | Exp | Log10 => math::float_unary(func, args, n)?,
         DatePart => datetime::date_part(args, n)?,
         DateTrunc => datetime::date_trunc(args, return_type, n)?,
+        // accessors branch
+        RegexpExtract => regexp::regexp_extract(args, n, false)?,
+        StrExtract => regexp::regexp_extract(args, n, true)?,
+        RegexpReplace => regexp::regexp_replace(args, n)?,
+        Strftime => temporal::strftime(args, n)?,
+        TimeBucket => temporal::time_bucket(args, return_type, n)?,
+        StrSplitGet => python_string::str_split_get(args, n)?,
+        StrSlice => python_string::str_slice(args, n)?,
     };
     if out.len() != n {
         return internal_err!("{}() returned {} rows for {n}", func.name(), out.len());

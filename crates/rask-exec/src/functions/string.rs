@@ -363,15 +363,19 @@ fn split_part_one<'a>(v: &'a str, sep: &str, index: i64) -> &'a str {
 
 /// Rust regex flags and escaping for DuckDB's regex options string.
 #[derive(Debug, Default)]
-struct RegexOptions {
+pub(crate) struct RegexOptions {
     flags: String,
     literal: bool,
+    /// `g`: every match (only `regexp_replace` reads it).
+    pub(crate) global: bool,
 }
 
 impl RegexOptions {
-    fn parse(options: &str) -> Result<Self> {
+    /// Parses DuckDB's options string for `func`.
+    pub(crate) fn parse_for(func: &str, options: &str) -> Result<Self> {
         let (mut case_insensitive, mut dot_nl, mut multi_line, mut literal) =
             (false, false, false, false);
+        let mut global = false;
         for c in options.chars() {
             match c {
                 'c' => case_insensitive = false,
@@ -385,10 +389,10 @@ impl RegexOptions {
                     dot_nl = true;
                     multi_line = false;
                 }
-                'g' => {}
+                'g' => global = true,
                 other => {
                     return exec_err!(
-                        "regexp_matches(): unrecognized regex option '{other}' (expected c, i, l, m, n, p, s or g)"
+                        "{func}(): unrecognized regex option '{other}' (expected c, i, l, m, n, p, s or g)"
                     )
                 }
             }
@@ -399,11 +403,19 @@ impl RegexOptions {
                 flags.push(f);
             }
         }
-        Ok(RegexOptions { flags, literal })
+        Ok(RegexOptions {
+            flags,
+            literal,
+            global,
+        })
+    }
+
+    fn parse(options: &str) -> Result<Self> {
+        Self::parse_for("regexp_matches", options)
     }
 
     /// The pattern with the options applied.
-    fn pattern(&self, p: &str) -> String {
+    pub(crate) fn pattern(&self, p: &str) -> String {
         let p = if self.literal {
             regex::escape(p)
         } else {
