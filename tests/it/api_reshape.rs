@@ -11,9 +11,7 @@ use std::sync::Arc;
 use arrow::array::{Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use rask::functions::{lag, max, rank, row_number, sum};
-use rask::{
-    col, lit, DataFrame, Scheduler, SessionConfig, SessionContext, Window, WindowExt,
-};
+use rask::{col, lit, DataFrame, Scheduler, SessionConfig, SessionContext, Window, WindowExt};
 use rask_tests::{format_rows, repo_root, split_into};
 
 /// The configurations: (partitions, scheduler, threads).
@@ -91,19 +89,23 @@ fn over_matches_sql_window_functions() {
         let api = df
             .with_column("s", sum(col("v")).over(by_k.clone()).expect("over"))
             .and_then(|d| d.with_column("prev", lag(col("n"), 1).over(by_k.clone())?))
-            .and_then(|d| {
-                d.with_column(
-                    "r",
-                    rank().over(Window::new().order_by_desc(["n"]))?,
-                )
-            })
+            .and_then(|d| d.with_column("r", rank().over(Window::new().order_by_desc(["n"]))?))
             .and_then(|d| {
                 d.with_column(
                     "m3",
                     max(col("v")).over(Window::new().order_by(["t"]).rows(-1, 1))?,
                 )
             })
-            .and_then(|d| d.select(vec![col("k"), col("t"), col("s"), col("prev"), col("r"), col("m3")]))
+            .and_then(|d| {
+                d.select(vec![
+                    col("k"),
+                    col("t"),
+                    col("s"),
+                    col("prev"),
+                    col("r"),
+                    col("m3"),
+                ])
+            })
             .expect("api");
         let sql = ctx
             .sql(
@@ -138,8 +140,8 @@ fn h2o_x(ctx: &SessionContext, parts: usize) {
 /// h2o groupby q8 (largest two v3 per id6) with the API gives the SQL benchmark's answer.
 #[test]
 fn h2o_q8_api_matches_sql() {
-    let text = std::fs::read_to_string(repo_root().join("benches/queries/h2o.sql"))
-        .expect("h2o.sql");
+    let text =
+        std::fs::read_to_string(repo_root().join("benches/queries/h2o.sql")).expect("h2o.sql");
     let q8 = text
         .split("-- name: ")
         .find_map(|q| q.strip_prefix("h2o_q8\n"))
@@ -172,13 +174,111 @@ fn h2o_q8_api_matches_sql() {
 fn rolling_statistics_match_pandas() {
     // pandas: s = df.sort_values('t'); getattr(s[['v','n']].rolling(3), f)()
     let cases: [(&str, &[&[&str]]); 7] = [
-        ("sum", &[&["1", "NULL", "NULL"], &["10", "17", "270"], &["2", "NULL", "NULL"], &["3", "NULL", "NULL"], &["4", "NULL", "NULL"], &["5", "NULL", "120"], &["6", "NULL", "150"], &["7", "NULL", "NULL"], &["8", "NULL", "NULL"], &["9", "14", "NULL"]]),
-        ("mean", &[&["1", "NULL", "NULL"], &["10", "5.6667", "90"], &["2", "NULL", "NULL"], &["3", "NULL", "NULL"], &["4", "NULL", "NULL"], &["5", "NULL", "40"], &["6", "NULL", "50"], &["7", "NULL", "NULL"], &["8", "NULL", "NULL"], &["9", "4.6667", "NULL"]]),
-        ("min", &[&["1", "NULL", "NULL"], &["10", "-1", "80"], &["2", "NULL", "NULL"], &["3", "NULL", "NULL"], &["4", "NULL", "NULL"], &["5", "NULL", "30"], &["6", "NULL", "40"], &["7", "NULL", "NULL"], &["8", "NULL", "NULL"], &["9", "-1", "NULL"]]),
-        ("max", &[&["1", "NULL", "NULL"], &["10", "10", "100"], &["2", "NULL", "NULL"], &["3", "NULL", "NULL"], &["4", "NULL", "NULL"], &["5", "NULL", "50"], &["6", "NULL", "60"], &["7", "NULL", "NULL"], &["8", "NULL", "NULL"], &["9", "8", "NULL"]]),
-        ("count", &[&["1", "NULL", "NULL"], &["10", "3", "3"], &["2", "NULL", "NULL"], &["3", "2", "2"], &["4", "2", "2"], &["5", "2", "3"], &["6", "2", "3"], &["7", "2", "2"], &["8", "2", "2"], &["9", "3", "2"]]),
-        ("std", &[&["1", "NULL", "NULL"], &["10", "5.8595", "10"], &["2", "NULL", "NULL"], &["3", "NULL", "NULL"], &["4", "NULL", "NULL"], &["5", "NULL", "10"], &["6", "NULL", "10"], &["7", "NULL", "NULL"], &["8", "NULL", "NULL"], &["9", "4.9329", "NULL"]]),
-        ("var", &[&["1", "NULL", "NULL"], &["10", "34.3333", "100"], &["2", "NULL", "NULL"], &["3", "NULL", "NULL"], &["4", "NULL", "NULL"], &["5", "NULL", "100"], &["6", "NULL", "100"], &["7", "NULL", "NULL"], &["8", "NULL", "NULL"], &["9", "24.3333", "NULL"]]),
+        (
+            "sum",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "17", "270"],
+                &["2", "NULL", "NULL"],
+                &["3", "NULL", "NULL"],
+                &["4", "NULL", "NULL"],
+                &["5", "NULL", "120"],
+                &["6", "NULL", "150"],
+                &["7", "NULL", "NULL"],
+                &["8", "NULL", "NULL"],
+                &["9", "14", "NULL"],
+            ],
+        ),
+        (
+            "mean",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "5.6667", "90"],
+                &["2", "NULL", "NULL"],
+                &["3", "NULL", "NULL"],
+                &["4", "NULL", "NULL"],
+                &["5", "NULL", "40"],
+                &["6", "NULL", "50"],
+                &["7", "NULL", "NULL"],
+                &["8", "NULL", "NULL"],
+                &["9", "4.6667", "NULL"],
+            ],
+        ),
+        (
+            "min",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "-1", "80"],
+                &["2", "NULL", "NULL"],
+                &["3", "NULL", "NULL"],
+                &["4", "NULL", "NULL"],
+                &["5", "NULL", "30"],
+                &["6", "NULL", "40"],
+                &["7", "NULL", "NULL"],
+                &["8", "NULL", "NULL"],
+                &["9", "-1", "NULL"],
+            ],
+        ),
+        (
+            "max",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "10", "100"],
+                &["2", "NULL", "NULL"],
+                &["3", "NULL", "NULL"],
+                &["4", "NULL", "NULL"],
+                &["5", "NULL", "50"],
+                &["6", "NULL", "60"],
+                &["7", "NULL", "NULL"],
+                &["8", "NULL", "NULL"],
+                &["9", "8", "NULL"],
+            ],
+        ),
+        (
+            "count",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "3", "3"],
+                &["2", "NULL", "NULL"],
+                &["3", "2", "2"],
+                &["4", "2", "2"],
+                &["5", "2", "3"],
+                &["6", "2", "3"],
+                &["7", "2", "2"],
+                &["8", "2", "2"],
+                &["9", "3", "2"],
+            ],
+        ),
+        (
+            "std",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "5.8595", "10"],
+                &["2", "NULL", "NULL"],
+                &["3", "NULL", "NULL"],
+                &["4", "NULL", "NULL"],
+                &["5", "NULL", "10"],
+                &["6", "NULL", "10"],
+                &["7", "NULL", "NULL"],
+                &["8", "NULL", "NULL"],
+                &["9", "4.9329", "NULL"],
+            ],
+        ),
+        (
+            "var",
+            &[
+                &["1", "NULL", "NULL"],
+                &["10", "34.3333", "100"],
+                &["2", "NULL", "NULL"],
+                &["3", "NULL", "NULL"],
+                &["4", "NULL", "NULL"],
+                &["5", "NULL", "100"],
+                &["6", "NULL", "100"],
+                &["7", "NULL", "NULL"],
+                &["8", "NULL", "NULL"],
+                &["9", "24.3333", "NULL"],
+            ],
+        ),
     ];
     each_setup(|_, df, setup| {
         let r = df.rolling(3, "t").expect("rolling").columns(&["v", "n"]);
@@ -201,7 +301,11 @@ fn rolling_statistics_match_pandas() {
             .into_iter()
             .map(|row| row[1].clone())
             .collect();
-        assert_eq!(ts, (1..=10).map(|i| i.to_string()).collect::<Vec<_>>(), "{setup}");
+        assert_eq!(
+            ts,
+            (1..=10).map(|i| i.to_string()).collect::<Vec<_>>(),
+            "{setup}"
+        );
         // pandas: s[['v','n']].rolling(3, min_periods=1).mean()
         let out = r
             .clone()
@@ -211,7 +315,18 @@ fn rolling_statistics_match_pandas() {
             .expect("mean");
         assert_eq!(
             sorted_rows(&out),
-            literal(&[&["1", "1", "10"], &["10", "5.6667", "90"], &["2", "1.5", "10"], &["3", "1.5", "20"], &["4", "3", "35"], &["5", "4.75", "40"], &["6", "4.75", "50"], &["7", "6.25", "55"], &["8", "7.5", "70"], &["9", "4.6667", "85"]]),
+            literal(&[
+                &["1", "1", "10"],
+                &["10", "5.6667", "90"],
+                &["2", "1.5", "10"],
+                &["3", "1.5", "20"],
+                &["4", "3", "35"],
+                &["5", "4.75", "40"],
+                &["6", "4.75", "50"],
+                &["7", "6.25", "55"],
+                &["8", "7.5", "70"],
+                &["9", "4.6667", "85"]
+            ]),
             "{setup}"
         );
         // pandas: s.groupby('k')[['v']].rolling(2, min_periods=1).sum()
@@ -223,7 +338,18 @@ fn rolling_statistics_match_pandas() {
             .expect("by");
         assert_eq!(
             sorted_rows(&out),
-            literal(&[&["a", "1", "1"], &["a", "10", "17"], &["a", "3", "1"], &["a", "4", "4"], &["a", "7", "11"], &["b", "2", "2"], &["b", "5", "7.5"], &["b", "6", "5.5"], &["b", "9", "-1"], &["c", "8", "8"]]),
+            literal(&[
+                &["a", "1", "1"],
+                &["a", "10", "17"],
+                &["a", "3", "1"],
+                &["a", "4", "4"],
+                &["a", "7", "11"],
+                &["b", "2", "2"],
+                &["b", "5", "7.5"],
+                &["b", "6", "5.5"],
+                &["b", "9", "-1"],
+                &["c", "8", "8"]
+            ]),
             "{setup}"
         );
     });
@@ -234,13 +360,48 @@ fn resample_matches_pandas_without_empty_bins() {
     // pandas: rs = df.dropna(subset=['ts']).set_index('ts'); getattr(rs[['v','n']]
     // .resample('1h'), f)(), keeping bins with rows (pandas also emits the empty 02:00 ...).
     let cases: [(&str, &[&[&str]]); 4] = [
-        ("sum", &[&["2024-01-01 00:00:00", "3", "40"], &["2024-01-01 01:00:00", "9.5", "90"], &["2024-01-01 03:00:00", "6", "150"], &["2024-01-02 00:00:00", "10", "100"]]),
-        ("mean", &[&["2024-01-01 00:00:00", "1.5", "20"], &["2024-01-01 01:00:00", "4.75", "45"], &["2024-01-01 03:00:00", "3", "75"], &["2024-01-02 00:00:00", "10", "100"]]),
-        ("count", &[&["2024-01-01 00:00:00", "2", "2"], &["2024-01-01 01:00:00", "2", "2"], &["2024-01-01 03:00:00", "2", "2"], &["2024-01-02 00:00:00", "1", "1"]]),
-        ("max", &[&["2024-01-01 00:00:00", "2", "30"], &["2024-01-01 01:00:00", "5.5", "50"], &["2024-01-01 03:00:00", "7", "90"], &["2024-01-02 00:00:00", "10", "100"]]),
+        (
+            "sum",
+            &[
+                &["2024-01-01 00:00:00", "3", "40"],
+                &["2024-01-01 01:00:00", "9.5", "90"],
+                &["2024-01-01 03:00:00", "6", "150"],
+                &["2024-01-02 00:00:00", "10", "100"],
+            ],
+        ),
+        (
+            "mean",
+            &[
+                &["2024-01-01 00:00:00", "1.5", "20"],
+                &["2024-01-01 01:00:00", "4.75", "45"],
+                &["2024-01-01 03:00:00", "3", "75"],
+                &["2024-01-02 00:00:00", "10", "100"],
+            ],
+        ),
+        (
+            "count",
+            &[
+                &["2024-01-01 00:00:00", "2", "2"],
+                &["2024-01-01 01:00:00", "2", "2"],
+                &["2024-01-01 03:00:00", "2", "2"],
+                &["2024-01-02 00:00:00", "1", "1"],
+            ],
+        ),
+        (
+            "max",
+            &[
+                &["2024-01-01 00:00:00", "2", "30"],
+                &["2024-01-01 01:00:00", "5.5", "50"],
+                &["2024-01-01 03:00:00", "7", "90"],
+                &["2024-01-02 00:00:00", "10", "100"],
+            ],
+        ),
     ];
     each_setup(|_, df, setup| {
-        let r = df.resample("1h", "ts").expect("resample").columns(&["v", "n"]);
+        let r = df
+            .resample("1h", "ts")
+            .expect("resample")
+            .columns(&["v", "n"]);
         for (name, expected) in cases {
             let out = match name {
                 "sum" => r.sum(),
@@ -251,17 +412,31 @@ fn resample_matches_pandas_without_empty_bins() {
             .expect("stat");
             assert_eq!(out.columns(), vec!["ts", "v", "n"]);
             // Sorted by bin already.
-            assert_eq!(format_rows(&out.collect().expect("run")), literal(expected), "{name}, {setup}");
+            assert_eq!(
+                format_rows(&out.collect().expect("run")),
+                literal(expected),
+                "{name}, {setup}"
+            );
         }
         // pandas: rs.groupby('k')[['v']].resample('30min').max(), non-empty bins.
         let out = df
             .resample("30min", "ts")
-            .map(|r| r.by(&["k"]))
+            .map(|r| r.by(&["k"]).columns(&["v"]))
             .and_then(|r| r.max())
             .expect("by");
         assert_eq!(
             format_rows(&out.collect().expect("run")),
-            literal(&[&["a", "2024-01-01 00:00:00", "1"], &["a", "2024-01-01 00:30:00", "NULL"], &["a", "2024-01-01 01:00:00", "4"], &["a", "2024-01-01 03:30:00", "7"], &["a", "2024-01-02 00:00:00", "10"], &["b", "2024-01-01 00:00:00", "2"], &["b", "2024-01-01 01:00:00", "5.5"], &["b", "2024-01-01 03:00:00", "NULL"], &["b", "2024-01-01 03:30:00", "-1"]]),
+            literal(&[
+                &["a", "2024-01-01 00:00:00", "1"],
+                &["a", "2024-01-01 00:30:00", "NULL"],
+                &["a", "2024-01-01 01:00:00", "4"],
+                &["a", "2024-01-01 03:30:00", "7"],
+                &["a", "2024-01-02 00:00:00", "10"],
+                &["b", "2024-01-01 00:00:00", "2"],
+                &["b", "2024-01-01 01:00:00", "5.5"],
+                &["b", "2024-01-01 03:00:00", "NULL"],
+                &["b", "2024-01-01 03:30:00", "-1"]
+            ]),
             "{setup}"
         );
     });
@@ -278,7 +453,18 @@ fn cumulative_functions_match_pandas() {
             .expect("cum");
         assert_eq!(
             sorted_rows(&out),
-            literal(&[&["a", "1", "1", "10"], &["a", "10", "36.5", "100"], &["a", "3", "NULL", "30"], &["a", "4", "7", "40"], &["a", "7", "19.5", "NULL"], &["b", "2", "3", "NULL"], &["b", "5", "12.5", "50"], &["b", "6", "NULL", "60"], &["b", "9", "26.5", "90"], &["c", "8", "27.5", "80"]]),
+            literal(&[
+                &["a", "1", "1", "10"],
+                &["a", "10", "36.5", "100"],
+                &["a", "3", "NULL", "30"],
+                &["a", "4", "7", "40"],
+                &["a", "7", "19.5", "NULL"],
+                &["b", "2", "3", "NULL"],
+                &["b", "5", "12.5", "50"],
+                &["b", "6", "NULL", "60"],
+                &["b", "9", "26.5", "90"],
+                &["c", "8", "27.5", "80"]
+            ]),
             "{setup}"
         );
         // pandas: s['v'].cummin()
@@ -288,7 +474,18 @@ fn cumulative_functions_match_pandas() {
             .expect("cummin");
         assert_eq!(
             sorted_rows(&out),
-            literal(&[&["1", "1"], &["10", "-1"], &["2", "1"], &["3", "NULL"], &["4", "1"], &["5", "1"], &["6", "NULL"], &["7", "1"], &["8", "1"], &["9", "-1"]]),
+            literal(&[
+                &["1", "1"],
+                &["10", "-1"],
+                &["2", "1"],
+                &["3", "NULL"],
+                &["4", "1"],
+                &["5", "1"],
+                &["6", "NULL"],
+                &["7", "1"],
+                &["8", "1"],
+                &["9", "-1"]
+            ]),
             "{setup}"
         );
         // pandas: s.groupby('k')['v'].cumsum(); s.groupby('k').cumcount()
@@ -296,12 +493,27 @@ fn cumulative_functions_match_pandas() {
         let sums = g.cumsum(&["v"], &["t"]).expect("cumsum");
         let counts = g.cumcount(&["t"]).expect("cumcount");
         let out = sums
-            .merge(&counts.select_columns(&["t", "cumcount"]).expect("sel"), "inner", &["t"])
+            .merge(
+                &counts.select_columns(&["t", "cumcount"]).expect("sel"),
+                "inner",
+                &["t"],
+            )
             .and_then(|d| d.select_columns(&["k", "t", "v", "cumcount"]))
             .expect("merge");
         assert_eq!(
             sorted_rows(&out),
-            literal(&[&["a", "1", "1", "0"], &["a", "10", "22", "4"], &["a", "3", "NULL", "1"], &["a", "4", "5", "2"], &["a", "7", "12", "3"], &["b", "2", "2", "0"], &["b", "5", "7.5", "1"], &["b", "6", "NULL", "2"], &["b", "9", "6.5", "3"], &["c", "8", "8", "0"]]),
+            literal(&[
+                &["a", "1", "1", "0"],
+                &["a", "10", "22", "4"],
+                &["a", "3", "NULL", "1"],
+                &["a", "4", "5", "2"],
+                &["a", "7", "12", "3"],
+                &["b", "2", "2", "0"],
+                &["b", "5", "7.5", "1"],
+                &["b", "6", "NULL", "2"],
+                &["b", "9", "6.5", "3"],
+                &["c", "8", "8", "0"]
+            ]),
             "{setup}"
         );
         // Whole-frame cumcount: 0..9 in t order.
@@ -317,19 +529,37 @@ fn cumulative_functions_match_pandas() {
 #[test]
 fn concat_matches_duckdb_union_by_name() {
     // DuckDB: SELECT k, s, f, n FROM (a UNION ALL BY NAME b UNION ALL BY NAME c) with
-    // a(k, s, f) = (1, 'x', 1.5), (2, NULL, NULL); b(k INTEGER, n) = (3, 7), (NULL, 8);
-    // c(f, s) = (2.5, 'y').
-    let expected = literal(&[&["1", "x", "1.5", "NULL"], &["2", "NULL", "NULL", "NULL"], &["3", "NULL", "NULL", "7"], &["NULL", "NULL", "NULL", "8"], &["NULL", "y", "2.5", "NULL"]]);
+    // a(k, s, f DOUBLE) = (1, 'x', 1.5), (2, NULL, NULL); b(k INTEGER, n) = (3, 7), (NULL, 8);
+    // c(f, s) = (2.5, 'y') (f DECIMAL(2,1): DOUBLE with DOUBLE).
+    let expected = literal(&[
+        &["1", "x", "1.5", "NULL"],
+        &["2", "NULL", "NULL", "NULL"],
+        &["3", "NULL", "NULL", "7"],
+        &["NULL", "NULL", "NULL", "8"],
+        &["NULL", "y", "2.5", "NULL"],
+    ]);
     for (parts, scheduler, threads) in SETUPS {
         let ctx = context(scheduler, threads);
-        let a = frame(&ctx, "SELECT * FROM (VALUES (1, 'x', 1.5), (2, NULL, NULL)) t(k, s, f)", parts);
-        let b = frame(&ctx, "SELECT CAST(k AS INTEGER) AS k, n FROM (VALUES (3, 7), (NULL, 8)) t(k, n)", parts);
+        let a = frame(&ctx, "SELECT k, s, CAST(f AS DOUBLE) AS f FROM (VALUES (1, 'x', 1.5), (2, NULL, NULL)) t(k, s, f)", parts);
+        let b = frame(
+            &ctx,
+            "SELECT CAST(k AS INTEGER) AS k, n FROM (VALUES (3, 7), (NULL, 8)) t(k, n)",
+            parts,
+        );
         let c = frame(&ctx, "SELECT * FROM (VALUES (2.5, 'y')) t(f, s)", parts);
         let all = DataFrame::concat(&[a.clone(), b, c]).expect("concat");
         assert_eq!(all.columns(), vec!["k", "s", "f", "n"]);
         let schema = all.schema();
         let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
-        assert_eq!(types, vec![&DataType::Int64, &DataType::Utf8, &DataType::Float64, &DataType::Int64]);
+        assert_eq!(
+            types,
+            vec![
+                &DataType::Int64,
+                &DataType::Utf8,
+                &DataType::Float64,
+                &DataType::Int64
+            ]
+        );
         assert_eq!(sorted_rows(&all), expected, "{parts} partitions");
         let twice = DataFrame::concat(&[a.clone(), a]).expect("concat");
         assert_eq!(twice.count().expect("count"), 4);
@@ -347,14 +577,39 @@ fn melt_matches_pandas() {
     // pandas: df[['k','t','v','n']].melt(id_vars=['k','t'], value_vars=['v','n'],
     // var_name='var', value_name='val')
     each_setup(|_, df, setup| {
-        let out = df.melt(&["k", "t"], &["v", "n"], "var", "val").expect("melt");
+        let out = df
+            .melt(&["k", "t"], &["v", "n"], "var", "val")
+            .expect("melt");
         assert_eq!(out.columns(), vec!["k", "t", "var", "val"]);
         assert_eq!(
             sorted_rows(&out),
-            literal(&[&["a", "1", "n", "10"], &["a", "1", "v", "1"], &["a", "10", "n", "100"], &["a", "10", "v", "10"], &["a", "3", "n", "30"], &["a", "3", "v", "NULL"], &["a", "4", "n", "40"], &["a", "4", "v", "4"], &["a", "7", "n", "NULL"], &["a", "7", "v", "7"], &["b", "2", "n", "NULL"], &["b", "2", "v", "2"], &["b", "5", "n", "50"], &["b", "5", "v", "5.5"], &["b", "6", "n", "60"], &["b", "6", "v", "NULL"], &["b", "9", "n", "90"], &["b", "9", "v", "-1"], &["c", "8", "n", "80"], &["c", "8", "v", "8"]]),
+            literal(&[
+                &["a", "1", "n", "10"],
+                &["a", "1", "v", "1"],
+                &["a", "10", "n", "100"],
+                &["a", "10", "v", "10"],
+                &["a", "3", "n", "30"],
+                &["a", "3", "v", "NULL"],
+                &["a", "4", "n", "40"],
+                &["a", "4", "v", "4"],
+                &["a", "7", "n", "NULL"],
+                &["a", "7", "v", "7"],
+                &["b", "2", "n", "NULL"],
+                &["b", "2", "v", "2"],
+                &["b", "5", "n", "50"],
+                &["b", "5", "v", "5.5"],
+                &["b", "6", "n", "60"],
+                &["b", "6", "v", "NULL"],
+                &["b", "9", "n", "90"],
+                &["b", "9", "v", "-1"],
+                &["c", "8", "n", "80"],
+                &["c", "8", "v", "8"]
+            ]),
             "{setup}"
         );
-        let err = df.melt(&["k"], &["v", "ts"], "var", "val").expect_err("mixed");
+        let err = df
+            .melt(&["k"], &["v", "ts"], "var", "val")
+            .expect_err("mixed");
         assert!(err.to_string().contains("'ts'"), "{err}");
     });
 }
@@ -365,9 +620,30 @@ fn pivot_table_matches_pandas() {
     // pd.pivot_table(d2, index='k', columns='m', values='v', aggfunc=f)
     let cases: [(&str, &[&[&str]]); 3] = [
         // pandas gives 0 for a/0 (the sum of only NaN); rask gives SQL's NULL (documented).
-        ("sum", &[&["a", "NULL", "22", "NULL"], &["b", "-1", "NULL", "7.5"], &["c", "NULL", "NULL", "8"]]),
-        ("mean", &[&["a", "NULL", "5.5", "NULL"], &["b", "-1", "NULL", "3.75"], &["c", "NULL", "NULL", "8"]]),
-        ("count", &[&["a", "0", "4", "NULL"], &["b", "1", "NULL", "2"], &["c", "NULL", "NULL", "1"]]),
+        (
+            "sum",
+            &[
+                &["a", "NULL", "22", "NULL"],
+                &["b", "-1", "NULL", "7.5"],
+                &["c", "NULL", "NULL", "8"],
+            ],
+        ),
+        (
+            "mean",
+            &[
+                &["a", "NULL", "5.5", "NULL"],
+                &["b", "-1", "NULL", "3.75"],
+                &["c", "NULL", "NULL", "8"],
+            ],
+        ),
+        (
+            "count",
+            &[
+                &["a", "0", "4", "NULL"],
+                &["b", "1", "NULL", "2"],
+                &["c", "NULL", "NULL", "1"],
+            ],
+        ),
     ];
     each_setup(|_, df, setup| {
         let d2 = df.with_column("m", col("t").modulo(lit(3i64))).expect("m");
@@ -375,7 +651,11 @@ fn pivot_table_matches_pandas() {
             let out = d2.pivot_table(&["k"], "m", "v", f).expect("pivot");
             assert_eq!(out.columns(), vec!["k", "0", "1", "2"]);
             // Sorted by the index.
-            assert_eq!(format_rows(&out.collect().expect("run")), literal(expected), "{f}, {setup}");
+            assert_eq!(
+                format_rows(&out.collect().expect("run")),
+                literal(expected),
+                "{f}, {setup}"
+            );
         }
         assert!(d2.pivot_table(&["k"], "m", "v", "mode").is_err());
     });
@@ -385,7 +665,10 @@ fn pivot_table_matches_pandas() {
 fn bad_window_input_is_a_clear_error() {
     let ctx = SessionContext::new();
     let df = frame(&ctx, ROWS, 1);
-    let err = col("v").add(lit(1i64)).over(Window::new()).expect_err("not a call");
+    let err = col("v")
+        .add(lit(1i64))
+        .over(Window::new())
+        .expect_err("not a call");
     assert!(err.to_string().contains("over()"), "{err}");
     assert!(row_number().over(Window::new().rows(2, 1)).is_err());
     assert!(df.rolling(0, "t").is_err());

@@ -20,8 +20,8 @@ mod reshape;
 mod transform;
 mod window;
 
-pub use window::{Resample, Rolling, Window, WindowExt};
 pub(crate) use window::window_call;
+pub use window::{Resample, Rolling, Window, WindowExt};
 
 /// A lazy frame: every method builds a plan; [`DataFrame::collect`] optimizes and runs it,
 /// partition by partition, in parallel.

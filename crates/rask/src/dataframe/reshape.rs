@@ -47,7 +47,9 @@ fn cast_if(e: Expr, from: &DataType, t: &DataType) -> Expr {
 fn union_all(mut plans: Vec<Arc<LogicalPlan>>) -> Result<Arc<LogicalPlan>> {
     match plans.len() {
         0 => plan_err!("union of no inputs"),
-        1 => plans.pop().map_or_else(|| plan_err!("union of no inputs"), Ok),
+        1 => plans
+            .pop()
+            .map_or_else(|| plan_err!("union of no inputs"), Ok),
         _ => Ok(Arc::new(LogicalPlan::Union(Union::try_new(plans)?))),
     }
 }
@@ -275,12 +277,12 @@ impl DataFrame {
             AggFunc::Avg | AggFunc::Sum | AggFunc::Median | AggFunc::StddevSamp | AggFunc::VarSamp
         ) && !is_numeric(&vt)
         {
-            return plan_err!("pivot_table: aggfunc '{aggfunc}' needs numeric values; '{values}' is {vt}");
+            return plan_err!(
+                "pivot_table: aggfunc '{aggfunc}' needs numeric values; '{values}' is {vt}"
+            );
         }
         if index.contains(&columns) || index.contains(&values) || columns == values {
-            return plan_err!(
-                "pivot_table: index, columns and values must be different columns"
-            );
+            return plan_err!("pivot_table: index, columns and values must be different columns");
         }
         // The distinct values, eagerly (the output schema depends on them).
         let distinct = self
@@ -337,7 +339,9 @@ impl DataFrame {
             .aggregate(group, aggs)?
             .build();
         let s = Arc::clone(agg.schema());
-        let mut out: Vec<Expr> = (0..index.len()).map(|i| Expr::Column(s.column(i))).collect();
+        let mut out: Vec<Expr> = (0..index.len())
+            .map(|i| Expr::Column(s.column(i)))
+            .collect();
         let per = if func == AggFunc::Count { 2 } else { 1 };
         for (j, name) in names.iter().enumerate() {
             let value = Expr::Column(s.column(index.len() + per * j));

@@ -78,23 +78,25 @@ impl Window {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.order_by.extend(
-            keys.into_iter()
-                .map(|k| SortExpr::new(col(k.as_ref()), true)),
-        );
+        self.order_by.extend(keys.into_iter().map(|k| SortExpr {
+            expr: col(k.as_ref()),
+            asc: true,
+            nulls_first: false,
+        }));
         self
     }
 
-    /// Adds descending `ORDER BY` columns (NULLs first, SQL's default for DESC).
+    /// Adds descending `ORDER BY` columns (NULLs last, as rask SQL's `ORDER BY k DESC`).
     pub fn order_by_desc<I, S>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.order_by.extend(
-            keys.into_iter()
-                .map(|k| SortExpr::new(col(k.as_ref()), false)),
-        );
+        self.order_by.extend(keys.into_iter().map(|k| SortExpr {
+            expr: col(k.as_ref()),
+            asc: false,
+            nulls_first: false,
+        }));
         self
     }
 
@@ -145,9 +147,9 @@ impl Window {
         }
         let bound = |n: i64| match n {
             0 => WindowFrameBound::CurrentRow,
-            n if n < 0 => WindowFrameBound::Preceding(ScalarValue::Int64(Some(n.unsigned_abs()
-                .try_into()
-                .unwrap_or(i64::MAX)))),
+            n if n < 0 => WindowFrameBound::Preceding(ScalarValue::Int64(Some(
+                n.unsigned_abs().try_into().unwrap_or(i64::MAX),
+            ))),
             n => WindowFrameBound::Following(ScalarValue::Int64(Some(n))),
         };
         Ok(WindowFrame {
@@ -319,10 +321,7 @@ impl DataFrame {
         let have = self.columns();
         for n in names {
             if !have.iter().any(|h| h == n) {
-                return plan_err!(
-                    "{what}: no column '{n}' (columns: {})",
-                    have.join(", ")
-                );
+                return plan_err!("{what}: no column '{n}' (columns: {})", have.join(", "));
             }
         }
         Ok(())
@@ -763,7 +762,9 @@ impl Rolling {
             df.require_numeric("rolling", &columns)?;
         }
         if let Some(c) = columns.iter().find(|c| skip.contains(c)) {
-            return plan_err!("rolling: column '{c}' is the order or a group key; it cannot be rolled");
+            return plan_err!(
+                "rolling: column '{c}' is the order or a group key; it cannot be rolled"
+            );
         }
         let preceding = i64::try_from(self.window - 1).unwrap_or(i64::MAX);
         let w = Window::new()
@@ -965,7 +966,11 @@ fn bin_expr(ts: Expr, data_type: &DataType, step_us: i64, freq: &str) -> Result<
             None,
         ),
         other => {
-            let hint = if is_temporal(other) { "" } else { " (cast it with astype first)" };
+            let hint = if is_temporal(other) {
+                ""
+            } else {
+                " (cast it with astype first)"
+            };
             return plan_err!(
                 "resample: the time column must be a TIMESTAMP or DATE, got {other}{hint}"
             );
