@@ -196,3 +196,18 @@ pub fn sql_expr(expr: &str, schema: &PlanSchema) -> Result<Expr> {
     }
     bind_expr(&ast, &ExprContext::new(schema, "this expression"))
 }
+
+/// Computes the window calls (`Expr::WindowFunction`) found anywhere in `exprs`, each bound
+/// over `plan`'s schema, in one Window node over `plan`, and rewrites `exprs` to read its
+/// columns: the same planning a `SELECT` with window functions gets (identical calls are
+/// computed once). Returns `plan` unchanged when there is no window call. The DataFrame API's
+/// `select`/`filter` use it for expressions built with `over`.
+///
+/// # Errors
+/// Unknown columns or bad arguments in a window call; nested window calls.
+pub fn plan_window_calls(
+    plan: Arc<LogicalPlan>,
+    exprs: &mut [&mut Expr],
+) -> Result<Arc<LogicalPlan>> {
+    window::plan_windows(plan, exprs, &query::normalize)
+}

@@ -97,7 +97,7 @@ fn arc(plan: LogicalPlan) -> Arc<LogicalPlan> {
 
 /// `e` with columns fully qualified against `schema` and aliases removed, for comparing
 /// expressions written differently (`a` vs `t.a`).
-fn normalize(e: &Expr, schema: &PlanSchema) -> Expr {
+pub(crate) fn normalize(e: &Expr, schema: &PlanSchema) -> Expr {
     let out = e.clone().transform_up(&mut |n| {
         Ok(match n {
             Expr::Column(c) => match schema.maybe_index_of_column(&c) {

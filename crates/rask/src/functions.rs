@@ -212,4 +212,178 @@ pub fn strftime(e: Expr, format: &str) -> Expr {
 /// TIMESTAMP; when the query runs, a non-constant or non-positive width.
 pub fn time_bucket(width: Expr, e: Expr) -> Expr {
     call(ScalarFunc::TimeBucket, vec![width, e])
+
+// reshape branch: window functions (finish each with `.over(Window)`, see `rask::WindowExt`).
+
+fn window_fn(func: rask_expr::WindowFunc, args: Vec<Expr>) -> Expr {
+    crate::dataframe::window_call(func, args)
+}
+
+fn int(n: i64) -> Expr {
+    Expr::Literal(rask_common::ScalarValue::Int64(Some(n)))
+}
+
+/// `row_number()`: 1, 2, 3, ... in window order; finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::row_number;
+/// use rask::{col, lit, SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES ('a', 3), ('a', 7), ('b', 1)) t(k, v)")?;
+/// // The largest value per key (like QUALIFY row_number() OVER (...) = 1).
+/// let top = df.filter(
+///     row_number()
+///         .over(Window::new().partition_by(["k"]).order_by_desc(["v"]))?
+///         .eq(lit(1i64)),
+/// )?;
+/// assert_eq!(top.count()?, 2);
+/// # Ok(())
+/// # }
+/// ```
+pub fn row_number() -> Expr {
+    window_fn(rask_expr::WindowFunc::RowNumber, vec![])
+}
+
+/// `rank()`: ties share a rank, then a gap; finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::rank;
+/// use rask::{SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1), (1), (2)) t(v)")?;
+/// let out = df.with_column("r", rank().over(Window::new().order_by(["v"]))?)?;
+/// println!("{out}"); // r: 1, 1, 3
+/// # Ok(())
+/// # }
+/// ```
+pub fn rank() -> Expr {
+    window_fn(rask_expr::WindowFunc::Rank, vec![])
+}
+
+/// `dense_rank()`: ties share a rank, no gaps; finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::dense_rank;
+/// use rask::{SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1), (1), (2)) t(v)")?;
+/// let out = df.with_column("r", dense_rank().over(Window::new().order_by(["v"]))?)?;
+/// println!("{out}"); // r: 1, 1, 2
+/// # Ok(())
+/// # }
+/// ```
+pub fn dense_rank() -> Expr {
+    window_fn(rask_expr::WindowFunc::DenseRank, vec![])
+}
+
+/// `percent_rank()`: `(rank - 1) / (rows - 1)`; finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::percent_rank;
+/// use rask::{SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1), (2), (3)) t(v)")?;
+/// let out = df.with_column("p", percent_rank().over(Window::new().order_by(["v"]))?)?;
+/// println!("{out}"); // p: 0, 0.5, 1
+/// # Ok(())
+/// # }
+/// ```
+pub fn percent_rank() -> Expr {
+    window_fn(rask_expr::WindowFunc::PercentRank, vec![])
+}
+
+/// `ntile(n)`: buckets 1..=n of sizes differing by at most one; finish with
+/// [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::ntile;
+/// use rask::{SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1), (2), (3), (4)) t(v)")?;
+/// let out = df.with_column("half", ntile(2).over(Window::new().order_by(["v"]))?)?;
+/// println!("{out}"); // half: 1, 1, 2, 2
+/// # Ok(())
+/// # }
+/// ```
+pub fn ntile(n: i64) -> Expr {
+    window_fn(rask_expr::WindowFunc::Ntile, vec![int(n)])
+}
+
+/// `lag(e, n)`: `e` of the row `n` rows earlier in window order (NULL before the first);
+/// pandas' `shift(n)`. Finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::lag;
+/// use rask::{col, SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1, 10), (2, 15), (3, 12)) t(t, v)")?;
+/// let change = col("v").sub(lag(col("v"), 1).over(Window::new().order_by(["t"]))?);
+/// let out = df.with_column("change", change)?;
+/// println!("{out}"); // change: NULL, 5, -3
+/// # Ok(())
+/// # }
+/// ```
+pub fn lag(e: Expr, n: i64) -> Expr {
+    window_fn(rask_expr::WindowFunc::Lag, vec![e, int(n)])
+}
+
+/// `lead(e, n)`: `e` of the row `n` rows later in window order (NULL after the last);
+/// pandas' `shift(-n)`. Finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::lead;
+/// use rask::{col, SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1, 10), (2, 15)) t(t, v)")?;
+/// let out = df.with_column("next", lead(col("v"), 1).over(Window::new().order_by(["t"]))?)?;
+/// println!("{out}"); // next: 15, NULL
+/// # Ok(())
+/// # }
+/// ```
+pub fn lead(e: Expr, n: i64) -> Expr {
+    window_fn(rask_expr::WindowFunc::Lead, vec![e, int(n)])
+}
+
+/// `first_value(e)` of the window frame; finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::first_value;
+/// use rask::{col, SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES ('a', 1, 10), ('a', 2, 15)) t(k, t, v)")?;
+/// let w = Window::new().partition_by(["k"]).order_by(["t"]);
+/// let out = df.with_column("opening", first_value(col("v")).over(w)?)?;
+/// println!("{out}"); // opening: 10, 10
+/// # Ok(())
+/// # }
+/// ```
+pub fn first_value(e: Expr) -> Expr {
+    window_fn(rask_expr::WindowFunc::FirstValue, vec![e])
+}
+
+/// `last_value(e)` of the window frame (with the default frame: the current row's last
+/// peer); finish with [`crate::WindowExt::over`].
+///
+/// ```
+/// use rask::functions::last_value;
+/// use rask::{col, SessionContext, Window, WindowExt};
+/// # fn main() -> rask::Result<()> {
+/// let ctx = SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES ('a', 1, 10), ('a', 2, 15)) t(k, t, v)")?;
+/// let w = Window::new().partition_by(["k"]).order_by(["t"]).rows(0, 1);
+/// let out = df.with_column("next_or_self", last_value(col("v")).over(w)?)?;
+/// println!("{out}"); // 15, 15
+/// # Ok(())
+/// # }
+/// ```
+pub fn last_value(e: Expr) -> Expr {
+    window_fn(rask_expr::WindowFunc::LastValue, vec![e])
 }

@@ -41,12 +41,15 @@ pub use columns::ColumnData;
 pub use context::{QueryStats, SessionContext};
 pub use dataframe::{DataFrame, GroupBy};
 pub use persist::PersistedTable;
+// reshape branch: window expressions, rolling and resample.
+pub use dataframe::{Resample, Rolling, Window, WindowExt};
 pub use rask_common::{Error, Result, ScalarValue, Scheduler, SessionConfig};
 pub use rask_exec::{
     cancel_running_queries, remove_live_spill_dirs, reset_cancellation, ProgressInfo,
 };
 pub use rask_expr::{col, lit, Expr, SortExpr, TableSource};
 pub use rask_io::{CsvOptions, ParquetCompression};
+pub use rask_expr::{WindowFrame, WindowFrameBound, WindowFrameUnits};
 pub use rask_sql::split_sql_statements;
 pub use read_options::ReadOptions;
 pub use write::WriteBuilder;

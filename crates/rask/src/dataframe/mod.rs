@@ -22,6 +22,9 @@ mod reshape;
 mod transform;
 mod window;
 
+pub(crate) use window::window_call;
+pub use window::{Resample, Rolling, Window, WindowExt};
+
 /// A lazy frame: every method builds a plan; [`DataFrame::collect`] optimizes and runs it,
 /// partition by partition, in parallel.
 ///
@@ -96,11 +99,15 @@ impl DataFrame {
         walk(&self.plan).max(1)
     }
 
-    /// Keeps rows where `predicate` is TRUE.
+    /// Keeps rows where `predicate` is TRUE. A predicate over window calls (built with
+    /// [`WindowExt::over`]) filters on their values, like SQL's `QUALIFY`.
     ///
     /// # Errors
     /// When the predicate is not BOOLEAN or names an unknown column.
     pub fn filter(&self, predicate: Expr) -> Result<DataFrame> {
+        if predicate.contains_window() {
+            return self.filter_windowed(predicate);
+        }
         Ok(self.with_plan(self.builder().filter(predicate)?.build()))
     }
 
@@ -122,12 +129,15 @@ impl DataFrame {
         self.filter(e)
     }
 
-    /// Computes `exprs` (columns, or expressions with [`Expr::alias`]).
+    /// Computes `exprs` (columns, or expressions with [`Expr::alias`]); window calls (built
+    /// with [`WindowExt::over`]) are computed in a Window node below the projection.
     ///
     /// # Errors
     /// Unknown columns, type errors.
     pub fn select(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
-        Ok(self.with_plan(self.builder().project(exprs)?.build()))
+        let mut exprs = exprs;
+        let plan = self.plan_window_calls(&mut exprs.iter_mut().collect::<Vec<_>>())?;
+        Ok(self.with_plan(LogicalPlanBuilder::from(plan).project(exprs)?.build()))
     }
 
     /// Keeps the named columns, in the order given.
