@@ -212,6 +212,7 @@ pub fn strftime(e: Expr, format: &str) -> Expr {
 /// TIMESTAMP; when the query runs, a non-constant or non-positive width.
 pub fn time_bucket(width: Expr, e: Expr) -> Expr {
     call(ScalarFunc::TimeBucket, vec![width, e])
+}
 
 // reshape branch: window functions (finish each with `.over(Window)`, see `rask::WindowExt`).
 
