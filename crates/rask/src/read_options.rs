@@ -266,7 +266,7 @@ impl SessionContext {
                 }
             })
             .collect::<Vec<_>>();
-        if keep == names && !(cast_dtypes && !options.dtypes.is_empty()) {
+        if keep == names && (!cast_dtypes || options.dtypes.is_empty()) {
             return Ok(df);
         }
         df.select(exprs)
