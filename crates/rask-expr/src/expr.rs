@@ -198,6 +198,10 @@ pub enum ScalarFunc {
     RegexpMatch,
     Greatest,
     Least,
+    // transform branch
+    /// `hash(a, b, ...)`: a 64-bit hash of the arguments' values (UBIGINT), the same on every
+    /// worker and run (the engine hash, mixed once more).
+    Hash,
 }
 
 impl ScalarFunc {
@@ -234,6 +238,8 @@ impl ScalarFunc {
             "regexp_matches" | "regexp_like" => RegexpMatch,
             "greatest" => Greatest,
             "least" => Least,
+            // transform branch
+            "hash" => Hash,
             _ => return None,
         })
     }
@@ -271,6 +277,8 @@ impl ScalarFunc {
             RegexpMatch => "regexp_matches",
             Greatest => "greatest",
             Least => "least",
+            // transform branch
+            Hash => "hash",
         }
     }
 }
@@ -297,6 +305,14 @@ pub enum AggFunc {
     StringAgg,
     /// Any value of the group (used when a grouped key determines the column).
     AnyValue,
+    // transform branch
+    /// `quantile_cont(x, q)`: the exact `q`-quantile (a literal in [0, 1]) with linear
+    /// interpolation between the closest ranks (pandas' default, DuckDB's `quantile_cont`).
+    Quantile,
+    /// `covar_samp(y, x)`: sample covariance of the pairs where both are non-NULL.
+    CovarSamp,
+    /// `covar_pop(y, x)`: population covariance of the pairs where both are non-NULL.
+    CovarPop,
 }
 
 impl AggFunc {
@@ -319,6 +335,10 @@ impl AggFunc {
             "last" | "last_value" => Last,
             "string_agg" | "listagg" | "group_concat" => StringAgg,
             "any_value" => AnyValue,
+            // transform branch
+            "quantile_cont" | "quantile" => Quantile,
+            "covar_samp" => CovarSamp,
+            "covar_pop" => CovarPop,
             _ => return None,
         })
     }
@@ -342,6 +362,10 @@ impl AggFunc {
             Last => "last",
             StringAgg => "string_agg",
             AnyValue => "any_value",
+            // transform branch
+            Quantile => "quantile_cont",
+            CovarSamp => "covar_samp",
+            CovarPop => "covar_pop",
         }
     }
 }

@@ -151,5 +151,12 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
             arity(2, 2)?;
             (vec![Utf8, timestamp_type()], timestamp_type())
         }
+        // transform branch
+        Hash => {
+            if n == 0 {
+                return plan_err!("hash() needs at least one argument");
+            }
+            (args.to_vec(), UInt64)
+        }
     })
 }
