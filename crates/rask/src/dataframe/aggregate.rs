@@ -435,7 +435,7 @@ impl GroupBy {
     /// use rask::{col, lit};
     /// # fn main() -> rask::Result<()> {
     /// let ctx = rask::SessionContext::new();
-    /// let df = ctx.sql("SELECT * FROM (VALUES ('x', 1), ('y', 2), ('x', 3)) t(k, v)")?;
+    /// let df = ctx.sql("SELECT * FROM (VALUES ('x', 1), ('y', 5), ('x', 3)) t(k, v)")?;
     /// let t = df.groupby(&["k"])?.transform("mean", "v")?;
     /// assert_eq!(t.columns(), vec!["k", "v", "v_mean"]);
     /// assert_eq!(t.filter(col("v_mean").eq(lit(2.0)))?.count()?, 2);

@@ -486,7 +486,9 @@ impl fmt::Debug for DataFrame {
 impl fmt::Display for DataFrame {
     /// Runs the frame and prints it as a table (an error prints as the error). Like pandas,
     /// a frame of more than 60 rows prints its first and last 5 rows around a `...` row,
-    /// then `[N rows x M columns]`; only those rows and the count are fetched.
+    /// then `[N rows x M columns]`; only those rows and the count are fetched (three runs:
+    /// the first 61 rows, the count, and the last 5 rows, which like [`DataFrame::tail`]
+    /// passes over the rest).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match display::render(self) {
             Ok(s) => write!(f, "{s}"),
@@ -532,8 +534,12 @@ mod display {
         if n <= MAX_ROWS {
             return Ok(pretty_format_batches(&head)?.to_string());
         }
+        // The first rows are in hand; the count and the last rows take one run each.
+        let Some(head_schema) = head.first().map(|b| b.schema()) else {
+            return Ok(String::new());
+        };
+        let first = vec![arrow::compute::concat_batches(&head_schema, &head)?.slice(0, END_ROWS)];
         let total = df.count()?;
-        let first = df.head(END_ROWS).collect()?;
         let last = df
             .limit(total.saturating_sub(END_ROWS), Some(END_ROWS))
             .collect()?;

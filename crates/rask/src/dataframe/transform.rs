@@ -32,9 +32,9 @@ pub(super) fn fits(column: &DataType, value: &DataType) -> bool {
     };
     value == &DataType::Null
         || column == value
-        || is_numeric(column) && is_numeric(value)
-        || is_string(column) && is_string(value)
-        || is_temporal(column) && is_temporal(value)
+        || (is_numeric(column) && is_numeric(value))
+        || (is_string(column) && is_string(value))
+        || (is_temporal(column) && is_temporal(value))
 }
 
 /// `CASE WHEN cond THEN then ELSE otherwise END`
