@@ -377,8 +377,18 @@ impl PhysicalExpr {
                     format_options: Default::default(),
                 };
                 let out = cast_with_options(&a, to, &opts).map_err(|e| {
+                    // Name the column when a column is cast (DataFrame::astype).
+                    let column = match expr.as_ref() {
+                        PhysicalExpr::Column(i) => batch
+                            .schema_ref()
+                            .fields()
+                            .get(*i)
+                            .map(|f| format!(" (column {})", f.name()))
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
                     Error::Execution(format!(
-                        "{e}. Use TRY_CAST to get NULL for values that do not convert"
+                        "{e}{column}. Use TRY_CAST to get NULL for values that do not convert"
                     ))
                 })?;
                 wrap(out, scalar)?

@@ -218,6 +218,10 @@ pub enum ScalarFunc {
     /// `str_slice(s[, start[, stop]])` (rask): Python's `s[start:stop]` on characters, NULL
     /// bounds meaning "open".
     StrSlice,
+    // transform branch
+    /// `hash(a, b, ...)`: a 64-bit hash of the arguments' values (UBIGINT), the same on every
+    /// worker and run (the engine hash, mixed once more).
+    Hash,
 }
 
 impl ScalarFunc {
@@ -262,6 +266,8 @@ impl ScalarFunc {
             "str_extract" => StrExtract,
             "str_split_get" => StrSplitGet,
             "str_slice" => StrSlice,
+            // transform branch
+            "hash" => Hash,
             _ => return None,
         })
     }
@@ -307,6 +313,8 @@ impl ScalarFunc {
             StrExtract => "str_extract",
             StrSplitGet => "str_split_get",
             StrSlice => "str_slice",
+            // transform branch
+            Hash => "hash",
         }
     }
 }
@@ -333,6 +341,14 @@ pub enum AggFunc {
     StringAgg,
     /// Any value of the group (used when a grouped key determines the column).
     AnyValue,
+    // transform branch
+    /// `quantile_cont(x, q)`: the exact `q`-quantile (a literal in [0, 1]) with linear
+    /// interpolation between the closest ranks (pandas' default, DuckDB's `quantile_cont`).
+    Quantile,
+    /// `covar_samp(y, x)`: sample covariance of the pairs where both are non-NULL.
+    CovarSamp,
+    /// `covar_pop(y, x)`: population covariance of the pairs where both are non-NULL.
+    CovarPop,
 }
 
 impl AggFunc {
@@ -355,6 +371,10 @@ impl AggFunc {
             "last" | "last_value" => Last,
             "string_agg" | "listagg" | "group_concat" => StringAgg,
             "any_value" => AnyValue,
+            // transform branch
+            "quantile_cont" | "quantile" => Quantile,
+            "covar_samp" => CovarSamp,
+            "covar_pop" => CovarPop,
             _ => return None,
         })
     }
@@ -378,6 +398,10 @@ impl AggFunc {
             Last => "last",
             StringAgg => "string_agg",
             AnyValue => "any_value",
+            // transform branch
+            Quantile => "quantile_cont",
+            CovarSamp => "covar_samp",
+            CovarPop => "covar_pop",
         }
     }
 }

@@ -221,6 +221,13 @@ pub fn signature(func: ScalarFunc, args: &[DataType]) -> Result<(Vec<DataType>, 
             v.extend(std::iter::repeat_n(Int64, n - 1));
             (v, Utf8)
         }
+        // transform branch
+        Hash => {
+            if n == 0 {
+                return plan_err!("hash() needs at least one argument");
+            }
+            (args.to_vec(), UInt64)
+        }
     })
 }
 

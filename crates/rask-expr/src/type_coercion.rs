@@ -13,7 +13,8 @@
 //! | comparisons | both sides cast to a common type; a string literal compared with a DATE is a DATE |
 //!
 //! Aggregates: `count` → BIGINT; `sum` of integers → BIGINT, of DECIMAL(p,s) → DECIMAL(38,s),
-//! of floats → DOUBLE; `avg`, `stddev*`, `var*`, `corr`, `median` → DOUBLE; `min`, `max`,
+//! of floats → DOUBLE; `avg`, `stddev*`, `var*`, `corr`, `median`, `quantile_cont`,
+//! `covar_*` → DOUBLE; `min`, `max`,
 //! `first`, `last`, `any_value` → the input type; `string_agg` → VARCHAR.
 
 use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
@@ -247,5 +248,17 @@ pub fn aggregate_return_type(func: AggFunc, args: &[DataType]) -> Result<DataTyp
             first()?
         }
         AggFunc::StringAgg => Utf8,
+        // transform branch
+        AggFunc::Quantile | AggFunc::CovarSamp | AggFunc::CovarPop => {
+            for t in args {
+                if !is_numeric(t) && t != &Null {
+                    return plan_err!("{}() of {t} is not defined: cast to a number", func.name());
+                }
+            }
+            if args.len() != 2 {
+                return plan_err!("{}() takes two arguments", func.name());
+            }
+            Float64
+        }
     })
 }

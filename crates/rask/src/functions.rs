@@ -387,4 +387,44 @@ pub fn first_value(e: Expr) -> Expr {
 /// ```
 pub fn last_value(e: Expr) -> Expr {
     window_fn(rask_expr::WindowFunc::LastValue, vec![e])
+
+// transform branch
+
+/// `quantile_cont(e, q)`: the exact `q`-quantile (`0 <= q <= 1`) with linear interpolation
+/// between the closest ranks, as pandas' `quantile` and DuckDB's `quantile_cont` compute it.
+///
+/// ```
+/// use rask::col;
+/// use rask::functions::quantile;
+/// # fn main() -> rask::Result<()> {
+/// let ctx = rask::SessionContext::new();
+/// let df = ctx.sql("SELECT * FROM (VALUES (1), (2), (3), (10)) t(v)")?;
+/// let q = df.agg(vec![quantile(col("v"), 0.25).alias("q1")])?;
+/// assert_eq!(q.collect()?[0].num_rows(), 1); // 1.75
+/// # Ok(())
+/// # }
+/// ```
+pub fn quantile(e: Expr, q: f64) -> Expr {
+    agg(
+        AggFunc::Quantile,
+        vec![e, Expr::Literal(rask_common::ScalarValue::Float64(Some(q)))],
+        false,
+    )
+}
+
+/// `covar_samp(y, x)`: the sample covariance (pandas' `cov`, ddof=1) of the rows where both
+/// are non-NULL.
+pub fn covar_samp(y: Expr, x: Expr) -> Expr {
+    agg(AggFunc::CovarSamp, vec![y, x], false)
+}
+
+/// `covar_pop(y, x)`: the population covariance of the rows where both are non-NULL.
+pub fn covar_pop(y: Expr, x: Expr) -> Expr {
+    agg(AggFunc::CovarPop, vec![y, x], false)
+}
+
+/// `hash(a, b, ...)`: a 64-bit hash (UBIGINT) of the arguments' values, the same on every
+/// worker, partitioning and run.
+pub fn hash(args: Vec<Expr>) -> Expr {
+    call(ScalarFunc::Hash, args)
 }

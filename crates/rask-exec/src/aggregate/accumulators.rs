@@ -94,6 +94,8 @@ pub(crate) struct AccSpec {
     pub return_type: DataType,
     /// `string_agg`'s separator.
     pub separator: String,
+    /// `quantile_cont`'s fraction (0.5 otherwise).
+    pub quantile: f64,
 }
 
 /// Creates the accumulator for `spec` over arguments of `arg_types`.
@@ -163,7 +165,7 @@ pub(crate) fn create_accumulator(
         }
         Corr => {
             need(2)?;
-            Box::new(CorrAcc::default())
+            Box::new(CorrAcc::new(Corr))
         }
         Median => {
             need(1)?;
@@ -181,6 +183,15 @@ pub(crate) fn create_accumulator(
         StringAgg => {
             need(1)?;
             Box::new(StringAggAcc::new(spec.separator.clone()))
+        }
+        // transform branch
+        Quantile => {
+            need(1)?;
+            Box::new(MedianAcc::quantile(spec.quantile))
+        }
+        CovarSamp | CovarPop => {
+            need(2)?;
+            Box::new(CorrAcc::new(spec.func))
         }
     })
 }
@@ -1209,9 +1220,10 @@ impl GroupsAcc for VarAcc {
 // ---------------------------------------------------------------------------------------------
 // corr
 
-/// `corr(y, x)`: online co-moments, merged pairwise.
-#[derive(Default)]
+/// `corr(y, x)`, `covar_samp(y, x)`, `covar_pop(y, x)`: online co-moments of the pairs where
+/// both are non-NULL, merged pairwise.
 pub(crate) struct CorrAcc {
+    func: AggFunc,
     n: Vec<u64>,
     mx: Vec<f64>,
     my: Vec<f64>,
@@ -1221,6 +1233,18 @@ pub(crate) struct CorrAcc {
 }
 
 impl CorrAcc {
+    fn new(func: AggFunc) -> Self {
+        CorrAcc {
+            func,
+            n: Vec::new(),
+            mx: Vec::new(),
+            my: Vec::new(),
+            m2x: Vec::new(),
+            m2y: Vec::new(),
+            cxy: Vec::new(),
+        }
+    }
+
     fn resize(&mut self, n: usize) {
         self.n.resize(n, 0);
         for v in [
@@ -1246,6 +1270,7 @@ impl GroupsAcc for CorrAcc {
         );
         self.resize(n);
         let CorrAcc {
+            func: _,
             n: cnt,
             mx,
             my,
@@ -1299,9 +1324,15 @@ impl GroupsAcc for CorrAcc {
     fn evaluate(&mut self, n: usize) -> Result<ArrayRef> {
         self.resize(n);
         let out: Float64Array = (0..n)
-            .map(|g| {
-                let denom = (self.m2x[g] * self.m2y[g]).sqrt();
-                (self.n[g] >= 2 && denom > 0.0).then(|| self.cxy[g] / denom)
+            .map(|g| match self.func {
+                AggFunc::CovarSamp => {
+                    (self.n[g] >= 2).then(|| self.cxy[g] / (self.n[g] - 1) as f64)
+                }
+                AggFunc::CovarPop => (self.n[g] >= 1).then(|| self.cxy[g] / self.n[g] as f64),
+                _ => {
+                    let denom = (self.m2x[g] * self.m2y[g]).sqrt();
+                    (self.n[g] >= 2 && denom > 0.0).then(|| self.cxy[g] / denom)
+                }
             })
             .collect();
         Ok(Arc::new(out))
@@ -1328,6 +1359,7 @@ impl GroupsAcc for CorrAcc {
 
     fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
         Ok(Box::new(CorrAcc {
+            func: self.func,
             n: state_vec::<UInt64Type>(state, 0)?,
             mx: state_vec::<Float64Type>(state, 1)?,
             my: state_vec::<Float64Type>(state, 2)?,

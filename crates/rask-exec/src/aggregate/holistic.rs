@@ -27,10 +27,14 @@ pub(crate) const ITEM_SHIFT: u32 = 36;
 // ---------------------------------------------------------------------------------------------
 // median
 
-/// Exact `median`: collects every value, then selects per group. Even counts average the two
-/// middle values.
-#[derive(Default)]
+/// Exact `median` and `quantile_cont(x, q)`: collects every value, then selects per group.
+/// The `q`-quantile sits at position `q * (len - 1)` of the sorted values, interpolated
+/// linearly between its two neighbours (pandas' and DuckDB's `quantile_cont` rule); the
+/// median is `q = 0.5`, the mean of the two middle values for even counts.
+///
+/// Cannot spill (see `spill::can_spill`): the state is every value.
 pub(crate) struct MedianAcc {
+    q: f64,
     groups: usize,
     gids: Vec<u32>,
     vals: Vec<f64>,
@@ -38,7 +42,24 @@ pub(crate) struct MedianAcc {
     frozen: Option<(Vec<usize>, Vec<f64>)>,
 }
 
+impl Default for MedianAcc {
+    fn default() -> Self {
+        MedianAcc::quantile(0.5)
+    }
+}
+
 impl MedianAcc {
+    /// The `q`-quantile (`0 <= q <= 1`, checked by the caller).
+    pub(crate) fn quantile(q: f64) -> Self {
+        MedianAcc {
+            q,
+            groups: 0,
+            gids: Vec::new(),
+            vals: Vec::new(),
+            frozen: None,
+        }
+    }
+
     fn push_group_sorted(&mut self) {
         // Bring back frozen values before adding more.
         if let Some((offsets, vals)) = self.frozen.take() {
@@ -127,29 +148,9 @@ impl GroupsAcc for MedianAcc {
         let Some((offsets, vals)) = &mut self.frozen else {
             return internal_err!("median state missing");
         };
+        let q = self.q;
         let out: Float64Array = (0..n)
-            .map(|g| {
-                let s = &mut vals[offsets[g]..offsets[g + 1]];
-                let len = s.len();
-                if len == 0 {
-                    return None;
-                }
-                let mid = len / 2;
-                let (lower, m, _) = s.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
-                let m = *m;
-                if len % 2 == 1 {
-                    Some(m)
-                } else {
-                    let lo = lower.iter().copied().fold(f64::NEG_INFINITY, |a, b| {
-                        if a.total_cmp(&b).is_lt() {
-                            b
-                        } else {
-                            a
-                        }
-                    });
-                    Some(lo + (m - lo) / 2.0)
-                }
-            })
+            .map(|g| quantile_of(&mut vals[offsets[g]..offsets[g + 1]], q))
             .collect();
         Ok(Arc::new(out))
     }
@@ -165,6 +166,32 @@ impl GroupsAcc for MedianAcc {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// The `q`-quantile of `s` (reordered in place) with linear interpolation; `None` when empty.
+fn quantile_of(s: &mut [f64], q: f64) -> Option<f64> {
+    let len = s.len();
+    if len == 0 {
+        return None;
+    }
+    let pos = q * (len - 1) as f64;
+    // `pos` is in `0..=len - 1`, so both ranks are valid indices.
+    let hi = (pos.ceil() as usize).min(len - 1);
+    let lo = (pos.floor() as usize).min(hi);
+    let (lower, m, _) = s.select_nth_unstable_by(hi, |a, b| a.total_cmp(b));
+    let h = *m;
+    if lo == hi {
+        return Some(h);
+    }
+    // `lo == hi - 1`: the largest value below the `hi` rank.
+    let l = lower.iter().copied().fold(f64::NEG_INFINITY, |a, b| {
+        if a.total_cmp(&b).is_lt() {
+            b
+        } else {
+            a
+        }
+    });
+    Some(l + (h - l) * (pos - lo as f64))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,6 +36,28 @@ use holistic::ITEM_SHIFT;
 /// Output batches hold at most this many rows.
 const MAX_OUTPUT_ROWS: usize = 8192 * 4;
 
+/// `quantile_cont`'s second argument: a numeric literal in `[0, 1]`.
+fn quantile_fraction(arg: Option<&PhysicalExpr>) -> Result<f64> {
+    let v = arg.and_then(|e| e.as_literal());
+    let q = v.and_then(|v| match v {
+        ScalarValue::Float64(Some(f)) => Some(*f),
+        ScalarValue::Int64(Some(i)) => Some(*i as f64),
+        v => v.cast_to(&DataType::Float64).ok().and_then(|c| match c {
+            ScalarValue::Float64(f) => f,
+            _ => None,
+        }),
+    });
+    match q {
+        Some(q) if (0.0..=1.0).contains(&q) => Ok(q),
+        Some(q) => plan_err!("quantile_cont() fraction must be between 0 and 1, got {q}"),
+        None => Err(Error::NotImplemented(
+            "quantile_cont() needs its fraction as a numeric literal between 0 and 1, \
+             e.g. quantile_cont(x, 0.25)"
+                .into(),
+        )),
+    }
+}
+
 /// One aggregate of a [`HashAggregateExec`], e.g. `sum(DISTINCT x) FILTER (WHERE y > 0)`.
 #[derive(Debug, Clone)]
 pub struct AggregateExpr {
@@ -145,6 +167,11 @@ impl HashAggregateExec {
             } else {
                 String::new()
             };
+            let quantile = if a.func == AggFunc::Quantile {
+                quantile_fraction(a.args.get(1))?
+            } else {
+                0.5
+            };
             if a.distinct && a.args.len() > 1 && a.func != AggFunc::StringAgg {
                 return Err(Error::NotImplemented(format!(
                     "{}(DISTINCT ...) with more than one argument",
@@ -156,6 +183,7 @@ impl HashAggregateExec {
                 distinct: a.distinct,
                 return_type: a.return_type.clone(),
                 separator,
+                quantile,
             });
         }
         let (group_exprs, group_names) = group_exprs.into_iter().unzip();

@@ -89,7 +89,10 @@ pub(super) fn can_spill(spec: &AccSpec) -> bool {
         spec.func,
         AggFunc::Min | AggFunc::Max | AggFunc::AnyValue | AggFunc::CountStar
     );
-    let keeps_values = matches!(spec.func, AggFunc::Median | AggFunc::StringAgg);
+    let keeps_values = matches!(
+        spec.func,
+        AggFunc::Median | AggFunc::StringAgg | AggFunc::Quantile
+    );
     !(keeps_values || spec.distinct && distinct_matters)
 }
 

@@ -95,6 +95,8 @@ pub fn evaluate_function(
         TimeBucket => temporal::time_bucket(args, return_type, n)?,
         StrSplitGet => python_string::str_split_get(args, n)?,
         StrSlice => python_string::str_slice(args, n)?,
+        // transform branch
+        Hash => hash(args, n)?,
     };
     if out.len() != n {
         return internal_err!("{}() returned {} rows for {n}", func.name(), out.len());
@@ -332,4 +334,23 @@ pub(crate) mod test_util {
             Err(e) => e.to_string(),
         }
     }
+}
+
+// transform branch
+
+/// `hash(a, b, ...)`: the engine's row hash of the arguments ([`crate::hash::hash_rows`],
+/// NULLs included), mixed once more so that it is independent of the hash partitioning of
+/// the same columns. The same on every worker, partitioning and run.
+fn hash(args: &[ColumnarValue], n: usize) -> Result<ArrayRef> {
+    let cols = args
+        .iter()
+        .map(|a| match a {
+            ColumnarValue::Array(a) => Ok(Arc::clone(a)),
+            ColumnarValue::Scalar(s) => s.to_array(n),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let hashes = crate::hash::hash_rows(&cols, n)?;
+    Ok(Arc::new(arrow::array::UInt64Array::from_iter_values(
+        hashes.into_iter().map(crate::hash::mix64),
+    )))
 }

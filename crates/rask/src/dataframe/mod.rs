@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::util::pretty::pretty_format_batches;
 use rask_common::{plan_err, Result};
 use rask_expr::{
     col, AggFunc, Column, Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder, SortExpr,
@@ -514,15 +513,87 @@ impl fmt::Debug for DataFrame {
 }
 
 impl fmt::Display for DataFrame {
-    /// Runs the frame and prints it as a table (an error prints as the error).
+    /// Runs the frame and prints it as a table (an error prints as the error). Like pandas,
+    /// a frame of more than 60 rows prints its first and last 5 rows around a `...` row,
+    /// then `[N rows x M columns]`; only those rows and the count are fetched (three runs:
+    /// the first 61 rows, the count, and the last 5 rows, which like [`DataFrame::tail`]
+    /// passes over the rest).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self
-            .collect()
-            .and_then(|b| Ok(pretty_format_batches(&b)?.to_string()))
-        {
+        match display::render(self) {
             Ok(s) => write!(f, "{s}"),
             Err(e) => write!(f, "<error: {e}>"),
         }
+    }
+}
+
+mod display {
+    //! pandas-style truncated printing.
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    use arrow::util::pretty::pretty_format_batches;
+    use rask_common::Result;
+
+    use super::DataFrame;
+
+    /// pandas' `display.max_rows`: longer frames are truncated.
+    const MAX_ROWS: usize = 60;
+    /// Rows shown at each end of a truncated frame (pandas' `display.min_rows` / 2).
+    const END_ROWS: usize = 5;
+
+    /// Appends every row of `batches`, formatted, to `columns`.
+    fn push_rows(columns: &mut [Vec<Option<String>>], batches: &[RecordBatch]) -> Result<()> {
+        for b in batches {
+            for (c, out) in columns.iter_mut().enumerate() {
+                let a: &ArrayRef = b.column(c);
+                let fmt = ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())?;
+                for r in 0..b.num_rows() {
+                    out.push(Some(fmt.value(r).to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn render(df: &DataFrame) -> Result<String> {
+        let head = df.head(MAX_ROWS + 1).collect()?;
+        let n: usize = head.iter().map(|b| b.num_rows()).sum();
+        if n <= MAX_ROWS {
+            return Ok(pretty_format_batches(&head)?.to_string());
+        }
+        // The first rows are in hand; the count and the last rows take one run each.
+        let Some(head_schema) = head.first().map(|b| b.schema()) else {
+            return Ok(String::new());
+        };
+        let first = vec![arrow::compute::concat_batches(&head_schema, &head)?.slice(0, END_ROWS)];
+        let total = df.count()?;
+        let last = df
+            .limit(total.saturating_sub(END_ROWS), Some(END_ROWS))
+            .collect()?;
+        let schema = df.schema();
+        let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); schema.fields().len()];
+        push_rows(&mut columns, &first)?;
+        for out in columns.iter_mut() {
+            out.push(Some("...".to_string()));
+        }
+        push_rows(&mut columns, &last)?;
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect();
+        let arrays: Vec<ArrayRef> = columns
+            .into_iter()
+            .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+            .collect();
+        let table = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+        Ok(format!(
+            "{}\n[{total} rows x {} columns]",
+            pretty_format_batches(&[table])?,
+            schema.fields().len()
+        ))
     }
 }
 
