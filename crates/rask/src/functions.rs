@@ -387,6 +387,7 @@ pub fn first_value(e: Expr) -> Expr {
 /// ```
 pub fn last_value(e: Expr) -> Expr {
     window_fn(rask_expr::WindowFunc::LastValue, vec![e])
+}
 
 // transform branch
 
