@@ -48,8 +48,8 @@ pub use rask_exec::{
     cancel_running_queries, remove_live_spill_dirs, reset_cancellation, ProgressInfo,
 };
 pub use rask_expr::{col, lit, Expr, SortExpr, TableSource};
-pub use rask_io::{CsvOptions, ParquetCompression};
 pub use rask_expr::{WindowFrame, WindowFrameBound, WindowFrameUnits};
+pub use rask_io::{CsvOptions, ParquetCompression};
 pub use rask_sql::split_sql_statements;
 pub use read_options::ReadOptions;
 pub use write::WriteBuilder;
