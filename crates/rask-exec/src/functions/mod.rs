@@ -230,6 +230,25 @@ pub(crate) fn external(e: Error) -> arrow::error::ArrowError {
     arrow::error::ArrowError::ExternalError(Box::new(e))
 }
 
+// transform branch
+
+/// `hash(a, b, ...)`: the engine's row hash of the arguments ([`crate::hash::hash_rows`],
+/// NULLs included), mixed once more so that it is independent of the hash partitioning of
+/// the same columns. The same on every worker, partitioning and run.
+fn hash(args: &[ColumnarValue], n: usize) -> Result<ArrayRef> {
+    let cols = args
+        .iter()
+        .map(|a| match a {
+            ColumnarValue::Array(a) => Ok(Arc::clone(a)),
+            ColumnarValue::Scalar(s) => s.to_array(n),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let hashes = crate::hash::hash_rows(&cols, n)?;
+    Ok(Arc::new(arrow::array::UInt64Array::from_iter_values(
+        hashes.into_iter().map(crate::hash::mix64),
+    )))
+}
+
 #[cfg(test)]
 pub(crate) mod test_util {
     //! Helpers shared by the function tests.
@@ -334,23 +353,4 @@ pub(crate) mod test_util {
             Err(e) => e.to_string(),
         }
     }
-}
-
-// transform branch
-
-/// `hash(a, b, ...)`: the engine's row hash of the arguments ([`crate::hash::hash_rows`],
-/// NULLs included), mixed once more so that it is independent of the hash partitioning of
-/// the same columns. The same on every worker, partitioning and run.
-fn hash(args: &[ColumnarValue], n: usize) -> Result<ArrayRef> {
-    let cols = args
-        .iter()
-        .map(|a| match a {
-            ColumnarValue::Array(a) => Ok(Arc::clone(a)),
-            ColumnarValue::Scalar(s) => s.to_array(n),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let hashes = crate::hash::hash_rows(&cols, n)?;
-    Ok(Arc::new(arrow::array::UInt64Array::from_iter_values(
-        hashes.into_iter().map(crate::hash::mix64),
-    )))
 }

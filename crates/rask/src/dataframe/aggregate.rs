@@ -703,7 +703,8 @@ impl DataFrame {
         if cols.is_empty() {
             return plan_err!("describe(): the frame has no numeric columns");
         }
-        let stats: [(&str, fn(Expr) -> Expr); 8] = [
+        type Stat = (&'static str, fn(Expr) -> Expr);
+        let stats: [Stat; 8] = [
             ("count", count),
             ("mean", mean),
             ("std", std),
