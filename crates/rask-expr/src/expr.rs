@@ -379,6 +379,15 @@ impl AggFunc {
         })
     }
 
+    /// Whether the window operator computes this aggregate over a frame (`sum(x) OVER (..)`).
+    pub fn runs_over_window(&self) -> bool {
+        use AggFunc::*;
+        matches!(
+            self,
+            Count | CountStar | Sum | Avg | Min | Max | VarSamp | VarPop | StddevSamp | StddevPop
+        )
+    }
+
     /// The SQL name used when printing.
     pub fn name(&self) -> &'static str {
         use AggFunc::*;

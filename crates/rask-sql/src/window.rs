@@ -142,18 +142,7 @@ pub(crate) fn bind_window_call(
                 AggFunc::from_name(name)
             };
             match agg {
-                Some(
-                    a @ (AggFunc::Count
-                    | AggFunc::CountStar
-                    | AggFunc::Sum
-                    | AggFunc::Avg
-                    | AggFunc::Min
-                    | AggFunc::Max
-                    | AggFunc::VarSamp
-                    | AggFunc::VarPop
-                    | AggFunc::StddevSamp
-                    | AggFunc::StddevPop),
-                ) => WindowFunc::Aggregate(a),
+                Some(a) if a.runs_over_window() => WindowFunc::Aggregate(a),
                 Some(a) => {
                     return not_impl_err!(
                         "{}() is not supported as a window function yet{pos}",

@@ -355,7 +355,7 @@ fn truncate(x: &ArrayRef, part: Part) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use arrow::array::{Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
-    use chrono::{NaiveDate, NaiveDateTime};
+    use chrono::NaiveDate;
     use rask_common::ScalarValue;
     use rask_expr::ScalarFunc::*;
 
@@ -366,17 +366,6 @@ mod tests {
         let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
             .num_days() as i32
-    }
-
-    fn ts(s: &str) -> i64 {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-            .unwrap()
-            .and_utc()
-            .timestamp_micros()
-    }
-
-    fn ts_lit(s: &str) -> ColumnarValue {
-        lit(ScalarValue::TimestampMicros(Some(ts(s))))
     }
 
     fn date_lit(s: &str) -> ColumnarValue {

@@ -275,6 +275,19 @@ pub(crate) mod test_util {
     }
 
     /// A constant argument.
+    /// Microseconds since the epoch of `"YYYY-MM-DD HH:MM:SS[.f]"` (UTC).
+    pub fn ts(s: &str) -> i64 {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    }
+
+    /// A microsecond TIMESTAMP literal.
+    pub fn ts_lit(s: &str) -> ColumnarValue {
+        lit(ScalarValue::TimestampMicros(Some(ts(s))))
+    }
+
     pub fn lit(v: ScalarValue) -> ColumnarValue {
         ColumnarValue::Scalar(v)
     }

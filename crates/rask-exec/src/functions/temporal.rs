@@ -311,23 +311,11 @@ pub fn time_bucket(args: &[ColumnarValue], t: &DataType, n: usize) -> Result<Arr
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, Date32Array, StringArray, TimestampMicrosecondArray};
-    use chrono::NaiveDateTime;
     use rask_common::ScalarValue;
     use rask_expr::ScalarFunc::*;
 
     use super::super::test_util::*;
     use crate::columnar::ColumnarValue;
-
-    fn ts(s: &str) -> i64 {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-            .unwrap()
-            .and_utc()
-            .timestamp_micros()
-    }
-
-    fn ts_lit(s: &str) -> ColumnarValue {
-        lit(ScalarValue::TimestampMicros(Some(ts(s))))
-    }
 
     fn interval(months: i32, days: i32, nanos: i64) -> ColumnarValue {
         lit(ScalarValue::Interval(Some(

@@ -237,20 +237,11 @@ impl WindowExt for Expr {
 }
 
 /// The window function computing aggregate `func` over a frame: the aggregates SQL accepts
-/// before `OVER` (the list of `rask-sql`'s window binder), `first`/`last` as
+/// before `OVER` ([`AggFunc::runs_over_window`]), `first`/`last` as
 /// `first_value`/`last_value`.
 fn window_form(func: AggFunc) -> Result<WindowFunc> {
     Ok(match func {
-        AggFunc::Count
-        | AggFunc::CountStar
-        | AggFunc::Sum
-        | AggFunc::Avg
-        | AggFunc::Min
-        | AggFunc::Max
-        | AggFunc::VarSamp
-        | AggFunc::VarPop
-        | AggFunc::StddevSamp
-        | AggFunc::StddevPop => WindowFunc::Aggregate(func),
+        f if f.runs_over_window() => WindowFunc::Aggregate(f),
         AggFunc::First => WindowFunc::FirstValue,
         AggFunc::Last => WindowFunc::LastValue,
         other => {
