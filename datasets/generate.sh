@@ -32,4 +32,12 @@ rm -rf "$OUT/tpch-sf$SF-csv"
 "$TPCHGEN" csv -s $SF --tables=lineitem,orders --parts=2 --output-dir="$OUT/tpch-sf$SF-csv" --no-progress
 "$TPCHGEN" csv -s $SF --tables=customer,nation,region --parts=1 --output-dir="$OUT/tpch-sf$SF-csv" --no-progress
 
-du -sh "$OUT/tpch-sf$SF" "$OUT/tpch-sf$SF-csv"
+# Taxi-style trips for the examples (crates/rask/examples): rask's own generator, seeded,
+# 20,000 rows in 2 Parquet files. RASK=/path/to/rask picks a built binary.
+if [ -n "${RASK:-}" ]; then
+  "$RASK" datagen trips --rows 20000 --parts 2 --out "$OUT/trips"
+else
+  cargo run --quiet --release -p rask-cli -- datagen trips --rows 20000 --parts 2 --out "$OUT/trips"
+fi
+
+du -sh "$OUT/tpch-sf$SF" "$OUT/tpch-sf$SF-csv" "$OUT/trips"

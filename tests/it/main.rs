@@ -6,5 +6,6 @@ mod api_partition;
 mod api_reshape;
 mod api_transform;
 mod api_write;
+mod examples;
 mod slt;
 mod tpch;

@@ -147,7 +147,13 @@ impl Setup {
         Ok(ctx)
     }
 
-    fn register(&self, ctx: &SessionContext, name: &str, path: &str) -> Result<()> {
+    /// Registers the file, directory or glob `path` as table `name` in `ctx`, laid out as
+    /// this set-up says (the files as they are, or loaded into memory and cut into
+    /// partitions).
+    ///
+    /// # Errors
+    /// When `path` cannot be read.
+    pub fn register(&self, ctx: &SessionContext, name: &str, path: &str) -> Result<()> {
         match self.partitions {
             None => ctx.register_path(name, path),
             Some(n) => {

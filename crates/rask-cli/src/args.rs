@@ -174,6 +174,9 @@ pub enum DatagenCommand {
     Tpch(TpchArgs),
     /// Generate the h2o.ai db-benchmark groupby table (G1) as OUT/part-NNNNN.<format>.
     H2o(H2oArgs),
+    /// Generate a taxi-style trip table (one month of synthetic trips) as
+    /// OUT/part-NNNNN.<format>.
+    Trips(TripsArgs),
 }
 
 /// File formats the generators write.
@@ -260,6 +263,40 @@ pub struct H2oArgs {
 
     /// Seed of the random generator.
     #[arg(long, default_value_t = 108)]
+    pub seed: u64,
+}
+
+/// Generate a taxi-style trip table.
+///
+/// Columns: trip_id (1..N), vendor, pickup_at and dropoff_at (timestamps in January 2024,
+/// busier in rush hours), pickup_zone and dropoff_zone (12 weighted zones, two airports),
+/// passenger_count (2% NULL), trip_distance (miles), payment_type (card, cash, dispute),
+/// fare_amount (negative for some disputes) and tip_amount. All drawn from a seeded
+/// generator: a seed and a number of parts always give the same files. The bundled
+/// datasets/trips is `--rows 20000 --parts 2`.
+///
+/// Example: rask datagen trips --rows 1e6 --out ./trips --parts 4
+#[derive(Debug, Args)]
+#[command(long_about, verbatim_doc_comment)]
+pub struct TripsArgs {
+    /// Number of rows, e.g. 20000 or 1e6.
+    #[arg(long, value_name = "N", default_value = "20000", value_parser = parse_count)]
+    pub rows: u64,
+
+    /// Output directory; created if missing. Old part-* files in it are removed first.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// File format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Parquet)]
+    pub format: DataFormat,
+
+    /// Number of files.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_parts)]
+    pub parts: usize,
+
+    /// Seed of the random generator.
+    #[arg(long, default_value_t = 2024)]
     pub seed: u64,
 }
 

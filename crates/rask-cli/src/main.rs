@@ -70,6 +70,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => run_sql(args),
         Command::Datagen(DatagenCommand::Tpch(args)) => datagen::tpch::generate(&args),
         Command::Datagen(DatagenCommand::H2o(args)) => datagen::h2o::generate(&args),
+        Command::Datagen(DatagenCommand::Trips(args)) => datagen::trips::generate(&args),
     }
 }
 

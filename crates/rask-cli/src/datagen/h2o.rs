@@ -26,9 +26,9 @@ use std::time::Instant;
 use anyhow::Result;
 use arrow::array::{ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use rask_io::{part_file_name, FileFormat};
+use rask_io::FileFormat;
 
-use super::{prepare_dir, run_parts, write_file};
+use super::{seeded_part_batches, write_parts, SplitMix64};
 use crate::args::H2oArgs;
 
 /// Rows per generated batch.
@@ -90,17 +90,6 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// The rows `start..end` of partition `part` of `parts`: the partitions split N as evenly
-/// as possible, the first ones one row longer.
-fn part_range(rows: u64, part: usize, parts: usize) -> (u64, u64) {
-    let (part, parts) = (part as u64, parts as u64);
-    let base = rows / parts;
-    let extra = rows % parts;
-    let start = part * base + part.min(extra);
-    let len = base + u64::from(part < extra);
-    (start, start + len)
-}
-
 /// The batches of partition `part` (0-based) of `parts`.
 pub fn part_batches(
     spec: H2oSpec,
@@ -108,19 +97,15 @@ pub fn part_batches(
     parts: usize,
     batch_size: usize,
 ) -> impl Iterator<Item = RecordBatch> {
-    let (start, end) = part_range(spec.rows, part, parts);
-    let mut rng = SplitMix64::new(spec.seed, part as u64);
     let schema = schema();
-    let batch_size = batch_size.max(1) as u64;
-    let mut next = start;
-    std::iter::from_fn(move || {
-        if next >= end {
-            return None;
-        }
-        let n = (end - next).min(batch_size) as usize;
-        next += n as u64;
-        Some(generate_batch(&spec, &mut rng, &schema, n))
-    })
+    seeded_part_batches(
+        spec.rows,
+        spec.seed,
+        part,
+        parts,
+        batch_size,
+        move |rng, _, n| generate_batch(&spec, rng, &schema, n),
+    )
 }
 
 fn generate_batch(
@@ -202,48 +187,6 @@ fn floats(rng: &mut SplitMix64, n: usize, null_threshold: f64) -> arrow::array::
     builder.finish()
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014): tiny, fast and good enough for benchmark data.
-struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-    /// A generator for `stream` (a partition) of `seed`.
-    fn new(seed: u64, stream: u64) -> Self {
-        let state = mix(seed ^ mix(stream.wrapping_add(1).wrapping_mul(Self::GAMMA)));
-        SplitMix64 { state }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(Self::GAMMA);
-        mix(self.state)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2^-40 for our n).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform in [0, 1), 53 random bits.
-    fn unit_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Whether the next value is NULL; draws nothing when there are no NULLs.
-    fn is_null(&mut self, threshold: f64) -> bool {
-        threshold > 0.0 && self.unit_f64() < threshold
-    }
-}
-
-/// The SplitMix64 output function.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Generates G1 into `args.out`, printing a summary line to stderr.
 ///
 /// # Errors
@@ -261,13 +204,10 @@ pub fn generate(args: &H2oArgs) -> Result<()> {
         .parts
         .unwrap_or(if args.rows >= 1_000_000 { 4 } else { 1 });
     let format = FileFormat::from(args.format);
-    prepare_dir(&args.out)?;
-    let rows = run_parts(parts, |part| {
-        let path = args.out.join(part_file_name(part, format));
-        let batches = part_batches(spec, part, parts, BATCH_SIZE).map(Ok);
-        write_file(&path, schema(), format, batches)
+    let schema = schema();
+    let rows = write_parts(&args.out, parts, format, &schema, |part| {
+        part_batches(spec, part, parts, BATCH_SIZE)
     })?;
-    let rows: u64 = rows.iter().sum();
     eprintln!(
         "{}: {} rows, {} file{}, {:.2}s",
         spec.name(),
@@ -282,6 +222,8 @@ pub fn generate(args: &H2oArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+
+    use crate::datagen::part_range;
 
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Float64Type, Int64Type};

@@ -6,6 +6,7 @@
 
 pub mod h2o;
 pub mod tpch;
+pub mod trips;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -102,4 +103,108 @@ fn run_parts<T: Send>(parts: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Re
     }
     results.sort_by_key(|(part, _)| *part);
     Ok(results.into_iter().map(|(_, value)| value).collect())
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): tiny, fast and good enough for benchmark data.
+pub(crate) struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    /// A generator for `stream` (a partition) of `seed`.
+    pub(crate) fn new(seed: u64, stream: u64) -> Self {
+        let state = mix(seed ^ mix(stream.wrapping_add(1).wrapping_mul(Self::GAMMA)));
+        SplitMix64 { state }
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(Self::GAMMA);
+        mix(self.state)
+    }
+
+    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2^-40 for our n).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// Uniform in [0, 1), 53 random bits.
+    pub(crate) fn unit_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Whether the next value is NULL; draws nothing when there are no NULLs.
+    pub(crate) fn is_null(&mut self, threshold: f64) -> bool {
+        threshold > 0.0 && self.unit_f64() < threshold
+    }
+}
+
+/// The SplitMix64 output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The rows `start..end` of partition `part` of `parts`: the partitions split N as evenly
+/// as possible, the first ones one row longer.
+pub(crate) fn part_range(rows: u64, part: usize, parts: usize) -> (u64, u64) {
+    let (part, parts) = (part as u64, parts as u64);
+    let base = rows / parts;
+    let extra = rows % parts;
+    let start = part * base + part.min(extra);
+    let len = base + u64::from(part < extra);
+    (start, start + len)
+}
+
+/// The batches of partition `part` (0-based) of `parts` of a seeded table of `rows` rows:
+/// `generate(rng, first_row, n)` makes the `n` rows from 0-based row `first_row` on, drawing
+/// from the partition's own generator, so a partition's rows do not depend on the others.
+pub(crate) fn seeded_part_batches(
+    rows: u64,
+    seed: u64,
+    part: usize,
+    parts: usize,
+    batch_size: usize,
+    mut generate: impl FnMut(&mut SplitMix64, u64, usize) -> RecordBatch,
+) -> impl Iterator<Item = RecordBatch> {
+    let (start, end) = part_range(rows, part, parts);
+    let mut rng = SplitMix64::new(seed, part as u64);
+    let batch_size = batch_size.max(1) as u64;
+    let mut next = start;
+    std::iter::from_fn(move || {
+        if next >= end {
+            return None;
+        }
+        let n = (end - next).min(batch_size);
+        let batch = generate(&mut rng, next, n as usize);
+        next += n;
+        Some(batch)
+    })
+}
+
+/// Writes partitions `0..parts` as `dir/part-NNNNN.<format>` in parallel, partition `p`
+/// holding the batches `batches(p)`; returns the number of rows written.
+fn write_parts<I>(
+    dir: &Path,
+    parts: usize,
+    format: FileFormat,
+    schema: &SchemaRef,
+    batches: impl Fn(usize) -> I + Sync,
+) -> Result<u64>
+where
+    I: Iterator<Item = RecordBatch>,
+{
+    prepare_dir(dir)?;
+    let rows = run_parts(parts, |part| {
+        let path = dir.join(rask_io::part_file_name(part, format));
+        write_file(
+            &path,
+            std::sync::Arc::clone(schema),
+            format,
+            batches(part).map(Ok),
+        )
+    })?;
+    Ok(rows.iter().sum())
 }
