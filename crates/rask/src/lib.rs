@@ -33,6 +33,8 @@ mod dataframe;
 pub mod functions;
 mod persist;
 mod planner;
+#[cfg(feature = "polars")]
+mod polars_interop;
 mod read_options;
 mod write;
 
