@@ -5,6 +5,11 @@
 //!     [--only h2o_q1,h2o_q2] [--reps 3] [--threads N] [--table NAME=PATH]...
 //! ```
 //!
+//! Beside the SQL, DataFrame-API versions of some queries run under the same name with
+//! `_api` appended (today `h2o_q8_api`, the h2o largest-two-per-group query through
+//! `row_number().over(..)`), whenever the query file holds the SQL one; `--only` selects them
+//! by that name.
+//!
 //! `--queries` is a directory of `.sql` files (one query each, named after the file) or a file
 //! in the peers' format (`-- name: NAME` lines before each statement), so the same file drives `../shared/peers/compare.py` for DuckDB/Polars figures in the same run. Each
 //! figure is the median of `--reps` runs after one warm-up (warm page cache). A query that
@@ -14,7 +19,28 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rask::{SessionConfig, SessionContext};
+use rask::functions::row_number;
+use rask::{col, lit, DataFrame, SessionConfig, SessionContext, Window, WindowExt};
+
+/// A query the bench runs: SQL text or a DataFrame-API pipeline.
+enum Query {
+    Sql(String),
+    Api(fn(&SessionContext) -> rask::Result<DataFrame>),
+}
+
+/// DataFrame-API versions of named SQL queries: `(sql name, pipeline)`.
+const API_QUERIES: [(&str, fn(&SessionContext) -> rask::Result<DataFrame>); 1] =
+    [("h2o_q8", h2o_q8_api)];
+
+/// h2o groupby q8: the two largest v3 of each id6, pandas-style
+/// (`x[x.v3.notna()]`, then a row number per id6 by v3 descending).
+fn h2o_q8_api(ctx: &SessionContext) -> rask::Result<DataFrame> {
+    let by_v3 = Window::new().partition_by(["id6"]).order_by_desc(["v3"]);
+    ctx.table("x")?
+        .filter(col("v3").is_not_null())?
+        .filter(row_number().over(by_v3)?.lt_eq(lit(2i64)))?
+        .select_columns(&["id6", "v3"])
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,13 +135,28 @@ fn main() -> Result<()> {
     println!("| query | rows | median s | min s |");
     println!("|---|---|---|---|");
     let mut total = 0.0;
+    let mut queries: Vec<(String, Query)> = Vec::new();
     for (name, sql) in load_queries(&args.queries)? {
+        let api = API_QUERIES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f);
+        queries.push((name.clone(), Query::Sql(sql)));
+        if let Some(f) = api {
+            queries.push((format!("{name}_api"), Query::Api(f)));
+        }
+    }
+    for (name, query) in queries {
         if only.as_ref().is_some_and(|o| !o.contains(&name.as_str())) {
             continue;
         }
         let run = || -> rask::Result<(usize, f64)> {
             let start = Instant::now();
-            let batches = ctx.sql(sql.trim().trim_end_matches(';'))?.collect()?;
+            let df = match &query {
+                Query::Sql(sql) => ctx.sql(sql.trim().trim_end_matches(';'))?,
+                Query::Api(f) => f(&ctx)?,
+            };
+            let batches = df.collect()?;
             let rows = batches.iter().map(|b| b.num_rows()).sum();
             Ok((rows, start.elapsed().as_secs_f64()))
         };
