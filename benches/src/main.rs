@@ -22,15 +22,17 @@ use clap::Parser;
 use rask::functions::row_number;
 use rask::{col, lit, DataFrame, SessionConfig, SessionContext, Window, WindowExt};
 
+/// A DataFrame-API pipeline over the registered tables.
+type Pipeline = fn(&SessionContext) -> rask::Result<DataFrame>;
+
 /// A query the bench runs: SQL text or a DataFrame-API pipeline.
 enum Query {
     Sql(String),
-    Api(fn(&SessionContext) -> rask::Result<DataFrame>),
+    Api(Pipeline),
 }
 
 /// DataFrame-API versions of named SQL queries: `(sql name, pipeline)`.
-const API_QUERIES: [(&str, fn(&SessionContext) -> rask::Result<DataFrame>); 1] =
-    [("h2o_q8", h2o_q8_api)];
+const API_QUERIES: [(&str, Pipeline); 1] = [("h2o_q8", h2o_q8_api)];
 
 /// h2o groupby q8: the two largest v3 of each id6, pandas-style
 /// (`x[x.v3.notna()]`, then a row number per id6 by v3 descending).
