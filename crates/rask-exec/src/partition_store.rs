@@ -319,6 +319,29 @@ impl PartitionBuffer {
         Ok(())
     }
 
+    /// Bytes of buffered chunks still in memory (reserved).
+    pub fn memory_bytes(&self) -> usize {
+        self.reservation.size()
+    }
+
+    /// Rows buffered per partition, in memory or spilled.
+    pub fn partition_rows(&self) -> Vec<usize> {
+        self.partitions
+            .iter()
+            .map(|chunks| chunks.iter().map(|c| c.rows).sum())
+            .collect()
+    }
+
+    /// Rows of the chunks still in memory.
+    pub fn memory_rows(&self) -> usize {
+        self.partitions
+            .iter()
+            .flatten()
+            .filter(|c| matches!(c.stored, Stored::Mem(_)))
+            .map(|c| c.rows)
+            .sum()
+    }
+
     /// Writes every in-memory chunk to disk (one file per partition) and frees the
     /// reservation.
     ///

@@ -1,8 +1,12 @@
 //! `WindowExec`: window functions (`f(..) OVER (PARTITION BY .. ORDER BY .. frame)`).
 //!
 //! Each worker hashes the PARTITION BY keys of its batches and splits every batch into
-//! buckets by hash, so that all rows of a window partition land in one bucket. `finish`
-//! processes the buckets in parallel: concatenate, sort by (partition keys, order keys) on
+//! buckets by hash, so that all rows of a window partition land in one bucket. The buckets
+//! are kept in a spillable [`PartitionBuffer`]: when the memory pool refuses a batch (or
+//! `force_spill` is set) the worker writes its buffered buckets to Arrow IPC spill files. The
+//! output is a lazy source with one morsel per bucket, so workers process buckets in parallel
+//! and at most one bucket per worker is in memory at a time: read it back, sort by
+//! (partition keys, order keys) on
 //! arrow's row format, find the partitions and peer groups of the sorted rows with
 //! `arrow::compute::partition`, then compute every window function over each partition in
 //! O(n) (O(n log n) for RANGE frames with offsets): ranks from peer groups, `lag`/`lead` and
@@ -11,7 +15,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use arrow::array::{
     make_comparator, Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array,
@@ -23,14 +27,15 @@ use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type, Schema,
 use arrow::row::{RowConverter, SortField};
 use rask_common::{exec_err, internal_err, not_impl_err, plan_err, Error, Result, ScalarValue};
 use rask_expr::{AggFunc, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowFunc};
-use rayon::prelude::*;
 
 use crate::executor::{Sink, SinkLocal, TaskContext};
 use crate::hash::{hash_bytes, hash_columns};
-use crate::memory::Reservation;
+use crate::memory::{batch_memory, Reservation};
+use crate::partition_store::{PartitionBuffer, PartitionStore};
 use crate::physical_expr::PhysicalExpr;
 use crate::shuffle::bucket_of;
 use crate::sort::PhysicalSortExpr;
+use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
 
 /// One window function of a [`WindowExec`].
 #[derive(Debug, Clone)]
@@ -98,13 +103,16 @@ struct Frame {
 ///
 /// # Memory
 ///
-/// Buffers its whole input, reserved from the session pool batch by batch, and each bucket's
-/// sorted copy while it is processed; when the pool refuses, the query fails with
-/// `ResourcesExhausted`.
+/// Buffers its input by bucket (hash of the PARTITION BY keys), reserved from the session
+/// pool batch by batch, and each bucket's sorted copy while it is processed.
 ///
 /// # Spilling
 ///
-/// Not yet. Buckets are the unit a spilling version would write out.
+/// Buffered buckets are written to spill files when the pool refuses more (or with
+/// `force_spill`), and everything is spilled before processing when the largest buckets of
+/// all workers would not fit beside what is buffered. Processing reads one bucket per worker
+/// back at a time; a bucket must fit in memory (with its sorted copy), or the query fails with
+/// `ResourcesExhausted`. Without PARTITION BY there is one bucket, the whole input.
 #[derive(Debug)]
 pub struct WindowExec {
     shared: Arc<Shared>,
@@ -252,23 +260,23 @@ fn resolve_frame(e: &WindowFunctionExpr, order_types: &[DataType]) -> Result<Fra
 }
 
 impl Shared {
+    /// Buckets: enough that a spilled input comes back a small piece at a time.
     fn buckets(&self, ctx: &TaskContext) -> usize {
         if self.partition_by.is_empty() {
             1
         } else {
-            (ctx.config.effective_threads() * 4).clamp(1, 64)
+            (ctx.config.effective_threads() * 8).clamp(16, 128)
         }
     }
 
-    /// The rows of one bucket with their window columns.
+    /// The rows of one bucket with their window columns. The caller reserves the memory
+    /// (see [`ProcessGate`]).
     fn process(&self, batches: Vec<RecordBatch>, ctx: &TaskContext) -> Result<Vec<RecordBatch>> {
         if batches.iter().all(|b| b.num_rows() == 0) {
             return Ok(vec![]);
         }
         let input = concat_batches(&self.input_schema, &batches)?;
         drop(batches);
-        let mut reservation = ctx.pool.reservation("WindowExec(sort)");
-        reservation.try_grow(input.get_array_memory_size())?;
         let n = input.num_rows();
         let pkeys = self
             .partition_by
@@ -1243,9 +1251,9 @@ fn float_state(
 }
 
 struct WindowLocal {
-    buckets: Vec<Vec<RecordBatch>>,
+    buffer: PartitionBuffer,
+    buckets: usize,
     hashes: Vec<u64>,
-    reservation: Reservation,
     shared: Arc<Shared>,
 }
 
@@ -1253,7 +1261,7 @@ impl WindowLocal {
     /// The bucket of every row of `batch`.
     fn bucket_ids(&mut self, batch: &RecordBatch) -> Result<Vec<u32>> {
         let n = batch.num_rows();
-        let nb = self.buckets.len();
+        let nb = self.buckets;
         let keys = self
             .shared
             .partition_by
@@ -1280,15 +1288,12 @@ impl WindowLocal {
 }
 
 impl SinkLocal for WindowLocal {
-    fn sink(&mut self, _item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
-        self.reservation.try_grow(batch.get_array_memory_size())?;
-        let nb = self.buckets.len();
-        if nb == 1 {
-            self.buckets[0].push(batch);
-            return Ok(());
+    fn sink(&mut self, item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
+        if self.buckets == 1 {
+            return self.buffer.push(0, item, batch);
         }
         let ids = self.bucket_ids(&batch)?;
-        let mut per: Vec<Vec<u32>> = vec![Vec::new(); nb];
+        let mut per: Vec<Vec<u32>> = vec![Vec::new(); self.buckets];
         for (row, &b) in ids.iter().enumerate() {
             per[b as usize].push(row as u32);
         }
@@ -1301,7 +1306,7 @@ impl SinkLocal for WindowLocal {
             } else {
                 take_record_batch(&batch, &UInt32Array::from(rows))?
             };
-            self.buckets[b].push(part);
+            self.buffer.push(b, item, part)?;
         }
         Ok(())
     }
@@ -1310,12 +1315,165 @@ impl SinkLocal for WindowLocal {
     }
 }
 
+/// The finished window: one morsel per non-empty bucket, processed when opened.
+#[derive(Debug)]
+struct WindowSource {
+    store: Arc<PartitionStore>,
+    shared: Arc<Shared>,
+    ctx: TaskContext,
+    gate: Arc<ProcessGate>,
+}
+
+/// One bucket of a [`WindowSource`].
+#[derive(Debug)]
+struct WindowMorsel {
+    store: Arc<PartitionStore>,
+    shared: Arc<Shared>,
+    ctx: TaskContext,
+    gate: Arc<ProcessGate>,
+    bucket: usize,
+}
+
+/// Admits buckets to processing as memory allows: a worker whose bucket does not fit beside
+/// the others being processed waits for one of them to finish, and fails with
+/// `ResourcesExhausted` only when no other bucket is in process (it cannot fit at all).
+#[derive(Debug, Default)]
+struct ProcessGate {
+    active: Mutex<usize>,
+    done: Condvar,
+}
+
+/// A bucket's memory while it is processed; returned, and waiting workers woken, on drop.
+struct Admitted<'a> {
+    gate: &'a ProcessGate,
+    reservation: Reservation,
+}
+
+impl ProcessGate {
+    fn admit(&self, ctx: &TaskContext, bytes: usize) -> Result<Admitted<'_>> {
+        let mut reservation = ctx.pool.reservation("WindowExec(sort)");
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match reservation.try_grow(bytes) {
+                Ok(()) => {
+                    *active += 1;
+                    return Ok(Admitted {
+                        gate: self,
+                        reservation,
+                    });
+                }
+                Err(e) if *active == 0 => return Err(e),
+                Err(_) => active = self.done.wait(active).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.reservation.free();
+        let mut active = self.gate.active.lock().unwrap_or_else(|e| e.into_inner());
+        *active = active.saturating_sub(1);
+        self.gate.done.notify_all();
+    }
+}
+
+impl Morsel for WindowMorsel {
+    fn open(&self) -> Result<BatchIter> {
+        let batches = self.store.read_partition(self.bucket)?;
+        let bytes: usize = batches.iter().map(batch_memory).sum();
+        // The bucket is concatenated, then sorted into a copy: twice its size at the peak.
+        let admitted = self.gate.admit(&self.ctx, bytes.saturating_mul(2))?;
+        let out = self.shared.process(batches, &self.ctx)?;
+        drop(admitted);
+        Ok(Box::new(out.into_iter().map(Ok)))
+    }
+    fn partition(&self) -> usize {
+        self.bucket
+    }
+}
+
+impl DataSource for WindowSource {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.shared.schema)
+    }
+    fn morsels(&self) -> Result<Vec<MorselRef>> {
+        Ok((0..self.store.npartitions())
+            .filter(|b| self.store.partition_rows(*b) > 0)
+            .map(|bucket| {
+                Arc::new(WindowMorsel {
+                    store: Arc::clone(&self.store),
+                    shared: Arc::clone(&self.shared),
+                    ctx: self.ctx.clone(),
+                    gate: Arc::clone(&self.gate),
+                    bucket,
+                }) as MorselRef
+            })
+            .collect())
+    }
+}
+
+impl WindowExec {
+    /// Merges the workers' buffers into a source, spilling them all first when processing
+    /// the largest buckets (a sorted copy each, one per worker) would not fit beside them.
+    fn source(&self, locals: Vec<Box<dyn SinkLocal>>, ctx: &TaskContext) -> Result<WindowSource> {
+        let nb = self.shared.buckets(ctx);
+        let mut buffers = Vec::with_capacity(locals.len());
+        for l in locals {
+            let l = l
+                .into_any()
+                .downcast::<WindowLocal>()
+                .map_err(|_| Error::Internal("WindowExec: foreign sink local".into()))?;
+            buffers.push(l.buffer);
+        }
+        // The largest bucket's rows at the buffered bytes per row, twice (concatenated, then
+        // sorted), for each worker.
+        let buffered: usize = buffers.iter().map(PartitionBuffer::memory_bytes).sum();
+        let buffered_rows: usize = buffers.iter().map(PartitionBuffer::memory_rows).sum();
+        let mut bucket_rows = vec![0usize; nb];
+        for b in &buffers {
+            for (i, rows) in b.partition_rows().into_iter().enumerate() {
+                if let Some(total) = bucket_rows.get_mut(i) {
+                    *total += rows;
+                }
+            }
+        }
+        let largest = bucket_rows.iter().copied().max().unwrap_or(0);
+        let busy = bucket_rows.iter().filter(|r| **r > 0).count();
+        let workers = ctx.config.effective_threads().min(busy).max(1);
+        let per_row = buffered.checked_div(buffered_rows).unwrap_or(0);
+        let processing = largest.saturating_mul(per_row).saturating_mul(2 * workers);
+        if buffered > 0 && processing > ctx.pool.limit().saturating_sub(ctx.pool.used()) {
+            for b in &mut buffers {
+                b.spill()?;
+            }
+        }
+        let store =
+            PartitionBuffer::finish_all(buffers, Arc::clone(&self.shared.input_schema), nb)?;
+        Ok(WindowSource {
+            store: Arc::new(store),
+            shared: Arc::clone(&self.shared),
+            ctx: ctx.clone(),
+            gate: Arc::default(),
+        })
+    }
+}
+
 impl Sink for WindowExec {
     fn make_local(&self, ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
+        let reservation = ctx
+            .pool
+            .spillable_reservation("WindowExec", ctx.config.effective_threads());
         Ok(Box::new(WindowLocal {
-            buckets: vec![Vec::new(); self.shared.buckets(ctx)],
+            buffer: PartitionBuffer::new(
+                Arc::clone(&self.shared.input_schema),
+                Arc::clone(&ctx.spill),
+                "window",
+                reservation,
+                ctx.config.force_spill,
+            ),
+            buckets: self.shared.buckets(ctx),
             hashes: Vec::new(),
-            reservation: ctx.pool.reservation("WindowExec"),
             shared: Arc::clone(&self.shared),
         }))
     }
@@ -1325,35 +1483,23 @@ impl Sink for WindowExec {
         locals: Vec<Box<dyn SinkLocal>>,
         ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>> {
-        let nb = self.shared.buckets(ctx);
-        let mut buckets: Vec<Vec<RecordBatch>> = vec![Vec::new(); nb];
-        let mut reservations = Vec::new();
-        for l in locals {
-            let l = l
-                .into_any()
-                .downcast::<WindowLocal>()
-                .map_err(|_| Error::Internal("WindowExec: foreign sink local".into()))?;
-            let l = *l;
-            if l.buckets.len() != nb {
-                return internal_err!("WindowExec: bucket counts differ");
-            }
-            for (b, batches) in l.buckets.into_iter().enumerate() {
-                buckets[b].extend(batches);
-            }
-            reservations.push(l.reservation);
+        let source = self.source(locals, ctx)?;
+        let mut parts = Vec::new();
+        for m in source.morsels()? {
+            parts.push(m.open()?.collect::<Result<Vec<_>>>()?);
         }
-        let shared = &self.shared;
-        let parts = buckets
-            .into_par_iter()
-            .map(|batches| shared.process(batches, ctx))
-            .collect::<Result<Vec<_>>>()?;
-        drop(reservations);
-        let mut parts: Vec<Vec<RecordBatch>> =
-            parts.into_iter().filter(|p| !p.is_empty()).collect();
         if parts.is_empty() {
             parts.push(vec![]);
         }
         Ok(parts)
+    }
+
+    fn finish_source(
+        &self,
+        locals: Vec<Box<dyn SinkLocal>>,
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn DataSource>> {
+        Ok(Arc::new(self.source(locals, ctx)?))
     }
 
     fn schema(&self) -> SchemaRef {
@@ -1514,7 +1660,16 @@ mod tests {
             sink: Arc::new(exec),
         };
         let config = SessionConfig::new().with_threads(threads);
-        let batches = Executor::new(TaskContext::new(config)).collect(&plan)?;
+        Ok(run_with(&plan, TaskContext::new(config))?.0)
+    }
+
+    /// Runs `plan` in `ctx`: per id, the window columns as strings, and the spill count.
+    fn run_with(
+        plan: &PhysicalPlan,
+        ctx: TaskContext,
+    ) -> Result<(HashMap<i64, Vec<String>>, usize)> {
+        let spill = Arc::clone(&ctx.spill);
+        let batches = Executor::new(ctx).collect(plan)?;
         let mut out = HashMap::new();
         for b in &batches {
             let ids = b.column(3).as_primitive::<Int64Type>();
@@ -1532,7 +1687,70 @@ mod tests {
                 out.insert(ids.value(i), cells);
             }
         }
-        Ok(out)
+        Ok((out, spill.metrics().spill_count()))
+    }
+
+    #[test]
+    fn spills_under_a_memory_limit_with_the_same_answer() {
+        let rows = gen_rows(20_000, 50, 7);
+        let exprs = vec![
+            call(
+                WindowFunc::RowNumber,
+                vec![],
+                WindowFrame::default(),
+                DataType::Int64,
+            ),
+            call(
+                WindowFunc::Aggregate(AggFunc::Sum),
+                vec![2],
+                rows_frame(
+                    WindowFrameBound::Preceding(ScalarValue::Int64(Some(3))),
+                    WindowFrameBound::CurrentRow,
+                ),
+                DataType::Int64,
+            ),
+            call(
+                WindowFunc::Lag,
+                vec![2],
+                WindowFrame::default(),
+                DataType::Int64,
+            ),
+        ];
+        let plan = || {
+            let exec = WindowExec::try_new(
+                vec![PhysicalExpr::Column(0)],
+                vec![asc(1), asc(3)],
+                exprs.clone(),
+                schema(),
+            )
+            .unwrap();
+            PhysicalPlan::Sink {
+                input: Box::new(source(&rows, 4)),
+                sink: Arc::new(exec),
+            }
+        };
+        let (want, spills) = run_with(
+            &plan(),
+            TaskContext::new(SessionConfig::new().with_threads(2)),
+        )
+        .unwrap();
+        assert_eq!(want.len(), rows.len());
+        assert_eq!(spills, 0);
+        for threads in [1, 3] {
+            // ~700 KB of input under a 400 KB limit; a bucket (1/16 to 1/24) fits.
+            let limited = SessionConfig::new()
+                .with_threads(threads)
+                .with_memory_limit(400_000);
+            let forced = SessionConfig::new()
+                .with_threads(threads)
+                .with_force_spill(true);
+            for config in [limited, forced] {
+                let what = format!("{threads} threads, {config:?}");
+                let (got, spills) = run_with(&plan(), TaskContext::new(config)).unwrap();
+                assert!(spills > 0, "{what}: nothing spilled");
+                assert!(got == want, "{what}: answers differ");
+            }
+        }
     }
 
     #[test]
