@@ -20,6 +20,7 @@ pub mod sort;
 pub mod source;
 pub mod spill;
 pub mod window;
+pub mod window_topk;
 
 pub use columnar::ColumnarValue;
 pub use executor::{

@@ -36,6 +36,7 @@ use crate::physical_expr::PhysicalExpr;
 use crate::shuffle::bucket_of;
 use crate::sort::PhysicalSortExpr;
 use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
+use crate::window_topk::{supported_order_type, TopKPerPartition, TopKPrefilter};
 
 /// One window function of a [`WindowExec`].
 #[derive(Debug, Clone)]
@@ -126,6 +127,8 @@ struct Shared {
     frames: Vec<Frame>,
     input_schema: SchemaRef,
     schema: SchemaRef,
+    /// A filter above keeps the first K rows per partition: prefilter the input.
+    top_k: Option<TopKPerPartition>,
 }
 
 impl WindowExec {
@@ -178,8 +181,35 @@ impl WindowExec {
                 frames,
                 input_schema,
                 schema,
+                top_k: None,
             }),
         })
+    }
+
+    /// Tells the window that a filter above keeps only the first `spec.k` rows of each
+    /// partition by its one function, `row_number()` (`keep_ties` false) or `rank()`
+    /// (`keep_ties` true), so each worker may drop rows that cannot make it before buffering
+    /// them (see [`crate::window_topk`]). Ignored unless the window computes just that
+    /// function, with one ORDER BY key of a supported type, and `k >= 1`.
+    pub fn with_top_k(mut self, spec: TopKPerPartition) -> Self {
+        let empty = RecordBatch::new_empty(Arc::clone(&self.shared.input_schema));
+        let function_fits = match (self.shared.exprs.as_slice(), spec.keep_ties) {
+            ([e], false) => e.func == WindowFunc::RowNumber,
+            ([e], true) => e.func == WindowFunc::Rank,
+            _ => false,
+        };
+        let key_fits = match self.shared.order_by.as_slice() {
+            [key] => key
+                .expr
+                .evaluate_to_array(&empty)
+                .is_ok_and(|a| supported_order_type(a.data_type())),
+            _ => false,
+        };
+        let applies = spec.k >= 1 && function_fits && key_fits;
+        if let (true, Some(shared)) = (applies, Arc::get_mut(&mut self.shared)) {
+            shared.top_k = Some(spec);
+        }
+        self
     }
 }
 
@@ -1251,6 +1281,7 @@ fn float_state(
 }
 
 struct WindowLocal {
+    prefilter: Option<TopKPrefilter>,
     buffer: PartitionBuffer,
     buckets: usize,
     hashes: Vec<u64>,
@@ -1289,6 +1320,20 @@ impl WindowLocal {
 
 impl SinkLocal for WindowLocal {
     fn sink(&mut self, item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
+        let batch = match &mut self.prefilter {
+            Some(p) => match p.filter(&batch)? {
+                Some(kept) => kept,
+                None => {
+                    // The pool refused the prefilter's state: pass everything from now on.
+                    self.prefilter = None;
+                    batch
+                }
+            },
+            None => batch,
+        };
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         if self.buckets == 1 {
             return self.buffer.push(0, item, batch);
         }
@@ -1464,7 +1509,28 @@ impl Sink for WindowExec {
         let reservation = ctx
             .pool
             .spillable_reservation("WindowExec", ctx.config.effective_threads());
+        let prefilter = match (&self.shared.top_k, self.shared.order_by.as_slice()) {
+            (Some(spec), [key]) => {
+                let empty = RecordBatch::new_empty(Arc::clone(&self.shared.input_schema));
+                let key_types = self
+                    .shared
+                    .partition_by
+                    .iter()
+                    .map(|e| Ok(e.evaluate_to_array(&empty)?.data_type().clone()))
+                    .collect::<Result<Vec<_>>>()?;
+                Some(TopKPrefilter::try_new(
+                    *spec,
+                    self.shared.partition_by.clone(),
+                    &key_types,
+                    key.expr.clone(),
+                    key.options,
+                    ctx.pool.reservation("WindowExec(top-k)"),
+                )?)
+            }
+            _ => None,
+        };
         Ok(Box::new(WindowLocal {
+            prefilter,
             buffer: PartitionBuffer::new(
                 Arc::clone(&self.shared.input_schema),
                 Arc::clone(&ctx.spill),
@@ -1539,6 +1605,9 @@ impl Sink for WindowExec {
         }
         let names: Vec<&str> = self.shared.exprs.iter().map(|e| e.name.as_str()).collect();
         spec.push(format!("functions=[{}]", names.join(", ")));
+        if let Some(t) = &self.shared.top_k {
+            spec.push(format!("top_k_per_partition={}", t.k));
+        }
         format!("WindowExec: {}", spec.join(" "))
     }
 }

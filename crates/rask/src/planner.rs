@@ -22,6 +22,7 @@ use rask_exec::physical_expr::evaluate_constant;
 use rask_exec::projection::ProjectionExec;
 use rask_exec::sort::{PhysicalSortExpr, SortExec};
 use rask_exec::window::{WindowExec, WindowFunctionExpr};
+use rask_exec::window_topk::TopKPerPartition;
 use rask_exec::{create_physical_expr, DataSource, MemorySource, PhysicalPlan};
 use rask_expr::logical_plan::Window;
 use rask_expr::type_coercion::comparison_type;
@@ -94,7 +95,12 @@ impl<'a> PhysicalPlanner<'a> {
                 }
             }
             LogicalPlan::Filter(f) => {
-                let input = self.create(&f.input)?;
+                let input = match f.input.as_ref() {
+                    LogicalPlan::Window(w) => {
+                        self.create_window(w, top_k_per_partition(&f.predicate, w))?
+                    }
+                    other => self.create(other)?,
+                };
                 let pred = create_physical_expr(&f.predicate, f.input.schema())?;
                 PhysicalPlan::Stream {
                     input: Box::new(input),
@@ -218,7 +224,7 @@ impl<'a> PhysicalPlanner<'a> {
             }
             LogicalPlan::SubqueryAlias(s) => self.create(&s.input)?,
             LogicalPlan::Join(j) => self.create_join(j)?,
-            LogicalPlan::Window(w) => self.create_window(w)?,
+            LogicalPlan::Window(w) => self.create_window(w, None)?,
             LogicalPlan::Repartition(r) => self.create_repartition(r)?,
             LogicalPlan::MapPartitions(m) => {
                 let input = self.create(&m.input)?;
@@ -294,7 +300,8 @@ impl PhysicalPlanner<'_> {
 
     /// One `WindowExec` per distinct (PARTITION BY, ORDER BY), stacked; each appends its
     /// columns, so a projection restores the calls' order when the groups interleave.
-    fn create_window(&self, w: &Window) -> Result<PhysicalPlan> {
+    /// `top_k`: the filter above keeps the first K rows per partition (one call only).
+    fn create_window(&self, w: &Window, top_k: Option<TopKPerPartition>) -> Result<PhysicalPlan> {
         let mut plan = self.create(&w.input)?;
         let in_schema = w.input.schema();
         let n_in = in_schema.len();
@@ -355,7 +362,10 @@ impl PhysicalPlanner<'_> {
                 });
                 order.push(i);
             }
-            let exec = WindowExec::try_new(partition_by, order_by, exprs, plan.schema())?;
+            let mut exec = WindowExec::try_new(partition_by, order_by, exprs, plan.schema())?;
+            if let (Some(spec), 1) = (top_k, groups.len()) {
+                exec = exec.with_top_k(spec);
+            }
             plan = PhysicalPlan::Sink {
                 input: Box::new(plan),
                 sink: Arc::new(exec),
@@ -460,6 +470,53 @@ impl PhysicalPlanner<'_> {
             join,
         })
     }
+}
+
+/// When `predicate` (a filter over `w`) keeps only rows whose one window call,
+/// `row_number()` or `rank()`, is at most some K: that K (`rn <= K`, `rn < K + 1`, `rn = 1`,
+/// either side, in any conjunct).
+fn top_k_per_partition(predicate: &Expr, w: &Window) -> Option<TopKPerPartition> {
+    use rask_expr::Operator;
+    let [call] = w.window_exprs.as_slice() else {
+        return None;
+    };
+    let keep_ties = match call.unalias() {
+        Expr::WindowFunction(f) if f.func == WindowFunc::RowNumber => false,
+        Expr::WindowFunction(f) if f.func == WindowFunc::Rank => true,
+        _ => return None,
+    };
+    let output = w.input.schema().len();
+    let is_call =
+        |e: &Expr| matches!(e, Expr::Column(c) if w.schema.index_of_column(c).ok() == Some(output));
+    let int = |e: &Expr| match e {
+        Expr::Literal(v) => v.as_i64(),
+        _ => None,
+    };
+    let k = rask_expr::split_conjunction(predicate)
+        .into_iter()
+        .filter_map(|c| match c {
+            Expr::BinaryExpr { left, op, right } => {
+                let (op, bound) = if is_call(left) {
+                    (*op, int(right)?)
+                } else if is_call(right) {
+                    (op.swap()?, int(left)?)
+                } else {
+                    return None;
+                };
+                match op {
+                    Operator::LtEq => Some(bound),
+                    Operator::Lt => Some(bound.saturating_sub(1)),
+                    Operator::Eq if bound == 1 => Some(1),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .min()?;
+    Some(TopKPerPartition {
+        k: usize::try_from(k).ok().filter(|k| *k >= 1)?,
+        keep_ties,
+    })
 }
 
 /// The arguments of a window call with the casts `WindowExec` expects: counts, offsets and

@@ -6,7 +6,7 @@
 //! `finish` merges the workers' tables partition-wise and in parallel.
 
 mod accumulators;
-mod group_keys;
+pub(crate) mod group_keys;
 mod holistic;
 mod spill;
 
