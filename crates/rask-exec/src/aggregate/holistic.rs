@@ -7,9 +7,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt32Array,
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, LargeListArray,
+    StringArray, UInt32Array,
 };
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::compute::{cast, filter, interleave, lexsort_to_indices, take, SortColumn};
+use arrow::datatypes::Field;
 use arrow::datatypes::{DataType, Float64Type, UInt32Type, UInt64Type};
 use rask_common::{internal_err, Result};
 use rask_expr::AggFunc;
@@ -32,7 +35,7 @@ pub(crate) const ITEM_SHIFT: u32 = 36;
 /// linearly between its two neighbours (pandas' and DuckDB's `quantile_cont` rule); the
 /// median is `q = 0.5`, the mean of the two middle values for even counts.
 ///
-/// Cannot spill (see `spill::can_spill`): the state is every value.
+/// Spills its state as one `LargeList<Float64>` column: each group's values.
 pub(crate) struct MedianAcc {
     q: f64,
     groups: usize,
@@ -161,6 +164,50 @@ impl GroupsAcc for MedianAcc {
             .as_ref()
             .map_or(0, |(o, v)| o.capacity() * 8 + v.capacity() * 8);
         self.gids.capacity() * 4 + self.vals.capacity() * 8 + frozen
+    }
+
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        self.groups = self.groups.max(n);
+        self.group_values();
+        let Some((offsets, vals)) = self.frozen.take() else {
+            return internal_err!("median state missing");
+        };
+        self.groups = 0;
+        let offsets: Vec<i64> = offsets.iter().take(n + 1).map(|&o| o as i64).collect();
+        let end = offsets.last().map_or(0, |&o| o as usize);
+        let values = Float64Array::from(vals[..end].to_vec());
+        let list = LargeListArray::try_new(
+            Arc::new(Field::new_list_field(DataType::Float64, false)),
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Arc::new(values),
+            None,
+        )?;
+        Ok(Some(vec![Arc::new(list)]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        let Some(list) = state.first().and_then(|a| a.as_list_opt::<i64>()) else {
+            return internal_err!("spilled median state is not a list of values");
+        };
+        let Some(values) = list.values().as_primitive_opt::<Float64Type>() else {
+            return internal_err!("spilled median values are not doubles");
+        };
+        let base = list.value_offsets().first().copied().unwrap_or(0);
+        let offsets: Vec<usize> = list
+            .value_offsets()
+            .iter()
+            .map(|&o| (o - base) as usize)
+            .collect();
+        let end = offsets.last().copied().unwrap_or(0);
+        let start = base as usize;
+        let vals = values.values()[start..start + end].to_vec();
+        Ok(Box::new(MedianAcc {
+            q: self.q,
+            groups: list.len(),
+            gids: Vec::new(),
+            vals: Vec::new(),
+            frozen: Some((offsets, vals)),
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -10,9 +10,10 @@
 //! too big for the memory left is split again by other hash bits and finalised piece by
 //! piece (up to [`MAX_DEPTH`] levels).
 //!
-//! `median`, `string_agg` and `DISTINCT` aggregates keep whole value lists and cannot spill:
-//! a query with one of them fails with `ResourcesExhausted` when its table outgrows the limit
-//! (force-spill leaves such tables in memory).
+//! `median` and `quantile_cont` spill each group's values as a list column. `string_agg` and
+//! `DISTINCT` aggregates keep whole value lists and cannot spill: a query with one of them
+//! fails with `ResourcesExhausted` when its table outgrows the limit (force-spill leaves such
+//! tables in memory).
 
 use std::sync::{Arc, Mutex};
 
@@ -89,10 +90,9 @@ pub(super) fn can_spill(spec: &AccSpec) -> bool {
         spec.func,
         AggFunc::Min | AggFunc::Max | AggFunc::AnyValue | AggFunc::CountStar
     );
-    let keeps_values = matches!(
-        spec.func,
-        AggFunc::Median | AggFunc::StringAgg | AggFunc::Quantile
-    );
+    // median/quantile spill their value lists (`MedianAcc::take_state`); string_agg keeps
+    // strings in input order and does not yet.
+    let keeps_values = matches!(spec.func, AggFunc::StringAgg);
     !(keeps_values || spec.distinct && distinct_matters)
 }
 
