@@ -875,3 +875,48 @@ fn new_aggregates_match_sql() {
         );
     }
 }
+
+/// `astype_category`: dictionary-encoded columns filter, group, sort and count like the plain
+/// ones (expected values hand-computed from `table()`).
+#[test]
+fn categoricals() {
+    use rask::functions::{count_star, sum};
+    check_unordered(
+        "groupby on a categorical",
+        &[
+            vec!["a", "19", "4"],
+            vec!["b", "13", "3"],
+            vec!["c", "NULL", "1"],
+            vec!["NULL", "14", "2"],
+        ],
+        |df| {
+            let cat = df.astype_category(&["k"])?;
+            assert!(matches!(cat.dtypes()[0].1, DataType::Dictionary(..)));
+            cat.groupby(&["k"])?
+                .agg(vec![sum(col("v")).alias("s"), count_star().alias("n")])
+        },
+    );
+    check(
+        "filter and sort on a categorical",
+        &[
+            vec!["a", "1"],
+            vec!["a", "3"],
+            vec!["a", "6"],
+            vec!["a", "9"],
+            vec!["c", "NULL"],
+        ],
+        |df| {
+            df.astype_category(&["k"])?
+                .filter(col("k").eq(lit("a")).or(col("k").eq(lit("c"))))?
+                .select_columns(&["k", "v"])?
+                .sort_values(&["k", "v"], true)
+        },
+    );
+    check_unordered(
+        "value_counts of a categorical (NULLs dropped, as pandas' dropna=True)",
+        &[vec!["a", "4"], vec!["b", "3"], vec!["c", "1"]],
+        |df| df.astype_category(&["k"])?.value_counts(&["k"]),
+    );
+    let (_, df) = &frames()[0];
+    assert!(err_of(df.astype_category(&["nope"])).contains("nope"));
+}

@@ -375,6 +375,40 @@ impl DataFrame {
         })
     }
 
+    /// Makes `columns` categorical (pandas' `astype("category")`): dictionary-encoded, each
+    /// distinct value stored once per batch and rows holding `Int32` codes. Filters, joins,
+    /// sorts and `groupby` work on them as on the plain column (grouping takes a dictionary
+    /// path that hashes each distinct value once); the values read back unchanged.
+    ///
+    /// ```
+    /// use arrow::datatypes::DataType;
+    /// use rask::{col, lit};
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let df = ctx.sql("SELECT * FROM (VALUES ('x', 1), ('y', 2), ('x', 3)) t(k, v)")?;
+    /// let cat = df.astype_category(&["k"])?;
+    /// assert!(matches!(cat.dtypes()[0].1, DataType::Dictionary(..)));
+    /// assert_eq!(cat.filter(col("k").eq(lit("x")))?.count()?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown column.
+    pub fn astype_category(&self, columns: &[&str]) -> Result<DataFrame> {
+        let schema = self.schema();
+        let mut types = Vec::with_capacity(columns.len());
+        for c in columns {
+            let t = schema.field_with_name(c)?.data_type().clone();
+            let t = match t {
+                DataType::Dictionary(..) => t,
+                other => DataType::Dictionary(Box::new(DataType::Int32), Box::new(other)),
+            };
+            types.push((*c, t));
+        }
+        self.astype(&types)
+    }
+
     /// Replaces NULLs with `value` in every column where the value fits: a number fills
     /// numeric columns, text fills text columns, a boolean boolean columns, a date or
     /// timestamp temporal columns; other columns are left alone. The value keeps each column's
