@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rask::SessionContext;
 
 use crate::args::OutputFormat;
-use crate::print_format::{print_batches, PrintOptions};
+use crate::print_format::{print_batches, PrintOptions, StreamWriter};
 
 /// Where results go: stdout, or a file that appears only when [`Output::commit`] succeeds.
 pub enum Output {
@@ -195,7 +195,9 @@ impl Executor {
     }
 
     /// Runs one statement and prints its result, unless it returns no columns (DDL such as
-    /// `CREATE VIEW` or `COPY`). Returns the time spent running it, printing excluded.
+    /// `CREATE VIEW` or `COPY`). Returns the time spent running it: printing excluded for
+    /// tables and JSON arrays (collected, then printed), included for CSV and NDJSON (written
+    /// as the batches arrive).
     ///
     /// # Errors
     ///
@@ -204,6 +206,19 @@ impl Executor {
         rask::reset_cancellation();
         let start = Instant::now();
         let df = self.ctx.sql(statement)?;
+        if let Some(mut writer) = StreamWriter::new(df.schema(), self.options.format) {
+            // Data formats stream: the result is written as it is produced, never held whole.
+            for batch in df.stream() {
+                writer.push(out.writer(), batch?)?;
+            }
+            writer.flush(out.writer())?;
+            if let Some(bar) = &self.progress {
+                bar.finish_and_clear();
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                bar.reset();
+            }
+            return Ok(start.elapsed());
+        }
         let batches = df.collect();
         if let Some(bar) = &self.progress {
             // Gone before the results print.

@@ -63,11 +63,65 @@ pub fn print_batches(
             let text = format_table(schema, batches, options)?;
             out.write_all(text.as_bytes())?;
         }
-        OutputFormat::Csv => write_csv(out, schema, batches)?,
+        OutputFormat::Csv => write_csv(out, schema, batches, true)?,
         OutputFormat::Json => write_json_array(out, batches)?,
         OutputFormat::Ndjson => write_ndjson(out, batches)?,
     }
     Ok(())
+}
+
+/// Writes a result as it arrives, for the data formats that need no look at the whole result
+/// (CSV and NDJSON): batches are grouped into runs of about [`CSV_PARALLEL_ROWS`] rows, so
+/// the CSV formatter still works on big pieces in parallel.
+pub struct StreamWriter {
+    schema: SchemaRef,
+    format: OutputFormat,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    header_written: bool,
+}
+
+impl StreamWriter {
+    /// A writer for `format`, or `None` when the format needs the whole result (table, JSON
+    /// array) or there are no columns.
+    pub fn new(schema: SchemaRef, format: OutputFormat) -> Option<Self> {
+        let streams = matches!(format, OutputFormat::Csv | OutputFormat::Ndjson);
+        (streams && !schema.fields().is_empty()).then_some(StreamWriter {
+            schema,
+            format,
+            pending: Vec::new(),
+            pending_rows: 0,
+            header_written: false,
+        })
+    }
+
+    /// Adds a batch, writing out a run when enough rows are waiting.
+    ///
+    /// # Errors
+    /// Output or formatting errors.
+    pub fn push(&mut self, out: &mut dyn Write, batch: RecordBatch) -> Result<()> {
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= CSV_PARALLEL_ROWS {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is waiting (and the CSV header, once, even for an empty result).
+    ///
+    /// # Errors
+    /// Output or formatting errors.
+    pub fn flush(&mut self, out: &mut dyn Write) -> Result<()> {
+        let batches = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        match self.format {
+            OutputFormat::Csv => write_csv(out, &self.schema, &batches, !self.header_written)?,
+            _ => write_ndjson(out, &batches)?,
+        }
+        self.header_written = true;
+        Ok(())
+    }
 }
 
 /// Renders batches as a table followed by a footer line (`3 rows`, `1 row`, or
@@ -157,20 +211,27 @@ fn is_numeric(data_type: &DataType) -> bool {
 /// nothing) and quoted only when they hold a comma, a quote, `\r` or `\n`; a row of one empty
 /// field is written `""` (an empty line would be skipped by readers). Large results are
 /// formatted on several threads, a window of row chunks at a time, and written in order.
-fn write_csv(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+fn write_csv(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    header: bool,
+) -> Result<()> {
     let ncols = schema.fields().len();
     if ncols == 0 || schema.fields().iter().any(|f| f.data_type().is_nested()) {
-        return write_csv_arrow(out, schema, batches);
+        return write_csv_arrow(out, schema, batches, header);
     }
-    let mut head = Vec::new();
-    for (i, f) in schema.fields().iter().enumerate() {
-        if i > 0 {
-            head.push(b',');
+    if header {
+        let mut head = Vec::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            if i > 0 {
+                head.push(b',');
+            }
+            push_csv_field(&mut head, f.name().as_bytes(), ncols == 1);
         }
-        push_csv_field(&mut head, f.name().as_bytes(), ncols == 1);
+        head.push(b'\n');
+        out.write_all(&head)?;
     }
-    head.push(b'\n');
-    out.write_all(&head)?;
 
     // Row chunks of at most CSV_CHUNK_ROWS rows, in output order.
     let mut chunks: Vec<(usize, usize, usize)> = Vec::new();
@@ -414,9 +475,14 @@ fn push_int(buf: &mut Vec<u8>, v: i64) {
 }
 
 /// The arrow CSV writer (zero-column and nested results).
-fn write_csv_arrow(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+fn write_csv_arrow(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    header: bool,
+) -> Result<()> {
     let empty;
-    let batches = if batches.is_empty() {
+    let batches = if batches.is_empty() && header {
         // The CSV writer writes its header with the first batch: give it one.
         empty = [RecordBatch::new_empty(std::sync::Arc::clone(schema))];
         &empty[..]
@@ -425,7 +491,7 @@ fn write_csv_arrow(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBat
     };
     for (i, batch) in batches.iter().enumerate() {
         let mut writer = arrow::csv::WriterBuilder::new()
-            .with_header(i == 0)
+            .with_header(i == 0 && header)
             .build(Vec::new());
         writer
             .write(batch)

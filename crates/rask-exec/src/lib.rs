@@ -19,6 +19,7 @@ pub mod shuffle;
 pub mod sort;
 pub mod source;
 pub mod spill;
+pub mod stream_sink;
 pub mod window;
 pub mod window_topk;
 

@@ -41,7 +41,7 @@ mod write;
 pub use catalog::{FileTable, MemTable};
 pub use columns::ColumnData;
 pub use context::{QueryStats, SessionContext};
-pub use dataframe::{DataFrame, GroupBy};
+pub use dataframe::{BatchStream, DataFrame, GroupBy};
 pub use persist::PersistedTable;
 // reshape branch: window expressions, rolling and resample.
 pub use dataframe::{Resample, Rolling, Window, WindowExt};

@@ -496,6 +496,75 @@ impl DataFrame {
         crate::write::run_write(self, target, crate::write::copy_options(target, options)?)
     }
 
+    /// Runs the plan and hands every output batch to `consumer` in output order, as it is
+    /// produced, instead of collecting the result (memory stays bounded by what the operators
+    /// hold plus a few batches). An error from `consumer` stops the query and is returned.
+    ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let df = ctx.sql("SELECT * FROM (VALUES (1), (2), (3)) t(v) ORDER BY v DESC")?;
+    /// let rows = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    /// let counted = std::sync::Arc::clone(&rows);
+    /// df.for_each_batch(move |batch| {
+    ///     counted.fetch_add(batch.num_rows(), std::sync::atomic::Ordering::Relaxed);
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(rows.load(std::sync::atomic::Ordering::Relaxed), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Any error of reading or computing, or of `consumer`.
+    pub fn for_each_batch(
+        &self,
+        consumer: impl FnMut(RecordBatch) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let schema = self.schema();
+        let mut consumer = consumer;
+        let sink = rask_exec::stream_sink::StreamSink::new(
+            Arc::clone(&schema),
+            Box::new(move |b: RecordBatch| consumer(b.with_schema(Arc::clone(&schema))?)),
+        );
+        self.run_into_sink(Arc::new(sink)).map(|_| ())
+    }
+
+    /// The output batches as an iterator, in output order: the query runs on a background
+    /// thread and hands batches over as they are produced (two at most wait), so a result
+    /// larger than memory can be read batch by batch. Dropping the iterator early stops the
+    /// query.
+    ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let df = ctx.sql("SELECT * FROM (VALUES (1), (2), (3)) t(v) ORDER BY v")?;
+    /// let mut rows = 0;
+    /// for batch in df.stream() {
+    ///     rows += batch?.num_rows();
+    /// }
+    /// assert_eq!(rows, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream(&self) -> BatchStream {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
+        let df = self.clone();
+        std::thread::spawn(move || {
+            let batches = tx.clone();
+            let result = df.for_each_batch(move |b| {
+                batches.send(Ok(b)).map_err(|_| {
+                    rask_common::Error::Execution("the batch stream was dropped".into())
+                })
+            });
+            if let Err(e) = result {
+                // Nobody listens when the stream was dropped; that is fine.
+                let _ = tx.send(Err(e));
+            }
+        });
+        BatchStream { rx }
+    }
+
     /// Runs the plan into `sink` (a writer) and returns the sink's output.
     pub(crate) fn run_into_sink(
         &self,
@@ -503,6 +572,19 @@ impl DataFrame {
     ) -> Result<Vec<Vec<RecordBatch>>> {
         let (_, physical) = self.state.physical_plan(&self.plan)?;
         self.state.run(|exec| exec.run_into(&physical, sink))
+    }
+}
+
+/// Output batches of a running query, in order: [`DataFrame::stream`].
+#[derive(Debug)]
+pub struct BatchStream {
+    rx: std::sync::mpsc::Receiver<Result<RecordBatch>>,
+}
+
+impl Iterator for BatchStream {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.recv().ok()
     }
 }
 
