@@ -446,8 +446,18 @@ impl DataFrame {
         if analyze {
             let start = Instant::now();
             let (n, annotated) = self.state.run(|exec| {
-                let batches = exec.collect(&physical)?;
-                let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+                // Count the output rows as they stream by: the result itself is not kept.
+                let rows = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let counted = Arc::clone(&rows);
+                let sink = rask_exec::stream_sink::StreamSink::new(
+                    physical.schema(),
+                    Box::new(move |b: RecordBatch| {
+                        counted.fetch_add(b.num_rows(), std::sync::atomic::Ordering::Relaxed);
+                        Ok(())
+                    }),
+                );
+                exec.run_into(&physical, Arc::new(sink))?;
+                let n = rows.load(std::sync::atomic::Ordering::Relaxed);
                 Ok((n, physical.display_analyzed(exec.context())))
             })?;
             let elapsed = start.elapsed();
