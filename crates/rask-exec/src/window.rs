@@ -128,7 +128,8 @@ struct Shared {
     input_schema: SchemaRef,
     schema: SchemaRef,
     /// A filter above keeps the first K rows per partition: prefilter the input.
-    top_k: Option<TopKPerPartition>,
+    /// With the PARTITION BY key types, resolved once for every worker's prefilter.
+    top_k: Option<(TopKPerPartition, Vec<DataType>)>,
 }
 
 impl WindowExec {
@@ -205,9 +206,18 @@ impl WindowExec {
                 .is_ok_and(|a| supported_order_type(a.data_type())),
             _ => false,
         };
-        let applies = spec.k >= 1 && function_fits && key_fits;
-        if let (true, Some(shared)) = (applies, Arc::get_mut(&mut self.shared)) {
-            shared.top_k = Some(spec);
+        let key_types = self
+            .shared
+            .partition_by
+            .iter()
+            .map(|e| Ok(e.evaluate_to_array(&empty)?.data_type().clone()))
+            .collect::<Result<Vec<_>>>();
+        if let (true, Ok(key_types), Some(shared)) = (
+            spec.k >= 1 && function_fits && key_fits,
+            key_types,
+            Arc::get_mut(&mut self.shared),
+        ) {
+            shared.top_k = Some((spec, key_types));
         }
         self
     }
@@ -1510,23 +1520,14 @@ impl Sink for WindowExec {
             .pool
             .spillable_reservation("WindowExec", ctx.config.effective_threads());
         let prefilter = match (&self.shared.top_k, self.shared.order_by.as_slice()) {
-            (Some(spec), [key]) => {
-                let empty = RecordBatch::new_empty(Arc::clone(&self.shared.input_schema));
-                let key_types = self
-                    .shared
-                    .partition_by
-                    .iter()
-                    .map(|e| Ok(e.evaluate_to_array(&empty)?.data_type().clone()))
-                    .collect::<Result<Vec<_>>>()?;
-                Some(TopKPrefilter::try_new(
-                    *spec,
-                    self.shared.partition_by.clone(),
-                    &key_types,
-                    key.expr.clone(),
-                    key.options,
-                    ctx.pool.reservation("WindowExec(top-k)"),
-                )?)
-            }
+            (Some((spec, key_types)), [key]) => Some(TopKPrefilter::try_new(
+                *spec,
+                self.shared.partition_by.clone(),
+                key_types,
+                key.expr.clone(),
+                key.options,
+                ctx.pool.reservation("WindowExec(top-k)"),
+            )?),
             _ => None,
         };
         Ok(Box::new(WindowLocal {
@@ -1605,7 +1606,7 @@ impl Sink for WindowExec {
         }
         let names: Vec<&str> = self.shared.exprs.iter().map(|e| e.name.as_str()).collect();
         spec.push(format!("functions=[{}]", names.join(", ")));
-        if let Some(t) = &self.shared.top_k {
+        if let Some((t, _)) = &self.shared.top_k {
             spec.push(format!("top_k_per_partition={}", t.k));
         }
         format!("WindowExec: {}", spec.join(" "))
