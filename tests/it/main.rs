@@ -7,5 +7,6 @@ mod api_reshape;
 mod api_transform;
 mod api_write;
 mod examples;
+mod scan_filter;
 mod slt;
 mod tpch;

@@ -24,6 +24,7 @@ mod csv;
 mod listing;
 mod parquet;
 mod prune;
+mod scan_filter;
 mod types;
 mod write;
 mod write_sink;

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ProjectionMask;
+use parquet::basic::Encoding;
 use rask_common::{Error, Result, ScalarValue};
-use rask_exec::{DataSource, MorselRef};
-use rask_expr::Expr;
+use rask_exec::{create_physical_expr, DataSource, MorselRef};
+use rask_expr::{conjunction, Expr, PlanSchema};
 
 use crate::csv::{
     file_morsels, io_context, resolve_schema, CsvFile, CsvOptions, CsvScanConfig, CsvSchema,
@@ -18,6 +20,7 @@ use crate::csv::{
 };
 use crate::parquet::{ParquetFile, ParquetFileScan, ParquetMorsel};
 use crate::prune::{compare_scalars, extract_predicates, ColumnPredicate, ColumnStats};
+use crate::scan_filter::ScanPredicate;
 use crate::types::{column_difference, normalize_type, ColumnSource};
 use crate::write_sink::HIVE_NULL;
 
@@ -289,6 +292,44 @@ impl ListingTable {
         limit: Option<usize>,
         batch_size: usize,
     ) -> Result<Arc<dyn DataSource>> {
+        self.scan_filtered(projection, filters, &[], limit, batch_size)
+    }
+
+    /// Whether [`ListingTable::scan_filtered`] can evaluate `predicate` (over unqualified
+    /// column names) while reading: a Parquet table, and only file columns (not hive ones).
+    pub fn can_filter_in_scan(&self, predicate: &Expr) -> bool {
+        if !matches!(self.kind, Kind::Parquet(_)) {
+            return false;
+        }
+        let columns = predicate.columns();
+        !columns.is_empty()
+            && columns.iter().all(|c| {
+                self.schema
+                    .index_of(&c.name)
+                    .is_ok_and(|i| i < self.file_columns)
+            })
+            && create_physical_expr(predicate, &PlanSchema::from_arrow(None, &self.schema)).is_ok()
+    }
+
+    /// [`ListingTable::scan`] that also keeps only the rows where every one of `row_filters`
+    /// (conjuncts over unqualified column names, each accepted by
+    /// [`ListingTable::can_filter_in_scan`]) is TRUE. Parquet files evaluate them while
+    /// decoding: the columns of later conjuncts and the output columns are decoded only for
+    /// the rows earlier conjuncts keep.
+    pub fn scan_filtered(
+        &self,
+        projection: Option<&[usize]>,
+        filters: &[Expr],
+        row_filters: &[Expr],
+        limit: Option<usize>,
+        batch_size: usize,
+    ) -> Result<Arc<dyn DataSource>> {
+        if let Some(p) = row_filters.iter().find(|p| !self.can_filter_in_scan(p)) {
+            return Err(Error::Internal(format!(
+                "filter '{p}' cannot be evaluated in the scan of '{}'",
+                self.path
+            )));
+        }
         let ncols = self.schema.fields().len();
         let projection: Vec<usize> = match projection {
             Some(p) => p.to_vec(),
@@ -302,7 +343,11 @@ impl ListingTable {
         }
         let out_schema = Arc::new(self.schema.project(&projection)?);
         let batch_size = batch_size.max(1);
-        let limit = if filters.is_empty() { limit } else { None };
+        let limit = if filters.is_empty() && row_filters.is_empty() {
+            limit
+        } else {
+            None
+        };
         // predicates on known columns: (column index, predicate)
         let predicates: Vec<(usize, ColumnPredicate)> = extract_predicates(filters)
             .into_iter()
@@ -346,6 +391,7 @@ impl ListingTable {
                         &projection,
                         &file_projection,
                         &out_schema,
+                        row_filters,
                         batch_size,
                         limit,
                     )?);
@@ -403,6 +449,7 @@ impl ListingTable {
             table: self.path.clone(),
             schema: out_schema,
             morsels,
+            predicates: row_filters.iter().map(|p| p.to_string()).collect(),
         }))
     }
 
@@ -439,6 +486,7 @@ impl ListingTable {
         projection: &[usize],
         file_projection: &[usize],
         out_schema: &SchemaRef,
+        predicates: &[Expr],
         batch_size: usize,
         limit: Option<usize>,
     ) -> Result<ParquetFileScan> {
@@ -453,8 +501,17 @@ impl ListingTable {
                 ))
             })
         };
+        // The filter's columns are read too (a filter above the scan reads them from its
+        // output, so they are normally projected already).
+        let mut filter_columns: Vec<usize> = Vec::new();
+        for p in predicates {
+            for c in p.columns() {
+                filter_columns.push(self.schema.index_of(&c.name)?);
+            }
+        }
         let mut roots: Vec<usize> = file_projection
             .iter()
+            .chain(&filter_columns)
             .map(|&c| root_of(c))
             .collect::<Result<_>>()?;
         roots.sort_unstable();
@@ -471,8 +528,11 @@ impl ListingTable {
             })
             .collect::<Result<Vec<_>>>()?;
         let mask = ProjectionMask::roots(file.meta.parquet_schema(), roots.iter().copied());
+        let (meta, predicates) = self.scan_predicates(file, predicates, &root_of, &roots)?;
         Ok(ParquetFileScan {
             file: Arc::clone(file),
+            meta,
+            predicates,
             partition,
             mask,
             output,
@@ -481,6 +541,143 @@ impl ListingTable {
             batch_size,
             limit,
         })
+    }
+}
+
+impl ListingTable {
+    /// `predicates` bound to what the reader of `file` returns, cheapest first, and the
+    /// footer to read with: string columns that a conjunct reads alone, and that the file
+    /// stores dictionary-encoded, are read as `Dictionary(Int32, Utf8)`.
+    fn scan_predicates(
+        &self,
+        file: &ParquetFile,
+        predicates: &[Expr],
+        root_of: &dyn Fn(usize) -> Result<usize>,
+        roots: &[usize],
+    ) -> Result<(ArrowReaderMetadata, Vec<ScanPredicate>)> {
+        let reader_schema = file.meta.schema();
+        let parquet_schema = file.meta.parquet_schema();
+        let dictionary_encoded = |root: usize| -> bool {
+            let name = reader_schema.field(root).name();
+            let Some(leaf) = parquet_schema
+                .columns()
+                .iter()
+                .position(|c| c.path().parts().len() == 1 && c.path().parts()[0] == *name)
+            else {
+                return false;
+            };
+            let metadata = file.meta.metadata();
+            if metadata.num_row_groups() == 0 {
+                return false;
+            }
+            let chunk = metadata.row_group(0).column(leaf);
+            let Some(dictionary_offset) = chunk.dictionary_page_offset() else {
+                return false;
+            };
+            // Every data page must use the dictionary: a chunk whose dictionary overflowed
+            // falls back to plain pages, which the reader would have to intern row by row.
+            match chunk.page_encoding_stats_mask() {
+                Some(mask) => {
+                    mask.is_only(Encoding::RLE_DICTIONARY)
+                        || mask.is_only(Encoding::PLAIN_DICTIONARY)
+                }
+                // No page statistics: only a dictionary small beside its chunk.
+                None => {
+                    (chunk.data_page_offset() - dictionary_offset) * 10 < chunk.compressed_size()
+                }
+            }
+        };
+        // Conjuncts on the same columns are evaluated together: (roots, table columns, conjuncts).
+        let mut groups: Vec<(Vec<usize>, Vec<usize>, Vec<Expr>)> = Vec::new();
+        for p in predicates {
+            let mut columns: Vec<(usize, usize)> = Vec::new();
+            for c in p.columns() {
+                let i = self.schema.index_of(&c.name)?;
+                let root = root_of(i)?;
+                if !columns.iter().any(|&(r, _)| r == root) {
+                    columns.push((root, i));
+                }
+            }
+            columns.sort_unstable();
+            let (group_roots, table_columns): (Vec<usize>, Vec<usize>) =
+                columns.into_iter().unzip();
+            match groups.iter_mut().find(|(r, _, _)| *r == group_roots) {
+                Some((_, _, exprs)) => exprs.push(p.clone()),
+                None => groups.push((group_roots, table_columns, vec![p.clone()])),
+            }
+        }
+        let mut bound = Vec::with_capacity(groups.len());
+        let mut dictionary_roots = Vec::new();
+        for (group_roots, table_columns, exprs) in groups {
+            let fields: Vec<Field> = table_columns
+                .iter()
+                .map(|&i| self.schema.field(i).clone())
+                .collect();
+            let schema = Arc::new(Schema::new(fields));
+            let Some(conjuncts) = conjunction(exprs) else {
+                continue;
+            };
+            let expr = create_physical_expr(&conjuncts, &PlanSchema::from_arrow(None, &schema))?;
+            let dictionary = match (group_roots.as_slice(), table_columns.as_slice()) {
+                ([root], [i]) => {
+                    *self.schema.field(*i).data_type() == DataType::Utf8
+                        && *reader_schema.field(*root).data_type() == DataType::Utf8
+                        && dictionary_encoded(*root)
+                }
+                _ => false,
+            };
+            if dictionary {
+                dictionary_roots.push(group_roots[0]);
+            }
+            let columns = group_roots
+                .iter()
+                .map(|r| roots.binary_search(r).unwrap_or(0))
+                .collect();
+            let rank = if dictionary {
+                0
+            } else {
+                group_roots.len().min(2)
+            };
+            bound.push((
+                rank,
+                ScanPredicate {
+                    columns,
+                    expr,
+                    schema,
+                    dictionary,
+                },
+            ));
+        }
+        let mut meta = file.meta.clone();
+        if !dictionary_roots.is_empty() {
+            let wanted = Schema::new_with_metadata(
+                reader_schema
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .map(|(root, f)| {
+                        let mut f = f.as_ref().clone();
+                        if dictionary_roots.contains(&root) {
+                            f = f.with_data_type(DataType::Dictionary(
+                                Box::new(DataType::Int32),
+                                Box::new(DataType::Utf8),
+                            ));
+                        }
+                        f
+                    })
+                    .collect::<Vec<_>>(),
+                reader_schema.metadata().clone(),
+            );
+            let options = ArrowReaderOptions::new().with_schema(Arc::new(wanted));
+            match ArrowReaderMetadata::try_new(Arc::clone(file.meta.metadata()), options) {
+                Ok(m) => meta = m,
+                // The reader cannot read these as dictionaries: evaluate row by row.
+                Err(_) => bound.iter_mut().for_each(|(_, p)| p.dictionary = false),
+            }
+        }
+        // Cheapest first: per distinct value, then one column, then several; stable.
+        bound.sort_by_key(|(rank, _)| *rank);
+        Ok((meta, bound.into_iter().map(|(_, p)| p).collect()))
     }
 }
 
@@ -894,6 +1091,8 @@ struct ListingSource {
     table: String,
     schema: SchemaRef,
     morsels: SourceMorsels,
+    /// Filter conjuncts evaluated while reading (shown by EXPLAIN).
+    predicates: Vec<String>,
 }
 
 impl fmt::Debug for ListingSource {
@@ -902,11 +1101,14 @@ impl fmt::Debug for ListingSource {
             SourceMorsels::Ready(m) => ("parquet", m.len()),
             SourceMorsels::Csv { files, .. } => ("csv", files.len()),
         };
-        f.debug_struct("ListingSource")
-            .field("table", &self.table)
+        let mut d = f.debug_struct("ListingSource");
+        d.field("table", &self.table)
             .field("kind", &kind)
-            .field("parts", &files)
-            .finish()
+            .field("parts", &files);
+        if !self.predicates.is_empty() {
+            d.field("filter", &self.predicates.join(" AND "));
+        }
+        d.finish()
     }
 }
 

@@ -18,6 +18,7 @@ use rask_exec::{BatchIter, Morsel};
 
 use crate::csv::{hive_array, io_context};
 use crate::prune::ColumnStats;
+use crate::scan_filter::{apply, DictionaryCache, ScanPredicate};
 use crate::types::{cast_if_needed, make_batch, normalize_type, ColumnSource};
 
 /// One Parquet file of a table, its footer parsed.
@@ -166,6 +167,11 @@ impl ParquetFile {
 /// What every morsel of one file of a Parquet scan shares.
 pub(crate) struct ParquetFileScan {
     pub file: Arc<ParquetFile>,
+    /// The file's footer with the types this scan reads (string columns of dictionary-path
+    /// predicates as dictionaries).
+    pub meta: ArrowReaderMetadata,
+    /// Filter conjuncts evaluated while reading, in order.
+    pub predicates: Vec<ScanPredicate>,
     pub partition: usize,
     /// Root columns of the file read.
     pub mask: ProjectionMask,
@@ -199,7 +205,7 @@ impl Morsel for ParquetMorsel {
         let path = &scan.file.path;
         let file = File::open(path).map_err(|e| io_context(e, path))?;
         let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, scan.file.meta.clone())
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, scan.meta.clone())
                 .with_row_groups(vec![self.row_group])
                 .with_projection(scan.mask.clone())
                 .with_batch_size(scan.batch_size);
@@ -216,8 +222,10 @@ impl Morsel for ParquetMorsel {
         let reader = builder
             .build()
             .map_err(|e| read_error(path, e.to_string()))?;
+        let mut caches: Vec<DictionaryCache> = vec![None; scan.predicates.len()];
         Ok(Box::new(reader.map(move |batch| {
             let batch = batch.map_err(|e| read_error(&scan.file.path, e.to_string()))?;
+            let batch = apply(&scan.predicates, &mut caches, batch)?;
             assemble(&scan, &batch).map_err(|e| read_error(&scan.file.path, e.to_string()))
         })))
     }

@@ -24,15 +24,22 @@ use rask_exec::sort::{PhysicalSortExpr, SortExec};
 use rask_exec::window::{WindowExec, WindowFunctionExpr};
 use rask_exec::window_topk::TopKPerPartition;
 use rask_exec::{create_physical_expr, DataSource, MemorySource, PhysicalPlan};
+use rask_expr::logical_plan::TableScan;
 use rask_expr::logical_plan::Window;
 use rask_expr::type_coercion::comparison_type;
-use rask_expr::{Column, Expr, Join, JoinType, LogicalPlan, PlanSchema, WindowFunc};
+use rask_expr::{
+    conjunction, split_conjunction, Column, Expr, Join, JoinType, LogicalPlan, PlanSchema,
+    WindowFunc,
+};
 
 use crate::catalog::{FileTable, MemTable};
 use crate::persist::PersistedTable;
 use rask_exec::map_partitions::MapPartitionsExec;
 use rask_exec::shuffle::{Partitioning, ShuffleExec};
 use rask_expr::{Repartition, RepartitionScheme};
+
+/// A scan that filters as it reads, and the conjuncts left for a filter above it.
+type FilteredScan = (Arc<dyn DataSource>, Option<Expr>);
 
 /// Turns optimized logical plans into physical plans.
 pub(crate) struct PhysicalPlanner<'a> {
@@ -42,6 +49,45 @@ pub(crate) struct PhysicalPlanner<'a> {
 impl<'a> PhysicalPlanner<'a> {
     pub(crate) fn new(config: &'a SessionConfig) -> Self {
         PhysicalPlanner { config }
+    }
+
+    /// A scan of a file table that evaluates the conjuncts of `predicate` it can while
+    /// reading (Parquet late materialisation), and the conjuncts left for a filter above it;
+    /// `None` when it can take none.
+    fn filtered_scan(
+        &self,
+        scan: &TableScan,
+        predicate: &Expr,
+    ) -> Result<Option<FilteredScan>> {
+        let Some(t) = scan.source.as_any().downcast_ref::<FileTable>() else {
+            return Ok(None);
+        };
+        let mut pushed = Vec::new();
+        let mut rest = Vec::new();
+        for c in split_conjunction(predicate) {
+            let unqualified = unqualify(c.clone())?;
+            if t.table.can_filter_in_scan(&unqualified) {
+                pushed.push(unqualified);
+            } else {
+                rest.push(c.clone());
+            }
+        }
+        if pushed.is_empty() {
+            return Ok(None);
+        }
+        let filters = scan
+            .filters
+            .iter()
+            .map(|f| unqualify(f.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let source = t.table.scan_filtered(
+            scan.projection.as_deref(),
+            &filters,
+            &pushed,
+            scan.fetch,
+            self.config.batch_size,
+        )?;
+        Ok(Some((source, conjunction(rest))))
     }
 
     pub(crate) fn create(&self, plan: &LogicalPlan) -> Result<PhysicalPlan> {
@@ -95,16 +141,27 @@ impl<'a> PhysicalPlanner<'a> {
                 }
             }
             LogicalPlan::Filter(f) => {
+                let mut predicate = f.predicate.clone();
                 let input = match f.input.as_ref() {
                     LogicalPlan::Window(w) => {
                         self.create_window(w, top_k_per_partition(&f.predicate, w))?
                     }
+                    LogicalPlan::TableScan(scan) if self.config.optimize => {
+                        match self.filtered_scan(scan, &f.predicate)? {
+                            Some((source, None)) => return Ok(PhysicalPlan::Source(source)),
+                            Some((source, Some(rest))) => {
+                                predicate = rest;
+                                PhysicalPlan::Source(source)
+                            }
+                            None => self.create(&f.input)?,
+                        }
+                    }
                     other => self.create(other)?,
                 };
-                let pred = create_physical_expr(&f.predicate, f.input.schema())?;
+                let pred = create_physical_expr(&predicate, f.input.schema())?;
                 PhysicalPlan::Stream {
                     input: Box::new(input),
-                    op: Arc::new(FilterExec::new(pred, f.predicate.to_string())),
+                    op: Arc::new(FilterExec::new(pred, predicate.to_string())),
                 }
             }
             LogicalPlan::Aggregate(a) => {
@@ -492,7 +549,7 @@ fn top_k_per_partition(predicate: &Expr, w: &Window) -> Option<TopKPerPartition>
         Expr::Literal(v) => v.as_i64(),
         _ => None,
     };
-    let k = rask_expr::split_conjunction(predicate)
+    let k = split_conjunction(predicate)
         .into_iter()
         .filter_map(|c| match c {
             Expr::BinaryExpr { left, op, right } => {

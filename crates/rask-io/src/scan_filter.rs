@@ -1,0 +1,228 @@
+//! Filters evaluated inside a Parquet scan, on each batch as it is decoded.
+//!
+//! The conjuncts run one after the other, each on the rows the earlier ones kept (cheapest
+//! first), so a selective first conjunct spares the rest most of their work. A string column
+//! that the file stores dictionary-encoded, and that a conjunct reads alone, is read as a
+//! dictionary: the conjunct is evaluated once per distinct value (plus once for NULL) and the
+//! answer is looked up by each row's key, so `l_shipmode IN ('AIR', 'AIR REG')` compares seven
+//! strings per column chunk instead of every row's, and the strings of the rows dropped are
+//! never copied. The scan casts the survivors back to the table's types.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array,
+};
+use arrow::compute::{concat, filter_record_batch, take};
+use arrow::datatypes::{DataType, Int32Type, SchemaRef};
+use rask_common::{exec_err, Result};
+use rask_exec::physical_expr::PhysicalExpr;
+
+use crate::types::{cast_if_needed, make_batch};
+
+/// One conjunct (or several on the same columns) of a filter, bound to a file's read batches.
+pub(crate) struct ScanPredicate {
+    /// Positions of the conjunct's columns in the batch the reader returns.
+    pub columns: Vec<usize>,
+    /// The conjunct over `schema`.
+    pub expr: PhysicalExpr,
+    /// The conjunct's columns in the table's types.
+    pub schema: SchemaRef,
+    /// Its one column is read as `Dictionary(Int32, Utf8)`: evaluate per distinct value.
+    pub dictionary: bool,
+}
+
+impl fmt::Debug for ScanPredicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanPredicate")
+            .field("expr", &self.expr)
+            .field("dictionary", &self.dictionary)
+            .finish()
+    }
+}
+
+/// The answer for the distinct values of the last dictionary seen: `(values, answer)`, where
+/// `answer` has one more entry than `values`, for NULL.
+pub(crate) type DictionaryCache = Option<(ArrayRef, BooleanArray)>;
+
+impl ScanPredicate {
+    /// Which rows of `batch` (as read) the conjunct keeps; NULL drops.
+    fn evaluate(&self, batch: &RecordBatch, cache: &mut DictionaryCache) -> Result<BooleanArray> {
+        if self.dictionary {
+            if let Some(mask) = self.evaluate_dictionary(batch, cache) {
+                return Ok(mask);
+            }
+        }
+        let columns = self
+            .columns
+            .iter()
+            .zip(self.schema.fields())
+            .map(|(&c, f)| cast_if_needed(batch.column(c), f.data_type()))
+            .collect::<Result<Vec<_>>>()?;
+        let input = make_batch(&self.schema, columns, batch.num_rows())?;
+        boolean(self.expr.evaluate_to_array(&input)?)
+    }
+
+    /// The dictionary path; `None` when the column did not come as a dictionary or the
+    /// conjunct fails on some distinct value (the row path then evaluates only the rows that
+    /// are there, and reports a failure if one of them fails).
+    fn evaluate_dictionary(
+        &self,
+        batch: &RecordBatch,
+        cache: &mut DictionaryCache,
+    ) -> Option<BooleanArray> {
+        let dict = batch
+            .column(*self.columns.first()?)
+            .as_dictionary_opt::<Int32Type>()?;
+        let values = dict.values();
+        let cached = cache
+            .as_ref()
+            .filter(|(v, _)| Arc::ptr_eq(v, values))
+            .map(|(_, a)| a.clone());
+        let answer = match cached {
+            Some(a) => a,
+            None => {
+                let field = self.schema.fields().first()?;
+                let with_null = concat(&[
+                    values.as_ref(),
+                    new_null_array(values.data_type(), 1).as_ref(),
+                ])
+                .ok()?;
+                let typed = cast_if_needed(&with_null, field.data_type()).ok()?;
+                let input = make_batch(&self.schema, vec![typed], values.len() + 1).ok()?;
+                let a = boolean(self.expr.evaluate_to_array(&input).ok()?).ok()?;
+                *cache = Some((Arc::clone(values), a.clone()));
+                a
+            }
+        };
+        let null_slot = values.len() as u32;
+        let keys = dict.keys();
+        let index: UInt32Array = if keys.null_count() == 0 {
+            keys.values().iter().map(|&k| k as u32).collect()
+        } else {
+            keys.iter()
+                .map(|k| Some(k.map_or(null_slot, |k| k as u32)))
+                .collect()
+        };
+        let rows = take(&answer, &index, None).ok()?;
+        Some(rows.as_boolean().clone())
+    }
+}
+
+/// `a` as a BooleanArray, or an error naming its type.
+fn boolean(a: ArrayRef) -> Result<BooleanArray> {
+    match a.data_type() {
+        DataType::Boolean => Ok(a.as_boolean().clone()),
+        t => exec_err!("filter predicate evaluated to {t}"),
+    }
+}
+
+/// The rows of `batch` that every one of `predicates` keeps, the conjuncts applied in order,
+/// each to the rows the earlier ones kept. `caches` holds one entry per predicate.
+pub(crate) fn apply(
+    predicates: &[ScanPredicate],
+    caches: &mut [DictionaryCache],
+    mut batch: RecordBatch,
+) -> Result<RecordBatch> {
+    for (p, cache) in predicates.iter().zip(caches.iter_mut()) {
+        if batch.num_rows() == 0 {
+            break;
+        }
+        let mask = p.evaluate(&batch, cache)?;
+        if mask.len() != batch.num_rows() {
+            return exec_err!(
+                "filter predicate gave {} values for {} rows",
+                mask.len(),
+                batch.num_rows()
+            );
+        }
+        if mask.null_count() == 0 && mask.true_count() == batch.num_rows() {
+            continue;
+        }
+        batch = filter_record_batch(&batch, &mask)?;
+    }
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{DictionaryArray, Int32Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use rask_exec::create_physical_expr;
+    use rask_expr::{col, lit, Expr, PlanSchema};
+
+    use super::*;
+
+    /// A batch with one dictionary column `s`: keys with NULLs over values that include one
+    /// no row uses.
+    fn dictionary_batch() -> RecordBatch {
+        let values = StringArray::from(vec!["a", "bb", "unused", "ccc"]);
+        let keys = Int32Array::from(vec![
+            Some(0),
+            None,
+            Some(1),
+            Some(3),
+            Some(0),
+            None,
+            Some(1),
+        ]);
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).expect("dict");
+        let field = Field::new("s", dict.data_type().clone(), true);
+        RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::new(dict)])
+            .expect("batch")
+    }
+
+    fn predicate(e: &Expr, dictionary: bool) -> ScanPredicate {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let expr = create_physical_expr(e, &PlanSchema::from_arrow(None, &schema)).expect("bind");
+        ScanPredicate {
+            columns: vec![0],
+            expr,
+            schema,
+            dictionary,
+        }
+    }
+
+    #[test]
+    fn per_value_answers_equal_row_answers_nulls_included() {
+        let batch = dictionary_batch();
+        let exprs = [
+            col("s").eq(lit("a")),
+            col("s").is_null(),
+            col("s").is_not_null().and(col("s").not_eq(lit("bb"))),
+            col("s").eq(lit("a")).not(),
+        ];
+        for e in &exprs {
+            let mut cache = None;
+            let by_value = predicate(e, true)
+                .evaluate(&batch, &mut cache)
+                .expect("dictionary path");
+            assert!(cache.is_some(), "{e}: the dictionary path was not taken");
+            let by_row = predicate(e, false)
+                .evaluate(&batch, &mut None)
+                .expect("row path");
+            assert_eq!(by_value, by_row, "{e}");
+            // The cached answer serves the next batch over the same dictionary.
+            let again = predicate(e, true)
+                .evaluate(&batch, &mut cache)
+                .expect("cached");
+            assert_eq!(again, by_row, "{e} (cached)");
+        }
+    }
+
+    #[test]
+    fn apply_keeps_rows_every_conjunct_keeps() {
+        let batch = dictionary_batch();
+        let preds = [
+            predicate(&col("s").is_not_null(), true),
+            predicate(&col("s").not_eq(lit("a")), true),
+        ];
+        let mut caches = vec![None, None];
+        let out = apply(&preds, &mut caches, batch).expect("apply");
+        let s = arrow::compute::cast(out.column(0), &DataType::Utf8).expect("cast");
+        let s = s.as_string::<i32>();
+        let kept: Vec<&str> = s.iter().map(|v| v.unwrap_or("NULL")).collect();
+        assert_eq!(kept, ["bb", "ccc", "bb"]);
+    }
+}
