@@ -14,6 +14,9 @@
   result materialised as Arrow. A peer that fails a query prints `-` for it.
 * Prints one row per query (seconds), the totals, and rask's total over each peer's total.
   This is a benchmark, not a test: nothing fails because a machine is slow.
+* Other benchmarks over a directory of tables run the same way, e.g. the h2o join benchmark:
+  `rask datagen h2o-join --rows 1e7 --out DIR`, then
+  `tpch.py --data DIR --queries benches/queries/h2o_join.sql`.
 """
 import argparse
 import os
@@ -27,15 +30,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def load_queries(path, only):
-    files = sorted(f for f in os.listdir(path) if f.endswith(".sql"))
+    """`(name, sql)` of a directory of `.sql` files, or of a file of `-- name: NAME` blocks."""
     out = []
-    for f in files:
-        name = f[:-4]
-        if only and name not in only:
-            continue
-        with open(os.path.join(path, f)) as fh:
-            out.append((name, fh.read().strip().rstrip(";")))
-    return out
+    if os.path.isdir(path):
+        for f in sorted(f for f in os.listdir(path) if f.endswith(".sql")):
+            with open(os.path.join(path, f)) as fh:
+                out.append((f[:-4], fh.read()))
+    else:
+        for line in open(path):
+            if line.startswith("-- name:"):
+                out.append((line.split(":", 1)[1].strip(), ""))
+            elif out and line.strip() != "-- ordered":
+                out[-1] = (out[-1][0], out[-1][1] + line)
+    return [(n, q.strip().rstrip(";")) for n, q in out if not only or n in only]
 
 
 def median_time(fn, reps):
@@ -120,7 +127,7 @@ def main():
     only = [q for q in a.only.split(",") if q]
 
     data = a.data or os.path.expanduser(f"~/rask-bench-data/tpch-sf{a.sf}")
-    if not os.path.isdir(os.path.join(data, "lineitem")):
+    if not a.data and not os.path.isdir(os.path.join(data, "lineitem")):
         print(f"generating TPC-H SF{a.sf} into {data}", file=sys.stderr)
         subprocess.run(
             [os.path.join(a.bin, "rask"), "datagen", "tpch", "--sf", str(a.sf), "--out", data, "--parts", "4"],
@@ -137,7 +144,8 @@ def main():
         except ImportError:
             print(f"{name}: not installed, skipped", file=sys.stderr)
 
-    print(f"TPC-H SF{a.sf}, {a.threads} threads, median of {a.reps} after a warm-up, seconds")
+    what = f"TPC-H SF{a.sf}" if not a.data else a.data
+    print(f"{what}, {a.threads} threads, median of {a.reps} after a warm-up, seconds")
     print(f"{'query':<8}{'rask':>9}" + "".join(f"{k:>11}" for k in peers) + f"{'rask/best':>11}")
     tot = {"rask": 0.0, **{k: 0.0 for k in peers}}
     complete = {k: True for k in tot}

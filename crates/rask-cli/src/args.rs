@@ -177,6 +177,9 @@ pub enum DatagenCommand {
     /// Generate a taxi-style trip table (one month of synthetic trips) as
     /// OUT/part-NNNNN.<format>.
     Trips(TripsArgs),
+    /// Generate the h2o.ai db-benchmark join tables (J1: x, small, medium, big) as
+    /// OUT/<table>/part-NNNNN.<format>.
+    H2oJoin(H2oJoinArgs),
 }
 
 /// File formats the generators write.
@@ -258,6 +261,40 @@ pub struct H2oArgs {
     pub format: DataFormat,
 
     /// Number of files [default: 4 when N >= 1e6, else 1].
+    #[arg(long, value_name = "N", value_parser = parse_parts)]
+    pub parts: Option<usize>,
+
+    /// Seed of the random generator.
+    #[arg(long, default_value_t = 108)]
+    pub seed: u64,
+}
+
+/// Generate the h2o.ai db-benchmark join tables.
+///
+/// Writes OUT/x (N rows: id1, id2, id3 integers, id4, id5, id6 their strings 'id<n>', v1),
+/// OUT/small (N/1e6 rows: id1, id4, v2), OUT/medium (N/1e3 rows: id1, id2, id4, id5, v2) and
+/// OUT/big (N rows: id1..id6, v2), laid out as db-benchmark's join-datagen.R: 90% of each
+/// key set is on both sides, 10% only left, 10% only right; id3 and each right table's last
+/// key hold every key of their side once. Seeded: a seed always gives the same data.
+///
+/// Example: rask datagen h2o-join --rows 1e7 --out ./J1_1e7
+#[derive(Debug, Args)]
+#[command(long_about, verbatim_doc_comment)]
+pub struct H2oJoinArgs {
+    /// Number of rows N of x and big, e.g. 1e7.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub rows: u64,
+
+    /// Output directory; created if missing. Old part-* files in its table folders are
+    /// removed first.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// File format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Parquet)]
+    pub format: DataFormat,
+
+    /// Files of x and big [default: 4 when N >= 1e6, else 1]; small and medium get one.
     #[arg(long, value_name = "N", value_parser = parse_parts)]
     pub parts: Option<usize>,
 

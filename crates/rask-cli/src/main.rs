@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Datagen(DatagenCommand::Tpch(args)) => datagen::tpch::generate(&args),
         Command::Datagen(DatagenCommand::H2o(args)) => datagen::h2o::generate(&args),
         Command::Datagen(DatagenCommand::Trips(args)) => datagen::trips::generate(&args),
+        Command::Datagen(DatagenCommand::H2oJoin(args)) => datagen::h2o_join::generate(&args),
     }
 }
 

@@ -54,11 +54,7 @@ impl<'a> PhysicalPlanner<'a> {
     /// A scan of a file table that evaluates the conjuncts of `predicate` it can while
     /// reading (Parquet late materialisation), and the conjuncts left for a filter above it;
     /// `None` when it can take none.
-    fn filtered_scan(
-        &self,
-        scan: &TableScan,
-        predicate: &Expr,
-    ) -> Result<Option<FilteredScan>> {
+    fn filtered_scan(&self, scan: &TableScan, predicate: &Expr) -> Result<Option<FilteredScan>> {
         let Some(t) = scan.source.as_any().downcast_ref::<FileTable>() else {
             return Ok(None);
         };

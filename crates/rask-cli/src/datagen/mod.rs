@@ -5,6 +5,7 @@
 //! temporary name and renames: an interrupted run leaves no truncated file with a final name.
 
 pub mod h2o;
+pub mod h2o_join;
 pub mod tpch;
 pub mod trips;
 

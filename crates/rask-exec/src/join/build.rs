@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
@@ -12,12 +12,14 @@ use arrow::compute::concat;
 use arrow::datatypes::*;
 use hashbrown::hash_table::{Entry, HashTable};
 use rask_common::{internal_err, Error, Result};
+use rayon::prelude::*;
 
 use super::probe::ProbeExec;
 use super::{BuildOutput, IndexKind, JoinCore, JoinRun};
 use crate::executor::{Sink, SinkLocal, StreamOperator, TaskContext};
 use crate::hash::{hash_columns, HashValue};
 use crate::memory::{array_memory, batch_memory, Reservation};
+use crate::physical_expr::PhysicalExpr;
 
 /// End of a chain / no row.
 pub(super) const NONE: u32 = u32::MAX;
@@ -154,15 +156,66 @@ pub(super) enum BuildIndex {
     },
     /// One integer key: a table on the key value to the chain of rows with that key.
     Int {
-        table: HashTable<(i64, u32)>,
+        table: PartedTable<i64>,
         next: Vec<u32>,
     },
     /// Any keys: a table on the engine hash to the chain of rows with that hash; candidates
     /// need their keys verified.
     Hashed {
-        table: HashTable<(u64, u32)>,
+        table: PartedTable<u64>,
         next: Vec<u32>,
     },
+}
+
+/// A hash table of `(key, head of chain)` split by hash bits into a power of two of parts,
+/// so that workers build the parts in parallel.
+pub(super) struct PartedTable<K> {
+    parts: Vec<HashTable<(K, u32)>>,
+}
+
+/// Bits 50.. of a hash pick the part: hashbrown uses the low bits for the bucket and the top
+/// seven as the tag, so neither loses entropy within a part.
+const PART_SHIFT: u32 = 50;
+
+#[inline(always)]
+fn part_of(hash: u64, parts: usize) -> usize {
+    (hash >> PART_SHIFT) as usize & (parts - 1)
+}
+
+impl<K> PartedTable<K> {
+    /// The part holding keys of hash `hash`.
+    #[inline(always)]
+    pub(super) fn part(&self, hash: u64) -> &HashTable<(K, u32)> {
+        &self.parts[part_of(hash, self.parts.len())]
+    }
+
+    fn allocation_size(&self) -> usize {
+        self.parts.iter().map(|t| t.allocation_size()).sum()
+    }
+}
+
+/// How many parts to index `rows` build rows in: one per worker (a power of two, at most 64),
+/// one for small inputs.
+fn index_parts(rows: usize) -> usize {
+    if rows < 1 << 16 {
+        1
+    } else {
+        rayon::current_num_threads()
+            .clamp(1, 64)
+            .next_power_of_two()
+    }
+}
+
+/// The chain links, written by the workers of disjoint parts.
+fn new_links(n: usize) -> Vec<AtomicU32> {
+    (0..n)
+        .into_par_iter()
+        .map(|_| AtomicU32::new(NONE))
+        .collect()
+}
+
+fn into_links(next: Vec<AtomicU32>) -> Vec<u32> {
+    next.into_par_iter().map(AtomicU32::into_inner).collect()
 }
 
 impl BuildIndex {
@@ -342,8 +395,15 @@ impl Sink for BuildSink {
                 .map(|k| k.evaluate_to_array(&empty))
                 .collect::<Result<_>>()?
         } else {
+            // A key that is a build column is that column of the concatenated batch.
             (0..core.build_keys.len())
+                .into_par_iter()
                 .map(|c| {
+                    if let PhysicalExpr::Column(i) = &core.build_keys[c] {
+                        if let Some(column) = batch.columns().get(*i) {
+                            return Ok(Arc::clone(column));
+                        }
+                    }
                     let parts: Vec<&dyn Array> = keys.iter().map(|k| k[c].as_ref()).collect();
                     Ok(concat(&parts)?)
                 })
@@ -407,6 +467,7 @@ fn concat_all(schema: &SchemaRef, batches: &[RecordBatch], rows: usize) -> Resul
         return Ok(batches[0].clone());
     }
     let columns = (0..schema.fields().len())
+        .into_par_iter()
         .map(|c| {
             if batches.is_empty() {
                 return Ok(arrow::array::new_empty_array(schema.field(c).data_type()));
@@ -422,74 +483,120 @@ fn concat_all(schema: &SchemaRef, batches: &[RecordBatch], rows: usize) -> Resul
     )?)
 }
 
-/// Chains rows in reverse so that each chain lists its rows in ascending order.
+/// Chains rows in reverse so that each chain lists its rows in ascending order. Each of the
+/// parts (a range of slots, or of hash bits) is built by one worker, which reads every key and
+/// links the rows that fall in its part.
 fn build_int(keys: &[i64], validity: Option<&NullBuffer>) -> BuildIndex {
     let n = keys.len();
     let valid = |r: usize| validity.is_none_or(|v| v.is_valid(r));
-    let mut min = i64::MAX;
-    let mut max = i64::MIN;
-    let mut count = 0usize;
-    for (r, &k) in keys.iter().enumerate() {
-        if valid(r) {
-            min = min.min(k);
-            max = max.max(k);
-            count += 1;
-        }
-    }
-    let mut next = vec![NONE; n];
+    const CHUNK: usize = 1 << 16;
+    let (min, max, count) = keys
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let (mut min, mut max, mut count) = (i64::MAX, i64::MIN, 0usize);
+            for (i, &k) in chunk.iter().enumerate() {
+                if valid(c * CHUNK + i) {
+                    min = min.min(k);
+                    max = max.max(k);
+                    count += 1;
+                }
+            }
+            (min, max, count)
+        })
+        .reduce(
+            || (i64::MAX, i64::MIN, 0),
+            |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2),
+        );
+    let parts = index_parts(n);
+    let next = new_links(n);
     if count > 0 {
         let span = max as i128 - min as i128 + 1;
         if span <= DENSE_MAX && span <= DENSE_SLACK * count as i128 + DENSE_MIN {
-            let mut heads = vec![NONE; span as usize];
+            let span = span as usize;
+            let mut heads = vec![NONE; span];
+            let per = span.div_ceil(parts).max(1);
+            heads
+                .par_chunks_mut(per)
+                .enumerate()
+                .for_each(|(p, heads)| {
+                    let lo = (p * per) as u64;
+                    let len = heads.len() as u64;
+                    for r in (0..n).rev() {
+                        let slot = keys[r].wrapping_sub(min) as u64;
+                        if slot.wrapping_sub(lo) < len && valid(r) {
+                            let i = (slot - lo) as usize;
+                            next[r].store(heads[i], Ordering::Relaxed);
+                            heads[i] = r as u32;
+                        }
+                    }
+                });
+            return BuildIndex::Dense {
+                min,
+                heads,
+                next: into_links(next),
+            };
+        }
+    }
+    let tables = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut table: HashTable<(i64, u32)> = HashTable::with_capacity(count / parts + 16);
             for r in (0..n).rev() {
-                if valid(r) {
-                    let slot = keys[r].wrapping_sub(min) as u64 as usize;
-                    next[r] = heads[slot];
-                    heads[slot] = r as u32;
+                let k = keys[r];
+                let h = int_hash(k);
+                if part_of(h, parts) != p || !valid(r) {
+                    continue;
+                }
+                match table.entry(h, |e| e.0 == k, |e| int_hash(e.0)) {
+                    Entry::Occupied(mut o) => {
+                        next[r].store(o.get().1, Ordering::Relaxed);
+                        o.get_mut().1 = r as u32;
+                    }
+                    Entry::Vacant(v) => {
+                        v.insert((k, r as u32));
+                    }
                 }
             }
-            return BuildIndex::Dense { min, heads, next };
-        }
+            table
+        })
+        .collect();
+    BuildIndex::Int {
+        table: PartedTable { parts: tables },
+        next: into_links(next),
     }
-    let mut table: HashTable<(i64, u32)> = HashTable::with_capacity(count);
-    for r in (0..n).rev() {
-        if !valid(r) {
-            continue;
-        }
-        let k = keys[r];
-        match table.entry(int_hash(k), |e| e.0 == k, |e| int_hash(e.0)) {
-            Entry::Occupied(mut o) => {
-                next[r] = o.get().1;
-                o.get_mut().1 = r as u32;
-            }
-            Entry::Vacant(v) => {
-                v.insert((k, r as u32));
-            }
-        }
-    }
-    BuildIndex::Int { table, next }
 }
 
 fn build_hashed(hashes: &[u64], validity: Option<&NullBuffer>) -> BuildIndex {
     let n = hashes.len();
     let valid = |r: usize| validity.is_none_or(|v| v.is_valid(r));
     let count = validity.map_or(n, |v| n - v.null_count());
-    let mut next = vec![NONE; n];
-    let mut table: HashTable<(u64, u32)> = HashTable::with_capacity(count);
-    for r in (0..n).rev() {
-        if !valid(r) {
-            continue;
-        }
-        let h = hashes[r];
-        match table.entry(h, |e| e.0 == h, |e| e.0) {
-            Entry::Occupied(mut o) => {
-                next[r] = o.get().1;
-                o.get_mut().1 = r as u32;
+    let parts = index_parts(n);
+    let next = new_links(n);
+    let tables = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut table: HashTable<(u64, u32)> = HashTable::with_capacity(count / parts + 16);
+            for r in (0..n).rev() {
+                let h = hashes[r];
+                if part_of(h, parts) != p || !valid(r) {
+                    continue;
+                }
+                match table.entry(h, |e| e.0 == h, |e| e.0) {
+                    Entry::Occupied(mut o) => {
+                        next[r].store(o.get().1, Ordering::Relaxed);
+                        o.get_mut().1 = r as u32;
+                    }
+                    Entry::Vacant(v) => {
+                        v.insert((h, r as u32));
+                    }
+                }
             }
-            Entry::Vacant(v) => {
-                v.insert((h, r as u32));
-            }
-        }
+            table
+        })
+        .collect();
+    BuildIndex::Hashed {
+        table: PartedTable { parts: tables },
+        next: into_links(next),
     }
-    BuildIndex::Hashed { table, next }
 }

@@ -11,10 +11,11 @@ use arrow::array::{
 use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow::compute::{filter_record_batch, take};
 use arrow::datatypes::DataType;
-use hashbrown::HashTable;
 use rask_common::{exec_err, Result, ScalarValue};
 
-use super::build::{int_hash, int_keys, is_int_key, key_validity, BuildIndex, JoinShared, NONE};
+use super::build::{
+    int_hash, int_keys, is_int_key, key_validity, BuildIndex, JoinShared, PartedTable, NONE,
+};
 use super::verify::verify_keys;
 use super::{BuildOutput, IndexKind, JoinCore, ProbeOutput};
 use crate::columnar::ColumnarValue;
@@ -90,7 +91,7 @@ impl Lookup for DenseLookup<'_> {
 struct IntLookup<'a> {
     keys: &'a [i64],
     valid: Option<&'a NullBuffer>,
-    table: &'a HashTable<(i64, u32)>,
+    table: &'a PartedTable<i64>,
 }
 
 impl Lookup for IntLookup<'_> {
@@ -101,8 +102,10 @@ impl Lookup for IntLookup<'_> {
             return NONE;
         }
         let k = self.keys[r];
+        let h = int_hash(k);
         self.table
-            .find(int_hash(k), |e| e.0 == k)
+            .part(h)
+            .find(h, |e| e.0 == k)
             .map_or(NONE, |e| e.1)
     }
 }
@@ -110,7 +113,7 @@ impl Lookup for IntLookup<'_> {
 struct HashLookup<'a> {
     hashes: &'a [u64],
     valid: Option<&'a NullBuffer>,
-    table: &'a HashTable<(u64, u32)>,
+    table: &'a PartedTable<u64>,
 }
 
 impl Lookup for HashLookup<'_> {
@@ -121,7 +124,10 @@ impl Lookup for HashLookup<'_> {
             return NONE;
         }
         let h = self.hashes[r];
-        self.table.find(h, |e| e.0 == h).map_or(NONE, |e| e.1)
+        self.table
+            .part(h)
+            .find(h, |e| e.0 == h)
+            .map_or(NONE, |e| e.1)
     }
 }
 

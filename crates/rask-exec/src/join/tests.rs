@@ -602,7 +602,7 @@ fn build_side_memory_is_reserved() {
         probe: Box::new(source(&left, &ls, 64, 2)),
         join: Arc::new(HashJoinExec::try_new(spec).unwrap()),
     };
-    let ctx = TaskContext::new(SessionConfig::new().with_memory_limit(10_000));
+    let ctx = TaskContext::new(SessionConfig::new().with_memory_limit(4_000)); // one key's rows of the build side do not fit
     let err = Executor::new(ctx).collect(&plan).unwrap_err();
     assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
 }
