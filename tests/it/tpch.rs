@@ -183,10 +183,12 @@ fn tpch_answers() {
 }
 
 /// Join types of each query's optimized plan, in sorted order (a snapshot of the plan shapes:
-/// no cross join anywhere, semi/anti joins where the SQL has EXISTS/IN/NOT IN).
+/// no cross join anywhere, semi/anti joins where the SQL has EXISTS/IN/NOT IN). Q2, Q17 and
+/// Q20 also hold the semi join that limits a correlated aggregate to the outer query's keys
+/// (Q2 and Q17 read their outer joins a second time for it; Q20 its semi join too).
 const JOIN_SHAPES: [&str; 22] = [
     "",
-    "Inner*8",
+    "Inner*12 LeftSemi*1",
     "Inner*2",
     "LeftSemi*1",
     "Inner*5",
@@ -201,10 +203,10 @@ const JOIN_SHAPES: [&str; 22] = [
     "Inner*1",
     "Inner*2",
     "Inner*1 LeftAntiNullAware*1",
-    "Inner*2",
+    "Inner*3 LeftSemi*1",
     "Inner*2 LeftSemi*1",
     "Inner*1",
-    "Inner*2 LeftSemi*2",
+    "Inner*2 LeftSemi*4",
     "Inner*3 LeftAnti*1 LeftSemi*1",
     "Inner*1 LeftAnti*1",
 ];

@@ -586,7 +586,8 @@ Projection: a, __sq_1.__v AS m, __sq_2.__v AS (SELECT x FROM u LIMIT 1)
 "
     );
     // Correlated aggregate in WHERE (TPC-H Q17): grouped by the inner key, left joined, and
-    // the condition reading it in a Filter above the join.
+    // the condition reading it in a Filter above the join. The outer keys are pushed into the
+    // subquery: it aggregates only the rows whose key an outer row has (a semi join).
     assert_eq!(
         shape(
             "SELECT sum(l_extendedprice) FROM lineitem, part
@@ -605,7 +606,14 @@ Projection: sum(l_extendedprice)
         SubqueryAlias: __sq_1
           Projection: 0.2 * avg(l_quantity) AS __v, lineitem.l_partkey AS __k0
             Aggregate: groupBy=[l_partkey], aggr=[avg(l_quantity)]
-              TableScan: lineitem
+              Join: LeftSemi on=[l_partkey = __sq_1_keys.__k0]
+                TableScan: lineitem
+                SubqueryAlias: __sq_1_keys
+                  Projection: part.p_partkey AS __k0
+                    Filter: p_partkey = l_partkey AND p_brand = 'Brand#23'
+                      CrossJoin: Inner
+                        TableScan: lineitem
+                        TableScan: part
 "
     );
     // count gives 0 for outer rows without a group; other expressions that are not NULL over
@@ -783,7 +791,14 @@ Projection: sum(l_extendedprice) / 7.0 AS avg_yearly
         SubqueryAlias: __sq_1
           Projection: 0.2 * avg(l_quantity) AS __v, lineitem.l_partkey AS __k0
             Aggregate: groupBy=[l_partkey], aggr=[avg(l_quantity)]
-              TableScan: lineitem
+              Join: LeftSemi on=[l_partkey = __sq_1_keys.__k0]
+                TableScan: lineitem
+                SubqueryAlias: __sq_1_keys
+                  Projection: part.p_partkey AS __k0
+                    Filter: p_partkey = l_partkey AND p_brand = 'Brand#23' AND p_container = 'MED BOX'
+                      CrossJoin: Inner
+                        TableScan: lineitem
+                        TableScan: part
 "
     );
 }

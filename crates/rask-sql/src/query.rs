@@ -853,14 +853,16 @@ impl QueryPlanner<'_> {
         if let Some(p) = conjunction(plain) {
             plan = arc(LogicalPlan::Filter(Filter::try_new(p, plan)?));
         }
+        // Semi and anti joins first: they only drop outer rows, and the scalar subqueries
+        // then aggregate only for the keys of the rows left (see `with_outer_keys`).
+        for j in semi_joins {
+            plan = j.apply(plan, &|e| Ok(e))?;
+        }
         for j in scalars.take() {
             plan = j.apply(plan, &|e| Ok(e))?;
         }
         if let Some(p) = conjunction(reading_subqueries) {
             plan = arc(LogicalPlan::Filter(Filter::try_new(p, plan)?));
-        }
-        for j in semi_joins {
-            plan = j.apply(plan, &|e| Ok(e))?;
         }
         Ok(plan)
     }

@@ -29,8 +29,8 @@ use std::sync::Arc;
 use rask_common::{not_impl_err, plan_err, Result, ScalarValue};
 use rask_expr::type_coercion::comparison_type;
 use rask_expr::{
-    conjunction, AggFunc, Column, Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder, Operator,
-    PlanSchema, PlanSchemaRef, ScalarFunc,
+    conjunction, AggFunc, Aggregate, Column, Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder,
+    Operator, PlanSchema, PlanSchemaRef, Projection, ScalarFunc, SubqueryAlias,
 };
 use sqlparser::ast::{
     self, BinaryOperator, GroupByExpr, Ident, Query, SelectItem, SetExpr, UnaryOperator, Value,
@@ -75,15 +75,116 @@ impl SubqueryJoin {
             .map(|(l, r)| Ok((map(l)?, r)))
             .collect::<Result<Vec<_>>>()?;
         let filter = self.filter.map(map).transpose()?;
-        let on = coerce_keys(left.schema(), self.right.schema(), on)?;
+        let mut right = self.right;
+        if self.join_type == JoinType::Left && filter.is_none() && drops_rows(&left) {
+            if let Some(r) = with_outer_keys(&right, &left, &on)? {
+                right = r;
+            }
+        }
+        let on = coerce_keys(left.schema(), right.schema(), on)?;
         Ok(Arc::new(LogicalPlan::Join(Join::try_new(
             left,
-            self.right,
+            right,
             on,
             filter,
             self.join_type,
         )?)))
     }
+}
+
+/// Whether `plan` filters its rows somewhere (a WHERE, a semi or anti join, a LIMIT): only
+/// then are the outer keys worth pushing into a subquery, which reads `plan` a second time.
+fn drops_rows(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Filter(_) | LogicalPlan::Limit(_) => true,
+        LogicalPlan::Join(j)
+            if matches!(
+                j.join_type,
+                JoinType::LeftSemi
+                    | JoinType::RightSemi
+                    | JoinType::LeftAnti
+                    | JoinType::RightAnti
+                    | JoinType::LeftAntiNullAware
+            ) =>
+        {
+            true
+        }
+        other => other.inputs().iter().any(|i| drops_rows(i)),
+    }
+}
+
+/// A correlated aggregate subquery (`alias(Projection(Aggregate))` grouped by its
+/// correlation keys, in the order of `on`) that aggregates only the rows whose keys some row
+/// of `left` has: its input becomes a semi join with `left`'s keys. The outer keys are pushed
+/// into the subquery, as in DuckDB's unnesting: groups no outer row asks for are never built,
+/// so `ps_availqty > (SELECT 0.5 * sum(l_quantity) FROM lineitem WHERE l_partkey = ps_partkey
+/// ...)` sums only the lineitem rows of the part-supplier pairs left after the outer filters.
+/// The groups that an outer row matches are unchanged, so the answer is too. `None` when the
+/// subquery does not have that shape.
+fn with_outer_keys(
+    right: &Arc<LogicalPlan>,
+    left: &Arc<LogicalPlan>,
+    on: &[(Expr, Expr)],
+) -> Result<Option<Arc<LogicalPlan>>> {
+    let LogicalPlan::SubqueryAlias(alias) = right.as_ref() else {
+        return Ok(None);
+    };
+    let LogicalPlan::Projection(projection) = alias.input.as_ref() else {
+        return Ok(None);
+    };
+    let LogicalPlan::Aggregate(aggregate) = projection.input.as_ref() else {
+        return Ok(None);
+    };
+    // The keys are projected as `__k<i>`, from group expression i.
+    let keyed = on.len() == aggregate.group_exprs.len()
+        && on.iter().enumerate().all(|(i, (_, r))| {
+            matches!(r, Expr::Column(c) if c.relation.as_deref() == Some(alias.alias.as_str())
+                && c.name == format!("__k{i}"))
+        });
+    if on.is_empty() || !keyed {
+        return Ok(None);
+    }
+    let keys_alias = format!("{}_keys", alias.alias);
+    let outer_keys = LogicalPlanBuilder::from(Arc::clone(left))
+        .project(
+            on.iter()
+                .enumerate()
+                .map(|(i, (o, _))| o.clone().alias(format!("__k{i}")))
+                .collect(),
+        )?
+        .alias(&keys_alias)
+        .build();
+    let semi_on: Vec<(Expr, Expr)> = aggregate
+        .group_exprs
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            (
+                g.clone(),
+                Expr::Column(Column::qualified(&keys_alias, format!("__k{i}"))),
+            )
+        })
+        .collect();
+    let semi_on = coerce_keys(aggregate.input.schema(), outer_keys.schema(), semi_on)?;
+    let input = Arc::new(LogicalPlan::Join(Join::try_new(
+        Arc::clone(&aggregate.input),
+        outer_keys,
+        semi_on,
+        None,
+        JoinType::LeftSemi,
+    )?));
+    let aggregate = Arc::new(LogicalPlan::Aggregate(Aggregate::try_new(
+        input,
+        aggregate.group_exprs.clone(),
+        aggregate.aggr_exprs.clone(),
+    )?));
+    let projection = Arc::new(LogicalPlan::Projection(Projection::try_new(
+        projection.exprs.clone(),
+        aggregate,
+    )?));
+    Ok(Some(Arc::new(LogicalPlan::SubqueryAlias(
+        SubqueryAlias::new(projection, &alias.alias),
+    ))))
 }
 
 /// Casts join keys of different types to their common comparison type.
