@@ -71,11 +71,7 @@ impl<'a> PhysicalPlanner<'a> {
         if pushed.is_empty() {
             return Ok(None);
         }
-        let filters = scan
-            .filters
-            .iter()
-            .map(|f| unqualify(f.clone()))
-            .collect::<Result<Vec<_>>>()?;
+        let filters = unqualified_filters(scan)?;
         let source = t.table.scan_filtered(
             scan.projection.as_deref(),
             &filters,
@@ -91,11 +87,7 @@ impl<'a> PhysicalPlanner<'a> {
             LogicalPlan::TableScan(scan) => {
                 let any = scan.source.as_any();
                 let source: Arc<dyn DataSource> = if let Some(t) = any.downcast_ref::<FileTable>() {
-                    let filters = scan
-                        .filters
-                        .iter()
-                        .map(|f| unqualify(f.clone()))
-                        .collect::<Result<Vec<_>>>()?;
+                    let filters = unqualified_filters(scan)?;
                     t.table.scan(
                         scan.projection.as_deref(),
                         &filters,
@@ -105,11 +97,7 @@ impl<'a> PhysicalPlanner<'a> {
                 } else if let Some(t) = any.downcast_ref::<MemTable>() {
                     Arc::new(t.source(scan.projection.as_deref())?)
                 } else if let Some(t) = any.downcast_ref::<PersistedTable>() {
-                    let filters = scan
-                        .filters
-                        .iter()
-                        .map(|f| unqualify(f.clone()))
-                        .collect::<Result<Vec<_>>>()?;
+                    let filters = unqualified_filters(scan)?;
                     Arc::new(t.scan(scan.projection.as_deref(), &filters)?)
                 } else {
                     return internal_err!("unknown table source for '{}'", scan.table_name);
@@ -696,6 +684,11 @@ fn values_batch(rows: &[Vec<Expr>], schema: &SchemaRef) -> Result<RecordBatch> {
 }
 
 /// Strips relation qualifiers from columns: files know their columns by bare name.
+/// A scan's pruning filters over unqualified column names, as tables take them.
+fn unqualified_filters(scan: &TableScan) -> Result<Vec<Expr>> {
+    scan.filters.iter().map(|f| unqualify(f.clone())).collect()
+}
+
 fn unqualify(e: Expr) -> Result<Expr> {
     e.transform_up(&mut |e| {
         Ok(match e {

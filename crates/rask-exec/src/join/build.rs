@@ -538,17 +538,46 @@ fn build_int(keys: &[i64], validity: Option<&NullBuffer>) -> BuildIndex {
             };
         }
     }
+    BuildIndex::Int {
+        table: build_parted(n, count, &valid, &|r| keys[r], &|&k| int_hash(k), &next),
+        next: into_links(next),
+    }
+}
+
+fn build_hashed(hashes: &[u64], validity: Option<&NullBuffer>) -> BuildIndex {
+    let n = hashes.len();
+    let valid = |r: usize| validity.is_none_or(|v| v.is_valid(r));
+    let count = validity.map_or(n, |v| n - v.null_count());
+    let next = new_links(n);
+    BuildIndex::Hashed {
+        table: build_parted(n, count, &valid, &|r| hashes[r], &|&h| h, &next),
+        next: into_links(next),
+    }
+}
+
+/// The table of the `count` valid rows of `0..n` on `key(row)`, in [`index_parts`] parts built
+/// in parallel: each worker reads every row (in reverse, so chains list rows in ascending
+/// order) and links, through `next`, those whose `hash` falls in its part.
+fn build_parted<K: Copy + Eq + Send + Sync>(
+    n: usize,
+    count: usize,
+    valid: &(impl Fn(usize) -> bool + Sync),
+    key: &(impl Fn(usize) -> K + Sync),
+    hash: &(impl Fn(&K) -> u64 + Sync),
+    next: &[AtomicU32],
+) -> PartedTable<K> {
+    let parts = index_parts(n);
     let tables = (0..parts)
         .into_par_iter()
         .map(|p| {
-            let mut table: HashTable<(i64, u32)> = HashTable::with_capacity(count / parts + 16);
+            let mut table: HashTable<(K, u32)> = HashTable::with_capacity(count / parts + 16);
             for r in (0..n).rev() {
-                let k = keys[r];
-                let h = int_hash(k);
+                let k = key(r);
+                let h = hash(&k);
                 if part_of(h, parts) != p || !valid(r) {
                     continue;
                 }
-                match table.entry(h, |e| e.0 == k, |e| int_hash(e.0)) {
+                match table.entry(h, |e| e.0 == k, |e| hash(&e.0)) {
                     Entry::Occupied(mut o) => {
                         next[r].store(o.get().1, Ordering::Relaxed);
                         o.get_mut().1 = r as u32;
@@ -561,42 +590,5 @@ fn build_int(keys: &[i64], validity: Option<&NullBuffer>) -> BuildIndex {
             table
         })
         .collect();
-    BuildIndex::Int {
-        table: PartedTable { parts: tables },
-        next: into_links(next),
-    }
-}
-
-fn build_hashed(hashes: &[u64], validity: Option<&NullBuffer>) -> BuildIndex {
-    let n = hashes.len();
-    let valid = |r: usize| validity.is_none_or(|v| v.is_valid(r));
-    let count = validity.map_or(n, |v| n - v.null_count());
-    let parts = index_parts(n);
-    let next = new_links(n);
-    let tables = (0..parts)
-        .into_par_iter()
-        .map(|p| {
-            let mut table: HashTable<(u64, u32)> = HashTable::with_capacity(count / parts + 16);
-            for r in (0..n).rev() {
-                let h = hashes[r];
-                if part_of(h, parts) != p || !valid(r) {
-                    continue;
-                }
-                match table.entry(h, |e| e.0 == h, |e| e.0) {
-                    Entry::Occupied(mut o) => {
-                        next[r].store(o.get().1, Ordering::Relaxed);
-                        o.get_mut().1 = r as u32;
-                    }
-                    Entry::Vacant(v) => {
-                        v.insert((h, r as u32));
-                    }
-                }
-            }
-            table
-        })
-        .collect();
-    BuildIndex::Hashed {
-        table: PartedTable { parts: tables },
-        next: into_links(next),
-    }
+    PartedTable { parts: tables }
 }
