@@ -7,6 +7,7 @@ mod api_reshape;
 mod api_transform;
 mod api_write;
 mod examples;
+mod runtime_filter;
 mod scan_filter;
 mod slt;
 mod tpch;

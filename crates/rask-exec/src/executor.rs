@@ -36,6 +36,12 @@ pub trait StreamOperator: Send + Sync + Debug {
     fn output_schema(&self, input: &SchemaRef) -> SchemaRef {
         Arc::clone(input)
     }
+    /// For an operator that keeps or drops whole input rows, each output row coming from one
+    /// input row: the input column that output column `output` passes on unchanged. `None`
+    /// for other operators and computed columns. Runtime filters are traced through these.
+    fn input_column(&self, _output: usize) -> Option<usize> {
+        None
+    }
 }
 
 /// Per-worker state of a sink.
@@ -521,10 +527,12 @@ impl Executor {
                 items
             }
             PhysicalPlan::Join { build, probe, join } => {
+                join.reset_runtime_filters();
                 let Some(keys) = join.partition_keys() else {
                     let run = join.start(&self.ctx)?;
                     let build_items = self.compile(build)?;
                     self.run_pipeline(build_items, run.build_sink().as_ref())?;
+                    run.publish_runtime_filters()?;
                     return self.compile_probe(run, probe, join);
                 };
                 // Buffer the build input; past the memory limit, split it into spill files.
@@ -536,7 +544,10 @@ impl Executor {
                         let src = MemorySource::new(build.schema(), parts.clone());
                         let items = self.compile(&PhysicalPlan::Source(Arc::new(src)))?;
                         match self.run_pipeline(items, run.build_sink().as_ref()) {
-                            Ok(_) => return self.compile_probe(run, probe, join),
+                            Ok(_) => {
+                                run.publish_runtime_filters()?;
+                                return self.compile_probe(run, probe, join);
+                            }
                             Err(e) if matches!(e.root(), Error::ResourcesExhausted(_)) => {
                                 drop(run);
                                 spill_build(parts, &keys.build, &build.schema(), &self.ctx)?

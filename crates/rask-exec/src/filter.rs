@@ -49,4 +49,7 @@ impl StreamOperator for FilterExec {
     fn describe(&self) -> String {
         format!("FilterExec: {}", self.display)
     }
+    fn input_column(&self, output: usize) -> Option<usize> {
+        Some(output)
+    }
 }

@@ -55,4 +55,10 @@ impl StreamOperator for ProjectionExec {
     fn output_schema(&self, _input: &SchemaRef) -> SchemaRef {
         Arc::clone(&self.schema)
     }
+    fn input_column(&self, output: usize) -> Option<usize> {
+        match self.exprs.get(output) {
+            Some(PhysicalExpr::Column(i)) => Some(*i),
+            _ => None,
+        }
+    }
 }

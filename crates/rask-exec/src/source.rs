@@ -12,6 +12,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use rask_common::Result;
 
+use crate::join::runtime_filter::RuntimeFilterTarget;
+
 /// A stream of record batches read from one morsel.
 pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
@@ -32,6 +34,17 @@ pub trait DataSource: Send + Sync + Debug {
     fn schema(&self) -> SchemaRef;
     /// The morsels, in partition order.
     fn morsels(&self) -> Result<Vec<MorselRef>>;
+    /// This source, also skipping what the runtime filters `filters` rule out (Parquet row
+    /// groups by their statistics) once they are published; `None` when it cannot skip
+    /// anything (a [`RuntimeFilterExec`] above it still drops rows).
+    ///
+    /// [`RuntimeFilterExec`]: crate::join::runtime_filter::RuntimeFilterExec
+    fn with_runtime_filters(
+        &self,
+        _filters: &[RuntimeFilterTarget],
+    ) -> Option<Arc<dyn DataSource>> {
+        None
+    }
 }
 
 /// Morsel over batches already in memory.

@@ -11,6 +11,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ProjectionMask;
 use parquet::basic::Encoding;
 use rask_common::{Error, Result, ScalarValue};
+use rask_exec::join::runtime_filter::{scalar_as_i64, RuntimeFilterSlot, RuntimeFilterTarget};
 use rask_exec::{create_physical_expr, DataSource, MorselRef};
 use rask_expr::{conjunction, Expr, PlanSchema};
 
@@ -375,7 +376,7 @@ impl ListingTable {
         let hive_source = |c: usize| ColumnSource::Hive(c - self.file_columns);
         let morsels = match &self.kind {
             Kind::Parquet(files) => {
-                let mut morsels: Vec<MorselRef> = Vec::new();
+                let mut morsels: Vec<Arc<ParquetMorsel>> = Vec::new();
                 let mut rows = 0usize;
                 'files: for (i, file) in files.iter().enumerate() {
                     if !keep_file(i) {
@@ -406,7 +407,10 @@ impl ListingTable {
                         }));
                     }
                 }
-                SourceMorsels::Ready(morsels)
+                SourceMorsels::Parquet {
+                    morsels,
+                    pruning: Vec::new(),
+                }
             }
             Kind::Csv { files, schema } => {
                 let TableFormat::Csv(options) = &self.format else {
@@ -1075,10 +1079,19 @@ fn guess_format(path: &Path) -> Option<FormatGuess> {
     }
 }
 
+/// A runtime filter's slot with the statistics of its column per morsel, as `(min, max)` in
+/// the `i64` form of integer-like keys.
+type RowGroupPruning = (RuntimeFilterSlot, Vec<Option<(i64, i64)>>);
+
 /// The morsels of a scan: ready for Parquet, cut on demand for CSV (which may read each file
 /// once to look for quote characters).
 enum SourceMorsels {
-    Ready(Vec<MorselRef>),
+    Parquet {
+        morsels: Vec<Arc<ParquetMorsel>>,
+        /// Runtime filters that skip row groups: each slot with the statistics of its column
+        /// per morsel, as `(min, max)` in the `i64` form of integer-like keys.
+        pruning: Vec<RowGroupPruning>,
+    },
     Csv {
         files: Vec<(usize, Arc<CsvFile>, Arc<Vec<ScalarValue>>)>,
         config: Arc<CsvScanConfig>,
@@ -1098,7 +1111,7 @@ struct ListingSource {
 impl fmt::Debug for ListingSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, files) = match &self.morsels {
-            SourceMorsels::Ready(m) => ("parquet", m.len()),
+            SourceMorsels::Parquet { morsels, .. } => ("parquet", morsels.len()),
             SourceMorsels::Csv { files, .. } => ("csv", files.len()),
         };
         let mut d = f.debug_struct("ListingSource");
@@ -1117,9 +1130,67 @@ impl DataSource for ListingSource {
         Arc::clone(&self.schema)
     }
 
+    fn with_runtime_filters(&self, filters: &[RuntimeFilterTarget]) -> Option<Arc<dyn DataSource>> {
+        let SourceMorsels::Parquet { morsels, pruning } = &self.morsels else {
+            return None;
+        };
+        let mut pruning = pruning.clone();
+        for (column, slot) in filters {
+            let field = self.schema.fields().get(*column)?;
+            // Statistics per file, read once for all of its row groups.
+            let mut file_stats: Vec<(*const ParquetFile, Option<Vec<ColumnStats>>)> = Vec::new();
+            let mut per_morsel = Vec::with_capacity(morsels.len());
+            for m in morsels {
+                let file = Arc::as_ptr(&m.scan.file);
+                let k = match file_stats.iter().position(|(f, _)| *f == file) {
+                    Some(k) => k,
+                    None => {
+                        let stats = m.scan.file.row_group_stats(field.name(), field.data_type());
+                        file_stats.push((file, stats));
+                        file_stats.len() - 1
+                    }
+                };
+                let range = file_stats[k].1.as_ref().and_then(|s| {
+                    let s = s.get(m.row_group)?;
+                    Some((
+                        scalar_as_i64(s.min.as_ref()?)?,
+                        scalar_as_i64(s.max.as_ref()?)?,
+                    ))
+                });
+                per_morsel.push(range);
+            }
+            pruning.push((slot.clone(), per_morsel));
+        }
+        Some(Arc::new(ListingSource {
+            table: self.table.clone(),
+            schema: Arc::clone(&self.schema),
+            morsels: SourceMorsels::Parquet {
+                morsels: morsels.clone(),
+                pruning,
+            },
+            predicates: self.predicates.clone(),
+        }))
+    }
+
     fn morsels(&self) -> Result<Vec<MorselRef>> {
         match &self.morsels {
-            SourceMorsels::Ready(m) => Ok(m.clone()),
+            SourceMorsels::Parquet { morsels, pruning } => {
+                let filters: Vec<_> = pruning
+                    .iter()
+                    .filter_map(|(slot, stats)| Some((slot.get()?, stats)))
+                    .collect();
+                Ok(morsels
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| {
+                        filters.iter().all(|(f, stats)| match stats[*i] {
+                            Some((lo, hi)) => f.may_hold_range(lo, hi),
+                            None => !f.is_empty(),
+                        })
+                    })
+                    .map(|(_, m)| Arc::clone(m) as MorselRef)
+                    .collect())
+            }
             SourceMorsels::Csv {
                 files,
                 config,
@@ -1339,6 +1410,47 @@ mod tests {
         write_parquet(&dir.path().join("y.parquet"), &[batch(1..2)], 10);
         let err = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap_err();
         assert!(err.to_string().contains("hive partition"), "{err}");
+    }
+
+    #[test]
+    fn runtime_filters_skip_row_groups_once_published() {
+        use arrow::array::Int64Array;
+        use rask_exec::join::runtime_filter::{RuntimeFilter, RuntimeFilterSlot};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write_parquet(&path, &[batch(0..100)], 10);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        let slot = RuntimeFilterSlot::default();
+        let src = t.scan(Some(&[1, 0]), &[], None, 1024).unwrap();
+        let src = src.with_runtime_filters(&[(1, slot.clone())]).unwrap();
+        // nothing published yet: every row group
+        assert_eq!(src.morsels().unwrap().len(), 10);
+        let publish = |keys: Vec<Option<i64>>| {
+            let keys: ArrayRef = Arc::new(Int64Array::from(keys));
+            slot.set(RuntimeFilter::from_keys(&keys).unwrap().map(Arc::new));
+        };
+        // few keys: only the row groups holding one
+        publish(vec![Some(5), Some(57), None, Some(58)]);
+        assert_eq!(src.morsels().unwrap().len(), 2);
+        // a range, as a bitmap: the row groups it overlaps that hold a key
+        publish(
+            (30..=49)
+                .map(Some)
+                .chain((0..300).map(|i| Some(1000 + i)))
+                .collect(),
+        );
+        assert_eq!(src.morsels().unwrap().len(), 2);
+        // no key at all: nothing is read
+        publish(vec![None]);
+        assert_eq!(src.morsels().unwrap().len(), 0);
+        slot.set(None);
+        assert_eq!(src.morsels().unwrap().len(), 10);
+        // CSV sources prune nothing (the filter operator above them still filters)
+        let csv = dir.path().join("t.csv");
+        fs::write(&csv, "id\n1\n").unwrap();
+        let c = ListingTable::try_new_infer(s(&csv)).unwrap();
+        let src = c.scan(None, &[], None, 1024).unwrap();
+        assert!(src.with_runtime_filters(&[(0, slot)]).is_none());
     }
 
     #[test]

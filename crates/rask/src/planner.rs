@@ -13,9 +13,10 @@ use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Result, SessionConfig};
 use rask_exec::aggregate::{AggregateExpr, HashAggregateExec};
 use rask_exec::filter::FilterExec;
+use rask_exec::join::runtime_filter::{RuntimeFilterExec, RuntimeFilterSlot};
 use rask_exec::join::{
-    is_hashable_key_type, HashJoinExec, JoinExec, JoinFilter, JoinSide, JoinSpec,
-    NestedLoopJoinExec,
+    filters_probe_rows, is_hashable_key_type, HashJoinExec, JoinExec, JoinFilter, JoinSide,
+    JoinSpec, NestedLoopJoinExec,
 };
 use rask_exec::limit::LimitExec;
 use rask_exec::physical_expr::evaluate_constant;
@@ -23,7 +24,7 @@ use rask_exec::projection::ProjectionExec;
 use rask_exec::sort::{PhysicalSortExpr, SortExec};
 use rask_exec::window::{WindowExec, WindowFunctionExpr};
 use rask_exec::window_topk::TopKPerPartition;
-use rask_exec::{create_physical_expr, DataSource, MemorySource, PhysicalPlan};
+use rask_exec::{create_physical_expr, DataSource, MemorySource, PhysicalExpr, PhysicalPlan};
 use rask_expr::logical_plan::TableScan;
 use rask_expr::logical_plan::Window;
 use rask_expr::type_coercion::comparison_type;
@@ -203,12 +204,7 @@ impl<'a> PhysicalPlanner<'a> {
                 let input = self.create(input_plan)?;
                 let schema = input_plan.schema().arrow_schema();
                 let groups = (0..schema.fields().len())
-                    .map(|i| {
-                        (
-                            rask_exec::PhysicalExpr::Column(i),
-                            schema.field(i).name().clone(),
-                        )
-                    })
+                    .map(|i| (PhysicalExpr::Column(i), schema.field(i).name().clone()))
                     .collect();
                 PhysicalPlan::Sink {
                     input: Box::new(input),
@@ -416,11 +412,10 @@ impl PhysicalPlanner<'_> {
             return Ok(plan);
         }
         // Column of call i in the stacked output.
-        let mut exprs: Vec<rask_exec::PhysicalExpr> =
-            (0..n_in).map(rask_exec::PhysicalExpr::Column).collect();
+        let mut exprs: Vec<PhysicalExpr> = (0..n_in).map(PhysicalExpr::Column).collect();
         for i in 0..order.len() {
             let pos = order.iter().position(|&o| o == i).unwrap_or(i);
-            exprs.push(rask_exec::PhysicalExpr::Column(n_in + pos));
+            exprs.push(PhysicalExpr::Column(n_in + pos));
         }
         Ok(PhysicalPlan::Stream {
             input: Box::new(plan),
@@ -484,6 +479,32 @@ impl PhysicalPlanner<'_> {
             (_, Some(l), Some(r)) if l < r => JoinSide::Left,
             _ => JoinSide::Right,
         };
+        let left = self.create(&j.left)?;
+        let right = self.create(&j.right)?;
+        let (build, mut probe) = match build_side {
+            JoinSide::Right => (right, left),
+            JoinSide::Left => (left, right),
+        };
+        // Runtime filters: each probe key that is a column of the probe pipeline's source
+        // (maybe cast) gets the build keys' filter at that source.
+        let mut runtime_filters = Vec::new();
+        if self.config.optimize && use_hash && filters_probe_rows(j.join_type, build_side) {
+            for (k, (l, r)) in on.iter().enumerate() {
+                let key = if build_side == JoinSide::Right { l } else { r };
+                let column = match key {
+                    PhysicalExpr::Column(i) => *i,
+                    PhysicalExpr::Cast { expr, .. } => match expr.as_ref() {
+                        PhysicalExpr::Column(i) => *i,
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                let slot = RuntimeFilterSlot::default();
+                if attach_runtime_filter(&mut probe, column, &slot) {
+                    runtime_filters.push((k, slot));
+                }
+            }
+        }
         let spec = JoinSpec {
             join_type: j.join_type,
             left_schema: ls.arrow_schema(),
@@ -493,23 +514,57 @@ impl PhysicalPlanner<'_> {
             schema: j.schema.arrow_schema(),
             build_side,
             display: text,
+            runtime_filters,
         };
         let join: Arc<dyn JoinExec> = if use_hash {
             Arc::new(HashJoinExec::try_new(spec)?)
         } else {
             Arc::new(NestedLoopJoinExec::try_new(spec)?)
         };
-        let left = self.create(&j.left)?;
-        let right = self.create(&j.right)?;
-        let (build, probe) = match build_side {
-            JoinSide::Right => (right, left),
-            JoinSide::Left => (left, right),
-        };
         Ok(PhysicalPlan::Join {
             build: Box::new(build),
             probe: Box::new(probe),
             join,
         })
+    }
+}
+
+/// Puts a runtime filter on column `column` of `plan`'s output at the sources that column
+/// comes from, through operators and joins that pass it on, and from a build key to the
+/// probe key it equals (see [`rask_exec::join::runtime_filter`]); false when it reaches none.
+fn attach_runtime_filter(plan: &mut PhysicalPlan, column: usize, slot: &RuntimeFilterSlot) -> bool {
+    match plan {
+        PhysicalPlan::Source(s) => {
+            let Some(field) = s.schema().fields().get(column).cloned() else {
+                return false;
+            };
+            let target = [(column, slot.clone())];
+            let source = s
+                .with_runtime_filters(&target)
+                .unwrap_or_else(|| Arc::clone(s));
+            *plan = PhysicalPlan::Stream {
+                input: Box::new(PhysicalPlan::Source(source)),
+                op: Arc::new(RuntimeFilterExec::new(
+                    target.to_vec(),
+                    field.name().to_string(),
+                )),
+            };
+            true
+        }
+        PhysicalPlan::Stream { input, op } => match op.input_column(column) {
+            Some(c) => attach_runtime_filter(input, c, slot),
+            None => false,
+        },
+        PhysicalPlan::Join { probe, build, join } => {
+            let to_probe = join
+                .probe_input_column(column)
+                .is_some_and(|c| attach_runtime_filter(probe, c, slot));
+            let to_build = join
+                .build_input_column(column)
+                .is_some_and(|c| attach_runtime_filter(build, c, slot));
+            to_probe || to_build
+        }
+        PhysicalPlan::Sink { .. } | PhysicalPlan::Union { .. } => false,
     }
 }
 

@@ -15,6 +15,7 @@ use rask_common::{internal_err, Error, Result};
 use rayon::prelude::*;
 
 use super::probe::ProbeExec;
+use super::runtime_filter::RuntimeFilter;
 use super::{BuildOutput, IndexKind, JoinCore, JoinRun};
 use crate::executor::{Sink, SinkLocal, StreamOperator, TaskContext};
 use crate::hash::{hash_columns, HashValue};
@@ -281,6 +282,20 @@ impl JoinRun for JoinState {
     }
     fn after_probe(&self) -> Result<Vec<RecordBatch>> {
         super::probe::emit_build_rows(&self.0)
+    }
+    fn publish_runtime_filters(&self) -> Result<()> {
+        let filters = &self.0.core.spec.runtime_filters;
+        if filters.is_empty() {
+            return Ok(());
+        }
+        let built = self.0.built()?;
+        for (key, slot) in filters {
+            let Some(column) = built.keys.get(*key) else {
+                return internal_err!("runtime filter on join key {key} of {}", built.keys.len());
+            };
+            slot.set(RuntimeFilter::from_keys(column)?.map(Arc::new));
+        }
+        Ok(())
     }
 }
 

@@ -26,6 +26,7 @@
 mod build;
 pub mod grace;
 mod probe;
+pub mod runtime_filter;
 mod verify;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ use crate::executor::{Sink, StreamOperator, TaskContext};
 use crate::physical_expr::PhysicalExpr;
 
 pub use build::is_hashable_key_type;
+use runtime_filter::RuntimeFilterSlot;
 
 /// A join as the executor sees it: a build sink, then a probe operator.
 pub trait JoinExec: Send + Sync + Debug {
@@ -57,6 +59,23 @@ pub trait JoinExec: Send + Sync + Debug {
     fn partition_keys(&self) -> Option<grace::PartitionKeys> {
         None
     }
+    /// A probe input column such that dropping the probe rows whose value in it is not in a
+    /// set S changes only output rows whose value in column `output` is NULL or not in S (and
+    /// so only rows that a join above, keeping nothing for such keys, drops anyway). That is
+    /// the probe column `output` passes on, or, for a build column that is an equi-join key,
+    /// the probe key it equals. Runtime filters of joins above are traced through it.
+    fn probe_input_column(&self, _output: usize) -> Option<usize> {
+        None
+    }
+    /// The build input column that output column `output` passes on (joins that output both
+    /// sides): dropping build rows whose value in it is not in S changes only output rows
+    /// whose value there is NULL or not in S. Runtime filters of joins above are traced
+    /// through it; the build input runs after the filters of the joins above are published.
+    fn build_input_column(&self, _output: usize) -> Option<usize> {
+        None
+    }
+    /// Empties the join's runtime filter slots (before a new execution builds it).
+    fn reset_runtime_filters(&self) {}
 }
 
 /// One execution of a join.
@@ -70,6 +89,11 @@ pub trait JoinRun: Send + Sync {
     fn emits_after_probe(&self) -> bool;
     /// Those rows (call once every probe batch went through the probe operator).
     fn after_probe(&self) -> Result<Vec<RecordBatch>>;
+    /// Publishes the runtime filters of the complete build side into the join's slots (the
+    /// executor calls it once the build sink finished, before compiling the probe side).
+    fn publish_runtime_filters(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One input of a join.
@@ -113,6 +137,21 @@ pub struct JoinSpec {
     pub build_side: JoinSide,
     /// Condition text for EXPLAIN.
     pub display: String,
+    /// `(key, slot)`: the runtime filter of the build values of key `on[key]` goes to `slot`
+    /// (see [`runtime_filter`]); only for joins whose [`filters_probe_rows`] holds.
+    pub runtime_filters: Vec<(usize, RuntimeFilterSlot)>,
+}
+
+/// Whether a join of `join_type` building `build_side` outputs nothing for a probe row whose
+/// key matches no build key, so that a runtime filter may drop such rows early.
+pub fn filters_probe_rows(join_type: JoinType, build_side: JoinSide) -> bool {
+    matches!(
+        outputs(join_type, build_side),
+        Ok((
+            ProbeOutput::Pairs | ProbeOutput::Semi | ProbeOutput::Nothing,
+            _
+        ))
+    )
 }
 
 /// What a probe batch outputs.
@@ -246,6 +285,19 @@ impl JoinCore {
                 return plan_err!("join filter columns do not match its schema");
             }
         }
+        if !spec.runtime_filters.is_empty()
+            && (index != IndexKind::Hash
+                || !matches!(
+                    probe_output,
+                    ProbeOutput::Pairs | ProbeOutput::Semi | ProbeOutput::Nothing
+                )
+                || spec
+                    .runtime_filters
+                    .iter()
+                    .any(|(k, _)| *k >= spec.on.len()))
+        {
+            return plan_err!("runtime filters on a join that keeps probe rows without a match");
+        }
         Ok(JoinCore {
             spec,
             probe_output,
@@ -261,6 +313,67 @@ impl JoinCore {
 
     fn build_is_right(&self) -> bool {
         self.spec.build_side == JoinSide::Right
+    }
+
+    /// See [`JoinExec::build_input_column`]: a pair holds the build row's value; a probe row
+    /// that loses its last matching build rows may be emitted with NULL build columns.
+    fn build_input_column(&self, output: usize) -> Option<usize> {
+        if self.probe_output == ProbeOutput::Nothing
+            || matches!(
+                self.probe_output,
+                ProbeOutput::Semi | ProbeOutput::Anti | ProbeOutput::AntiNullAware
+            )
+        {
+            return None;
+        }
+        let left = self.spec.left_schema.fields().len();
+        if self.build_is_right() {
+            output.checked_sub(left)
+        } else {
+            (output < left).then_some(output)
+        }
+    }
+
+    /// See [`JoinExec::probe_input_column`].
+    ///
+    /// A probe column passed on: the output rows that hold a probe row's value come from that
+    /// probe row; the others (build rows emitted after probing) hold NULL there. A build key
+    /// column `b` with a probe key `p` (both plain columns of the comparison type): pairs
+    /// hold `b = p`; a build row that loses its last matching probe rows (all with `p = b`,
+    /// not in S) may be emitted as unmatched, holding `b` not in S.
+    fn probe_input_column(&self, output: usize) -> Option<usize> {
+        if self.probe_output == ProbeOutput::Nothing {
+            return None;
+        }
+        let left = self.spec.left_schema.fields().len();
+        let one_side = matches!(
+            self.spec.join_type,
+            JoinType::LeftSemi
+                | JoinType::LeftAnti
+                | JoinType::LeftAntiNullAware
+                | JoinType::RightSemi
+                | JoinType::RightAnti
+        );
+        // Semi and anti joins that output probe rows output only the probe side.
+        if one_side {
+            return Some(output);
+        }
+        let (probe, build) = if self.build_is_right() {
+            ((output < left).then_some(output), output.checked_sub(left))
+        } else {
+            (output.checked_sub(left), (output < left).then_some(output))
+        };
+        if probe.is_some() || self.index != IndexKind::Hash {
+            return probe;
+        }
+        let build = build?;
+        self.build_keys
+            .iter()
+            .zip(&self.probe_keys)
+            .find_map(|(b, p)| match (b, p) {
+                (PhysicalExpr::Column(b), PhysicalExpr::Column(p)) if *b == build => Some(*p),
+                _ => None,
+            })
     }
 
     fn describe(&self, name: &str) -> String {
@@ -322,6 +435,17 @@ impl JoinExec for HashJoinExec {
     fn start(&self, ctx: &TaskContext) -> Result<Arc<dyn JoinRun>> {
         build::start(Arc::clone(&self.core), ctx)
     }
+    fn probe_input_column(&self, output: usize) -> Option<usize> {
+        self.core.probe_input_column(output)
+    }
+    fn build_input_column(&self, output: usize) -> Option<usize> {
+        self.core.build_input_column(output)
+    }
+    fn reset_runtime_filters(&self) {
+        for (_, slot) in &self.core.spec.runtime_filters {
+            slot.set(None);
+        }
+    }
     fn partition_keys(&self) -> Option<grace::PartitionKeys> {
         // `NOT IN` depends on NULLs anywhere in the build input: not partitionable.
         (self.core.probe_output != ProbeOutput::AntiNullAware).then(|| grace::PartitionKeys {
@@ -375,5 +499,11 @@ impl JoinExec for NestedLoopJoinExec {
     }
     fn start(&self, ctx: &TaskContext) -> Result<Arc<dyn JoinRun>> {
         build::start(Arc::clone(&self.core), ctx)
+    }
+    fn probe_input_column(&self, output: usize) -> Option<usize> {
+        self.core.probe_input_column(output)
+    }
+    fn build_input_column(&self, output: usize) -> Option<usize> {
+        self.core.build_input_column(output)
     }
 }

@@ -290,6 +290,7 @@ fn spec(
         schema: output_schema(jt, ls, rs),
         build_side,
         display: String::new(),
+        runtime_filters: vec![],
     }
 }
 
@@ -730,6 +731,7 @@ fn join_throughput() {
             schema: output_schema(JoinType::Inner, &ps, &bs),
             build_side: JoinSide::Right,
             display: String::new(),
+            runtime_filters: vec![],
         };
         let plan = PhysicalPlan::Join {
             build: Box::new(PhysicalPlan::Source(Arc::new(MemorySource::new(
@@ -791,6 +793,7 @@ fn cross_join_of_inputs_without_columns() {
             schema: Arc::clone(&empty),
             build_side: JoinSide::Right,
             display: String::new(),
+            runtime_filters: vec![],
         };
         let plan = PhysicalPlan::Join {
             build: Box::new(src(&[2, 3])),
