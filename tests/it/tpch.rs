@@ -137,14 +137,14 @@ fn check_query_spilling(q: usize, setup: Setup) -> Result<usize, String> {
 
 #[test]
 fn tpch_answers_under_a_small_memory_limit() {
-    // 2 MB for SF 0.01: the big joins and aggregations spill instead of failing.
+    // 1 MB for SF 0.01: the big joins and aggregations spill instead of failing.
     let setup = Setup {
         partitions: None,
         scheduler: rask::Scheduler::Threads,
         threads: 2,
         optimize: true,
         force_spill: false,
-        memory_limit: Some(2 << 20),
+        memory_limit: Some(1 << 20),
     };
     let mut failures = Vec::new();
     let mut spilled = 0;
@@ -156,10 +156,10 @@ fn tpch_answers_under_a_small_memory_limit() {
     }
     assert!(
         failures.is_empty(),
-        "TPC-H under 2 MB:\n{}",
+        "TPC-H under 1 MB:\n{}",
         failures.join("\n")
     );
-    assert!(spilled >= 3, "only {spilled} queries spilled under 2 MB");
+    assert!(spilled >= 3, "only {spilled} queries spilled under 1 MB");
 }
 
 #[test]
@@ -224,6 +224,14 @@ fn tpch_plan_shapes() {
         let logical = explain.split("physical_plan").next().unwrap_or_default();
         if logical.contains("CrossJoin") {
             failures.push(format!("Q{q}: cross join in\n{logical}"));
+        }
+        // Every node shows the optimizer's row estimate.
+        if let Some(line) = logical
+            .lines()
+            .skip(1)
+            .find(|l| !l.trim().is_empty() && !l.contains("  est_rows="))
+        {
+            failures.push(format!("Q{q}: no estimate on '{line}'"));
         }
         let mut counts = std::collections::BTreeMap::<String, usize>::new();
         for line in logical.lines() {

@@ -816,17 +816,29 @@ impl LogicalPlan {
 
     /// The plan as indented text, one node per line (used by EXPLAIN).
     pub fn display_indent(&self) -> String {
+        self.display_indent_annotated(&|_| String::new())
+    }
+
+    /// [`LogicalPlan::display_indent`] with `annotate(node)` appended to each node's line
+    /// (EXPLAIN's estimated rows).
+    pub fn display_indent_annotated(&self, annotate: &dyn Fn(&LogicalPlan) -> String) -> String {
         let mut out = String::new();
-        self.fmt_indent(&mut out, 0);
+        self.fmt_indent(&mut out, 0, annotate);
         out
     }
 
-    fn fmt_indent(&self, out: &mut String, depth: usize) {
+    fn fmt_indent(
+        &self,
+        out: &mut String,
+        depth: usize,
+        annotate: &dyn Fn(&LogicalPlan) -> String,
+    ) {
         out.push_str(&"  ".repeat(depth));
         out.push_str(&self.node_line());
+        out.push_str(&annotate(self));
         out.push('\n');
         for i in self.inputs() {
-            i.fmt_indent(out, depth + 1);
+            i.fmt_indent(out, depth + 1, annotate);
         }
     }
 

@@ -38,6 +38,7 @@ use crate::persist::PersistedTable;
 use rask_exec::map_partitions::MapPartitionsExec;
 use rask_exec::shuffle::{Partitioning, ShuffleExec};
 use rask_expr::{Repartition, RepartitionScheme};
+use rask_optimizer::estimate_rows;
 
 /// A scan that filters as it reads, and the conjuncts left for a filter above it.
 type FilteredScan = (Arc<dyn DataSource>, Option<Expr>);
@@ -476,7 +477,7 @@ impl PhysicalPlanner<'_> {
         // right input.
         let build_side = match (j.join_type, estimate_rows(&j.left), estimate_rows(&j.right)) {
             (JoinType::LeftAntiNullAware, _, _) => JoinSide::Right,
-            (_, Some(l), Some(r)) if l < r => JoinSide::Left,
+            (_, l, r) if l < r => JoinSide::Left,
             _ => JoinSide::Right,
         };
         let left = self.create(&j.left)?;
@@ -668,50 +669,6 @@ fn join_filter(f: &Expr, ls: &PlanSchema, rs: &PlanSchema) -> Result<JoinFilter>
         expr: create_physical_expr(f, &schema)?,
         columns,
         schema: schema.arrow_schema(),
-    })
-}
-
-/// A rough output row count, where the inputs' sizes are known (for picking a join's build
-/// side; the optimizer's estimates will replace it).
-fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
-    Some(match plan {
-        LogicalPlan::TableScan(s) => {
-            let n = s.source.num_rows()?;
-            // Each pushed-down filter: guess a third of the rows pass.
-            let n = s.filters.iter().fold(n, |n, _| n / 3);
-            s.fetch.map_or(n, |f| f.min(n))
-        }
-        LogicalPlan::Filter(f) => estimate_rows(&f.input)? / 3,
-        LogicalPlan::Projection(p) => estimate_rows(&p.input)?,
-        LogicalPlan::Window(w) => estimate_rows(&w.input)?,
-        LogicalPlan::Repartition(r) => estimate_rows(&r.input)?,
-        LogicalPlan::MapPartitions(m) => estimate_rows(&m.input)?,
-        LogicalPlan::SubqueryAlias(a) => estimate_rows(&a.input)?,
-        LogicalPlan::Aggregate(a) => estimate_rows(&a.input)?,
-        LogicalPlan::Distinct(i) => estimate_rows(i)?,
-        LogicalPlan::Sort(s) => {
-            let n = estimate_rows(&s.input)?;
-            s.fetch.map_or(n, |f| f.min(n))
-        }
-        LogicalPlan::Limit(l) => match (l.fetch, estimate_rows(&l.input)) {
-            (Some(f), Some(n)) => f.min(n),
-            (Some(f), None) => f,
-            (None, n) => n?,
-        },
-        LogicalPlan::Union(u) => u
-            .inputs
-            .iter()
-            .map(|i| estimate_rows(i))
-            .sum::<Option<usize>>()?,
-        LogicalPlan::Values(v) => v.rows.len(),
-        LogicalPlan::EmptyRelation(e) => usize::from(e.produce_one_row),
-        LogicalPlan::Join(j) => match j.join_type {
-            JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftAntiNullAware => {
-                estimate_rows(&j.left)?
-            }
-            JoinType::RightSemi | JoinType::RightAnti => estimate_rows(&j.right)?,
-            _ => estimate_rows(&j.left)?.max(estimate_rows(&j.right)?),
-        },
     })
 }
 

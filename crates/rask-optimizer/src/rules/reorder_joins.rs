@@ -38,7 +38,8 @@ const UNKNOWN_ROWS: f64 = 1_000_000.0;
 ///
 /// * `TableScan`: `source.num_rows()` (exact for Parquet; 1,000,000 when unknown), capped by
 ///   `fetch`.
-/// * `Filter`: the input's estimate times 0.01 per `column = literal` conjunct and 0.1 per
+/// * `Filter`: the input's estimate times 0.01 per `column = literal` conjunct, 0.9 per
+///   negation (`<>`, `NOT`, `NOT LIKE`, `NOT IN`, `NOT BETWEEN`, `IS NOT NULL`) and 0.1 per
 ///   other conjunct.
 /// * `Aggregate`: input / 10 (one row without group keys); `Distinct`: input / 10.
 /// * `Limit`: at most `fetch`; `Union`: the sum; `Projection`, `SubqueryAlias`, `Sort`: input.
@@ -327,8 +328,13 @@ fn key_sides(p: &Predicate, acc: u64, r: u64) -> Option<(Expr, Expr)> {
     }
 }
 
-/// Estimated output rows of `plan` (see [`ReorderJoins`]).
-pub(crate) fn estimate(plan: &LogicalPlan) -> f64 {
+/// Estimated output rows of `plan` (see [`ReorderJoins`] for the rules): what join ordering,
+/// the physical planner's build sides and EXPLAIN's `est_rows` use.
+pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
+    estimate(plan)
+}
+
+fn estimate(plan: &LogicalPlan) -> f64 {
     match plan {
         LogicalPlan::TableScan(s) => {
             let n = s.source.num_rows().map_or(UNKNOWN_ROWS, |n| n as f64);
@@ -398,6 +404,16 @@ fn selectivity(p: &Expr) -> f64 {
         {
             0.01
         }
+        // Negations keep most rows (`o_comment NOT LIKE '%special%requests%'`).
+        Expr::BinaryExpr {
+            op: Operator::NotEq,
+            ..
+        }
+        | Expr::Not(_)
+        | Expr::IsNotNull(_)
+        | Expr::Like { negated: true, .. }
+        | Expr::InList { negated: true, .. }
+        | Expr::Between { negated: true, .. } => 0.9,
         _ => 0.1,
     }
 }

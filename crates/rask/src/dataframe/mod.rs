@@ -441,7 +441,15 @@ impl DataFrame {
                 self.plan.display_indent(),
             ]);
         }
-        rows.push(vec!["logical_plan".to_string(), optimized.display_indent()]);
+        // Each node with the optimizer's estimate of its rows (what join order and build
+        // sides were chosen from).
+        let estimated = optimized.display_indent_annotated(&|p| {
+            format!(
+                "  est_rows={}",
+                rask_optimizer::estimate_rows(p).round() as u64
+            )
+        });
+        rows.push(vec!["logical_plan".to_string(), estimated]);
         rows.push(vec!["physical_plan".to_string(), physical.display_indent()]);
         if analyze {
             let start = Instant::now();
