@@ -613,9 +613,10 @@ impl ListingTable {
         let mut bound = Vec::with_capacity(groups.len());
         let mut dictionary_roots = Vec::new();
         for (group_roots, table_columns, exprs) in groups {
+            // Nullable: the per-value path evaluates the conjunct on NULL too.
             let fields: Vec<Field> = table_columns
                 .iter()
-                .map(|&i| self.schema.field(i).clone())
+                .map(|&i| self.schema.field(i).clone().with_nullable(true))
                 .collect();
             let schema = Arc::new(Schema::new(fields));
             let Some(conjuncts) = conjunction(exprs) else {
@@ -1410,6 +1411,44 @@ mod tests {
         write_parquet(&dir.path().join("y.parquet"), &[batch(1..2)], 10);
         let err = ListingTable::try_new(s(dir.path()), TableFormat::Parquet).unwrap_err();
         assert!(err.to_string().contains("hive partition"), "{err}");
+    }
+
+    #[test]
+    fn non_nullable_dictionary_strings_are_tested_per_value() {
+        // A NOT NULL string column (as TPC-H's): the per-value path evaluates the conjunct on
+        // the dictionary plus a NULL slot, which its schema must allow.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let values: Vec<&str> = (0..1000).map(|i| ["MAIL", "SHIP", "AIR"][i % 3]).collect();
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)])),
+            vec![Arc::new(StringArray::from(values)) as ArrayRef],
+        )
+        .unwrap();
+        write_parquet(&path, &[batch], 1000);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        let Kind::Parquet(files) = &t.kind else {
+            panic!("not parquet")
+        };
+        let predicate = col("s").isin(vec![lit("MAIL"), lit("SHIP")]);
+        let (meta, predicates) = t
+            .scan_predicates(&files[0], &[predicate], &|c| Ok(c), &[0])
+            .unwrap();
+        assert!(predicates[0].dictionary);
+        let file = fs::File::open(&path).unwrap();
+        let batch =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::new_with_metadata(
+                file, meta,
+            )
+            .build()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let mask = predicates[0]
+            .evaluate_dictionary(&batch, &mut None)
+            .expect("the per-value path");
+        assert_eq!(mask.true_count(), 667);
     }
 
     #[test]

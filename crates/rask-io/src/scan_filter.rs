@@ -67,7 +67,7 @@ impl ScanPredicate {
     /// The dictionary path; `None` when the column did not come as a dictionary or the
     /// conjunct fails on some distinct value (the row path then evaluates only the rows that
     /// are there, and reports a failure if one of them fails).
-    fn evaluate_dictionary(
+    pub(crate) fn evaluate_dictionary(
         &self,
         batch: &RecordBatch,
         cache: &mut DictionaryCache,
