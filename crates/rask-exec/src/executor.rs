@@ -22,7 +22,7 @@ use rask_common::{internal_err, Error, Result, SessionConfig};
 
 use crate::join::grace::{spill_build, BuildOutcome, GraceBuildSink, GraceProbeSink, GraceSource};
 use crate::join::{JoinExec, JoinRun};
-use crate::memory::MemoryPool;
+use crate::memory::{batch_memory, MemoryPool, Reservation};
 use crate::source::{DataSource, MemorySource, MorselRef};
 use crate::spill::SpillManager;
 
@@ -121,6 +121,10 @@ pub enum PhysicalPlan {
         /// Schema.
         schema: SchemaRef,
     },
+    /// A subplan that several places of the plan read (the same aggregation of a `WITH`
+    /// used twice): computed once, its output kept in memory for the others (see
+    /// [`SharedPlan`]).
+    Shared(Arc<SharedPlan>),
     /// A join: `build` runs to completion into the join's build sink, then the join's probe
     /// operator runs on every batch of `probe` (see [`crate::join`]).
     Join {
@@ -142,6 +146,7 @@ impl PhysicalPlan {
             PhysicalPlan::Sink { sink, .. } => sink.schema(),
             PhysicalPlan::Union { schema, .. } => Arc::clone(schema),
             PhysicalPlan::Join { join, .. } => join.schema(),
+            PhysicalPlan::Shared(s) => s.plan.schema(),
         }
     }
 
@@ -168,6 +173,7 @@ impl PhysicalPlan {
             PhysicalPlan::Sink { sink, .. } => sink.describe(),
             PhysicalPlan::Union { .. } => "UnionExec".to_string(),
             PhysicalPlan::Join { join, .. } => join.describe(),
+            PhysicalPlan::Shared(s) => format!("SharedExec: id={} (computed once)", s.id),
         };
         out.push_str(&line);
         out.push_str(&ann(self));
@@ -177,6 +183,7 @@ impl PhysicalPlan {
             PhysicalPlan::Stream { input, .. } | PhysicalPlan::Sink { input, .. } => {
                 input.fmt_indent(out, depth + 1, ann)
             }
+            PhysicalPlan::Shared(s) => s.plan.fmt_indent(out, depth + 1, ann),
             PhysicalPlan::Union { inputs, .. } => {
                 for i in inputs {
                     i.fmt_indent(out, depth + 1, ann);
@@ -436,6 +443,28 @@ struct WorkItem {
     ops: Chain,
 }
 
+/// The plan of [`PhysicalPlan::Shared`]: the first reader runs it and keeps its output
+/// partitions, reserved in the memory pool; when they do not fit, each reader runs it again.
+#[derive(Debug)]
+pub struct SharedPlan {
+    /// Names it in EXPLAIN (every place that reads it shows the same id).
+    pub id: usize,
+    /// The subplan.
+    pub plan: PhysicalPlan,
+    result: Mutex<Option<(Vec<Vec<RecordBatch>>, Reservation)>>,
+}
+
+impl SharedPlan {
+    /// `plan`, to be computed once.
+    pub fn new(id: usize, plan: PhysicalPlan) -> Self {
+        SharedPlan {
+            id,
+            plan,
+            result: Mutex::new(None),
+        }
+    }
+}
+
 /// Runs physical plans.
 #[derive(Debug)]
 pub struct Executor {
@@ -562,6 +591,29 @@ impl Executor {
                 let locals = self.run_workers(self.compile(probe)?, &splitter)?;
                 let probe_files = splitter.files(locals)?;
                 let src = GraceSource::new(Arc::clone(join), &self.ctx, files, probe_files);
+                self.compile(&PhysicalPlan::Source(Arc::new(src)))?
+            }
+            PhysicalPlan::Shared(shared) => {
+                let mut result = shared
+                    .result
+                    .lock()
+                    .map_err(|_| Error::Internal("shared plan lock poisoned".into()))?;
+                let parts = match result.as_ref() {
+                    Some((parts, _)) => parts.clone(),
+                    None => {
+                        let schema = shared.plan.schema();
+                        let items = self.compile(&shared.plan)?;
+                        let parts = self.run_pipeline(items, &PartitionedCollectSink { schema })?;
+                        let mut reservation = self.ctx.pool.reservation("SharedExec");
+                        let bytes = parts.iter().flatten().map(batch_memory).sum();
+                        if reservation.try_grow(bytes).is_ok() {
+                            *result = Some((parts.clone(), reservation));
+                        }
+                        parts
+                    }
+                };
+                drop(result);
+                let src = MemorySource::new(shared.plan.schema(), parts);
                 self.compile(&PhysicalPlan::Source(Arc::new(src)))?
             }
             PhysicalPlan::Sink { input, sink } => {

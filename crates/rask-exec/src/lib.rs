@@ -26,7 +26,7 @@ pub mod window_topk;
 pub use columnar::ColumnarValue;
 pub use executor::{
     cancel_running_queries, reset_cancellation, Executor, PhysicalPlan, ProgressCallback,
-    ProgressInfo, Sink, SinkLocal, StreamOperator, TaskContext,
+    ProgressInfo, SharedPlan, Sink, SinkLocal, StreamOperator, TaskContext,
 };
 pub use memory::{MemoryPool, Reservation};
 pub use physical_expr::{create_physical_expr, PhysicalExpr};

@@ -5,6 +5,8 @@
 //! hand their projection, pruning filters and fetch to the table (`rask-io` turns them into a
 //! Parquet `ProjectionMask`, row-group and hive-partition pruning, CSV column selection).
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef, RecordBatch, RecordBatchOptions};
@@ -24,7 +26,9 @@ use rask_exec::projection::ProjectionExec;
 use rask_exec::sort::{PhysicalSortExpr, SortExec};
 use rask_exec::window::{WindowExec, WindowFunctionExpr};
 use rask_exec::window_topk::TopKPerPartition;
-use rask_exec::{create_physical_expr, DataSource, MemorySource, PhysicalExpr, PhysicalPlan};
+use rask_exec::{
+    create_physical_expr, DataSource, MemorySource, PhysicalExpr, PhysicalPlan, SharedPlan,
+};
 use rask_expr::logical_plan::TableScan;
 use rask_expr::logical_plan::Window;
 use rask_expr::type_coercion::comparison_type;
@@ -46,11 +50,48 @@ type FilteredScan = (Arc<dyn DataSource>, Option<Expr>);
 /// Turns optimized logical plans into physical plans.
 pub(crate) struct PhysicalPlanner<'a> {
     config: &'a SessionConfig,
+    /// The [`shared_key`]s of the aggregations the plan holds more than once (found by the
+    /// first [`PhysicalPlanner::create`], on the root).
+    repeated: OnceCell<HashSet<String>>,
+    /// Their physical plans, computed once.
+    shared: RefCell<HashMap<String, Arc<SharedPlan>>>,
 }
 
 impl<'a> PhysicalPlanner<'a> {
     pub(crate) fn new(config: &'a SessionConfig) -> Self {
-        PhysicalPlanner { config }
+        PhysicalPlanner {
+            config,
+            repeated: OnceCell::new(),
+            shared: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The physical plan of `plan`. With the optimizer on, an aggregation that the plan holds
+    /// more than once (a `WITH` read twice, as TPC-H Q15's `revenue`) is planned once, as a
+    /// [`PhysicalPlan::Shared`] that every place reads.
+    pub(crate) fn create(&self, plan: &LogicalPlan) -> Result<PhysicalPlan> {
+        let repeated = self.repeated.get_or_init(|| {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            if self.config.optimize {
+                count_shareable(plan, &mut counts);
+            }
+            counts
+                .into_iter()
+                .filter(|(_, n)| *n > 1)
+                .map(|(k, _)| k)
+                .collect()
+        });
+        let Some(key) = shared_key(plan).filter(|k| repeated.contains(k)) else {
+            return self.create_node(plan);
+        };
+        if let Some(s) = self.shared.borrow().get(&key) {
+            return Ok(PhysicalPlan::Shared(Arc::clone(s)));
+        }
+        let physical = self.create_node(plan)?;
+        let mut shared = self.shared.borrow_mut();
+        let s = Arc::new(SharedPlan::new(shared.len() + 1, physical));
+        shared.insert(key, Arc::clone(&s));
+        Ok(PhysicalPlan::Shared(s))
     }
 
     /// A scan of a file table that evaluates the conjuncts of `predicate` it can while
@@ -84,7 +125,7 @@ impl<'a> PhysicalPlanner<'a> {
         Ok(Some((source, conjunction(rest))))
     }
 
-    pub(crate) fn create(&self, plan: &LogicalPlan) -> Result<PhysicalPlan> {
+    fn create_node(&self, plan: &LogicalPlan) -> Result<PhysicalPlan> {
         Ok(match plan {
             LogicalPlan::TableScan(scan) => {
                 let any = scan.source.as_any();
@@ -565,7 +606,46 @@ fn attach_runtime_filter(plan: &mut PhysicalPlan, column: usize, slot: &RuntimeF
                 .is_some_and(|c| attach_runtime_filter(build, c, slot));
             to_probe || to_build
         }
-        PhysicalPlan::Sink { .. } | PhysicalPlan::Union { .. } => false,
+        // A shared result is read by other places too.
+        PhysicalPlan::Sink { .. } | PhysicalPlan::Union { .. } | PhysicalPlan::Shared(_) => false,
+    }
+}
+
+/// What identifies an aggregation over plain relational operators and tables: its plan text
+/// and the identity of every table it reads. `None` for other nodes (and for plans whose text
+/// does not show everything, such as VALUES lists or user functions).
+fn shared_key(plan: &LogicalPlan) -> Option<String> {
+    fn tables(plan: &LogicalPlan, out: &mut String) -> bool {
+        match plan {
+            LogicalPlan::TableScan(s) => {
+                out.push_str(&format!(" {:p}", Arc::as_ptr(&s.source) as *const ()));
+                true
+            }
+            LogicalPlan::Filter(_)
+            | LogicalPlan::Projection(_)
+            | LogicalPlan::Aggregate(_)
+            | LogicalPlan::Join(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Distinct(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_) => plan.inputs().into_iter().all(|i| tables(i, out)),
+            _ => false,
+        }
+    }
+    if !matches!(plan, LogicalPlan::Aggregate(_)) {
+        return None;
+    }
+    let mut key = plan.display_indent();
+    tables(plan, &mut key).then_some(key)
+}
+
+/// Counts the [`shared_key`]s of `plan`'s nodes.
+fn count_shareable(plan: &LogicalPlan, counts: &mut HashMap<String, usize>) {
+    if let Some(k) = shared_key(plan) {
+        *counts.entry(k).or_default() += 1;
+    }
+    for i in plan.inputs() {
+        count_shareable(i, counts);
     }
 }
 
