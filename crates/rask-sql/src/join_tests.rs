@@ -587,7 +587,8 @@ Projection: a, __sq_1.__v AS m, __sq_2.__v AS (SELECT x FROM u LIMIT 1)
     );
     // Correlated aggregate in WHERE (TPC-H Q17): grouped by the inner key, left joined, and
     // the condition reading it in a Filter above the join. The outer keys are pushed into the
-    // subquery: it aggregates only the rows whose key an outer row has (a semi join).
+    // subquery: it aggregates only the rows whose key an outer row may have (a semi join
+    // with `part` under its own filter, which holds every outer key).
     assert_eq!(
         shape(
             "SELECT sum(l_extendedprice) FROM lineitem, part
@@ -610,10 +611,8 @@ Projection: sum(l_extendedprice)
                 TableScan: lineitem
                 SubqueryAlias: __sq_1_keys
                   Projection: part.p_partkey AS __k0
-                    Filter: p_partkey = l_partkey AND p_brand = 'Brand#23'
-                      CrossJoin: Inner
-                        TableScan: lineitem
-                        TableScan: part
+                    Filter: p_brand = 'Brand#23'
+                      TableScan: part
 "
     );
     // count gives 0 for outer rows without a group; other expressions that are not NULL over
@@ -795,10 +794,8 @@ Projection: sum(l_extendedprice) / 7.0 AS avg_yearly
                 TableScan: lineitem
                 SubqueryAlias: __sq_1_keys
                   Projection: part.p_partkey AS __k0
-                    Filter: p_partkey = l_partkey AND p_brand = 'Brand#23' AND p_container = 'MED BOX'
-                      CrossJoin: Inner
-                        TableScan: lineitem
-                        TableScan: part
+                    Filter: p_brand = 'Brand#23' AND p_container = 'MED BOX'
+                      TableScan: part
 "
     );
 }

@@ -29,8 +29,9 @@ use std::sync::Arc;
 use rask_common::{not_impl_err, plan_err, Result, ScalarValue};
 use rask_expr::type_coercion::comparison_type;
 use rask_expr::{
-    conjunction, AggFunc, Aggregate, Column, Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder,
-    Operator, PlanSchema, PlanSchemaRef, Projection, ScalarFunc, SubqueryAlias,
+    conjunction, split_conjunction, AggFunc, Aggregate, Column, Expr, Filter, Join, JoinType,
+    LogicalPlan, LogicalPlanBuilder, Operator, PlanSchema, PlanSchemaRef, Projection, ScalarFunc,
+    SubqueryAlias,
 };
 use sqlparser::ast::{
     self, BinaryOperator, GroupByExpr, Ident, Query, SelectItem, SetExpr, UnaryOperator, Value,
@@ -113,6 +114,51 @@ fn drops_rows(plan: &LogicalPlan) -> bool {
     }
 }
 
+/// A plan holding every value of the outer keys `keys` that `left` holds, and maybe more (the
+/// semi join of [`with_outer_keys`] only limits which groups are built): when `left` is a
+/// WHERE over comma or inner joins and one joined relation holds every key column, that
+/// relation under the WHERE conjuncts over it alone, provided there is one (TPC-H Q17's
+/// `part` under its brand and container, rather than `lineitem` joined with it); `left`
+/// otherwise.
+fn key_source(left: &Arc<LogicalPlan>, keys: &[Expr]) -> Result<Arc<LogicalPlan>> {
+    fn relations<'a>(plan: &'a Arc<LogicalPlan>, out: &mut Vec<&'a Arc<LogicalPlan>>) {
+        match plan.as_ref() {
+            LogicalPlan::Join(j) if j.join_type == JoinType::Inner => {
+                relations(&j.left, out);
+                relations(&j.right, out);
+            }
+            _ => out.push(plan),
+        }
+    }
+    let LogicalPlan::Filter(filter) = left.as_ref() else {
+        return Ok(Arc::clone(left));
+    };
+    let mut all = Vec::new();
+    relations(&filter.input, &mut all);
+    let holds = |r: &LogicalPlan, columns: &[Column]| {
+        !columns.is_empty()
+            && columns
+                .iter()
+                .all(|c| matches!(r.schema().maybe_index_of_column(c), Ok(Some(_))))
+    };
+    let key_columns: Vec<Column> = keys.iter().flat_map(|k| k.columns()).collect();
+    let Some(relation) = all.into_iter().find(|r| holds(r, &key_columns)) else {
+        return Ok(Arc::clone(left));
+    };
+    let conjuncts: Vec<Expr> = split_conjunction(&filter.predicate)
+        .into_iter()
+        .filter(|p| holds(relation, &p.columns()))
+        .cloned()
+        .collect();
+    match conjunction(conjuncts) {
+        Some(p) => Ok(Arc::new(LogicalPlan::Filter(Filter::try_new(
+            p,
+            Arc::clone(relation),
+        )?))),
+        None => Ok(Arc::clone(left)),
+    }
+}
+
 /// A correlated aggregate subquery (`alias(Projection(Aggregate))` grouped by its
 /// correlation keys, in the order of `on`) that aggregates only the rows whose keys some row
 /// of `left` has: its input becomes a semi join with `left`'s keys. The outer keys are pushed
@@ -145,7 +191,8 @@ fn with_outer_keys(
         return Ok(None);
     }
     let keys_alias = format!("{}_keys", alias.alias);
-    let outer_keys = LogicalPlanBuilder::from(Arc::clone(left))
+    let outer: Vec<Expr> = on.iter().map(|(o, _)| o.clone()).collect();
+    let outer_keys = LogicalPlanBuilder::from(key_source(left, &outer)?)
         .project(
             on.iter()
                 .enumerate()
