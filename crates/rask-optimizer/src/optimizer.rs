@@ -371,17 +371,17 @@ Aggregate: groupBy=[c], aggr=[sum(__cse_1) AS sum(a * (1 - b)), sum(__cse_1 * (1
             .unwrap()
             .build();
         let out = optimize_joins(plan);
-        // The estimates (0.01 per equality with a literal) make the filtered lineitem the
-        // smaller side: it is the build side.
+        // The estimates (0.1 per equality with a string literal and per other conjunct) make
+        // the filtered part the smaller side: it is the build side.
         assert_plan(
             &out,
             "
 Aggregate: groupBy=[], aggr=[count(*)]
-  Join: Inner on=[part.p_partkey = lineitem.l_partkey] filter=part.p_brandname = 'B12' AND lineitem.l_quantity >= 1 AND part.p_size BETWEEN 1 AND 5 OR part.p_brandname = 'B23' AND lineitem.l_quantity >= 10 AND part.p_size BETWEEN 1 AND 10 OR part.p_brandname = 'B34' AND lineitem.l_quantity >= 20 AND part.p_size BETWEEN 1 AND 15
-    Filter: p_brandname = 'B12' AND p_size BETWEEN 1 AND 5 OR p_brandname = 'B23' AND p_size BETWEEN 1 AND 10 OR p_brandname = 'B34' AND p_size BETWEEN 1 AND 15
-      TableScan: part filters=[p_brandname = 'B12' AND p_size BETWEEN 1 AND 5 OR p_brandname = 'B23' AND p_size BETWEEN 1 AND 10 OR p_brandname = 'B34' AND p_size BETWEEN 1 AND 15]
+  Join: Inner on=[lineitem.l_partkey = part.p_partkey] filter=part.p_brandname = 'B12' AND lineitem.l_quantity >= 1 AND part.p_size BETWEEN 1 AND 5 OR part.p_brandname = 'B23' AND lineitem.l_quantity >= 10 AND part.p_size BETWEEN 1 AND 10 OR part.p_brandname = 'B34' AND lineitem.l_quantity >= 20 AND part.p_size BETWEEN 1 AND 15
     Filter: l_shipflag = 'AIR' AND (l_quantity >= 1 OR l_quantity >= 10 OR l_quantity >= 20)
-      TableScan: lineitem filters=[l_shipflag = 'AIR', l_quantity >= 1 OR l_quantity >= 10 OR l_quantity >= 20]",
+      TableScan: lineitem filters=[l_shipflag = 'AIR', l_quantity >= 1 OR l_quantity >= 10 OR l_quantity >= 20]
+    Filter: p_brandname = 'B12' AND p_size BETWEEN 1 AND 5 OR p_brandname = 'B23' AND p_size BETWEEN 1 AND 10 OR p_brandname = 'B34' AND p_size BETWEEN 1 AND 15
+      TableScan: part filters=[p_brandname = 'B12' AND p_size BETWEEN 1 AND 5 OR p_brandname = 'B23' AND p_size BETWEEN 1 AND 10 OR p_brandname = 'B34' AND p_size BETWEEN 1 AND 15]",
         );
     }
 

@@ -11,7 +11,8 @@
 //!   are at most [`MAX_VALUES`]: a Parquet source skips row groups whose statistics show no
 //!   possible key, so `l_orderkey IN (57 keys)` reads a few row groups of `lineitem`;
 //! - a **membership test**: an exact bitmap over `min..=max` for integer keys spanning at most
-//!   [`BITS_PER_KEY`] values per key, otherwise a split-block bloom filter on the key's hash.
+//!   [`BITS_PER_KEY`] values per key, otherwise a split-block bloom filter on the key's hash
+//!   (up to 4Mi keys).
 //!
 //! The operator drops the rows whose key cannot match before anything else in the pipeline
 //! sees them (other joins' probes, projections). It stops testing when its filters keep
@@ -40,6 +41,9 @@ pub const BITS_PER_KEY: i128 = 64;
 const MAX_BITS: i128 = 1 << 27;
 /// Bloom filter bits per build key.
 const BLOOM_BITS_PER_KEY: usize = 16;
+/// Builds with more keys get no bloom filter (it would take over 8 MB, outside the memory
+/// pool, and a build that large seldom filters much of its probe side).
+const MAX_BLOOM_KEYS: usize = 1 << 22;
 
 /// What a join's build keys allow a probe key to be.
 pub struct RuntimeFilter {
@@ -136,6 +140,8 @@ impl RuntimeFilter {
                         }
                     }
                     Membership::Bits { min, bits }
+                } else if count > MAX_BLOOM_KEYS {
+                    Membership::None
                 } else {
                     let mut bloom = Bloom::with_keys(count);
                     for (i, &k) in keys.iter().enumerate() {
@@ -154,7 +160,9 @@ impl RuntimeFilter {
             }));
         }
         let mut hashes = Vec::new();
-        if hash_columns(std::slice::from_ref(key), key.len(), &mut hashes).is_err() {
+        if count > MAX_BLOOM_KEYS
+            || hash_columns(std::slice::from_ref(key), key.len(), &mut hashes).is_err()
+        {
             return Ok(None);
         }
         let mut bloom = Bloom::with_keys(count);
