@@ -668,6 +668,9 @@ pub(crate) struct StrInterner {
     null_group: Option<u32>,
     /// The last dictionary seen and, per dictionary value, its group (or `u32::MAX`).
     dict: Option<(ArrayRef, Vec<u32>)>,
+    /// The groups of the empty string (slot 0) and of each one-byte value `b` (slot `b + 1`),
+    /// or `u32::MAX`: flag columns (`l_returnflag`) skip hashing.
+    short: Box<[u32; 257]>,
 }
 
 impl StrInterner {
@@ -679,6 +682,7 @@ impl StrInterner {
             buf: Vec::new(),
             null_group: None,
             dict: None,
+            short: Box::new([u32::MAX; 257]),
         }
     }
 
@@ -694,6 +698,21 @@ impl StrInterner {
 
     #[inline(always)]
     fn intern_bytes(&mut self, b: &[u8]) -> u32 {
+        if b.len() > 1 {
+            return self.intern_hashed(b);
+        }
+        let slot = b.first().map_or(0, |&c| c as usize + 1);
+        match self.short[slot] {
+            u32::MAX => {
+                let g = self.intern_hashed(b);
+                self.short[slot] = g;
+                g
+            }
+            g => g,
+        }
+    }
+
+    fn intern_hashed(&mut self, b: &[u8]) -> u32 {
         let (w0, w1) = words(b);
         let h = hash_str(b, w0, w1);
         let len = b.len() as u32;
@@ -1596,5 +1615,18 @@ mod tests {
             })
             .collect();
         check(&[DataType::Utf8], &strs, false);
+        // Empty and one-byte strings (their groups are cached by byte) beside longer ones.
+        let short: Vec<Vec<ArrayRef>> = (0..3)
+            .map(|b| {
+                let a: StringArray = (0..600)
+                    .map(|i| {
+                        let v = ["", "a", "b", "ab", "é", "Y", "N", "", "a\0"][(i * 5 + b) % 9];
+                        (i % 11 != 0).then_some(v)
+                    })
+                    .collect();
+                vec![Arc::new(a) as ArrayRef]
+            })
+            .collect();
+        check(&[DataType::Utf8], &short, false);
     }
 }
