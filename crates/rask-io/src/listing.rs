@@ -1,6 +1,7 @@
 //! [`ListingTable`]: a file, directory or glob resolved to an ordered list of files, one
 //! partition each, with hive partition columns and pruned scans.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -1139,19 +1140,16 @@ impl DataSource for ListingSource {
         for (column, slot) in filters {
             let field = self.schema.fields().get(*column)?;
             // Statistics per file, read once for all of its row groups.
-            let mut file_stats: Vec<(*const ParquetFile, Option<Vec<ColumnStats>>)> = Vec::new();
+            let mut file_stats: HashMap<*const ParquetFile, Option<Vec<ColumnStats>>> =
+                HashMap::new();
             let mut per_morsel = Vec::with_capacity(morsels.len());
             for m in morsels {
-                let file = Arc::as_ptr(&m.scan.file);
-                let k = match file_stats.iter().position(|(f, _)| *f == file) {
-                    Some(k) => k,
-                    None => {
-                        let stats = m.scan.file.row_group_stats(field.name(), field.data_type());
-                        file_stats.push((file, stats));
-                        file_stats.len() - 1
-                    }
-                };
-                let range = file_stats[k].1.as_ref().and_then(|s| {
+                let stats = file_stats
+                    .entry(Arc::as_ptr(&m.scan.file))
+                    .or_insert_with(|| {
+                        m.scan.file.row_group_stats(field.name(), field.data_type())
+                    });
+                let range = stats.as_ref().and_then(|s| {
                     let s = s.get(m.row_group)?;
                     Some((
                         scalar_as_i64(s.min.as_ref()?)?,

@@ -81,6 +81,9 @@ impl<'a> PhysicalPlanner<'a> {
                 .map(|(k, _)| k)
                 .collect()
         });
+        if repeated.is_empty() {
+            return self.create_node(plan);
+        }
         let Some(key) = shared_key(plan).filter(|k| repeated.contains(k)) else {
             return self.create_node(plan);
         };

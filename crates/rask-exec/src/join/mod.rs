@@ -145,13 +145,17 @@ pub struct JoinSpec {
 /// Whether a join of `join_type` building `build_side` outputs nothing for a probe row whose
 /// key matches no build key, so that a runtime filter may drop such rows early.
 pub fn filters_probe_rows(join_type: JoinType, build_side: JoinSide) -> bool {
-    matches!(
-        outputs(join_type, build_side),
-        Ok((
-            ProbeOutput::Pairs | ProbeOutput::Semi | ProbeOutput::Nothing,
-            _
-        ))
-    )
+    outputs(join_type, build_side).is_ok_and(|(p, _)| p.drops_unmatched())
+}
+
+impl ProbeOutput {
+    /// Whether a probe row that matches no build key contributes nothing.
+    fn drops_unmatched(self) -> bool {
+        matches!(
+            self,
+            ProbeOutput::Pairs | ProbeOutput::Semi | ProbeOutput::Nothing
+        )
+    }
 }
 
 /// What a probe batch outputs.
@@ -287,10 +291,7 @@ impl JoinCore {
         }
         if !spec.runtime_filters.is_empty()
             && (index != IndexKind::Hash
-                || !matches!(
-                    probe_output,
-                    ProbeOutput::Pairs | ProbeOutput::Semi | ProbeOutput::Nothing
-                )
+                || !probe_output.drops_unmatched()
                 || spec
                     .runtime_filters
                     .iter()

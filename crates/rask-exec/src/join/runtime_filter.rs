@@ -388,11 +388,6 @@ impl RuntimeFilterExec {
             off: AtomicBool::new(false),
         }
     }
-
-    /// The slots it reads.
-    pub fn filters(&self) -> &[RuntimeFilterTarget] {
-        &self.filters
-    }
 }
 
 impl StreamOperator for RuntimeFilterExec {
