@@ -6,6 +6,7 @@ mod api_partition;
 mod api_reshape;
 mod api_transform;
 mod api_write;
+mod dictionary_keys;
 mod examples;
 mod runtime_filter;
 mod scan_filter;

@@ -45,6 +45,15 @@ pub trait DataSource: Send + Sync + Debug {
     ) -> Option<Arc<dyn DataSource>> {
         None
     }
+
+    /// This source, its string columns `columns` (positions in [`DataSource::schema`])
+    /// coming as `Dictionary(Int32, Utf8)` batches whose dictionary is shared by the batches
+    /// of one column chunk; `None` when it cannot read them so cheaply (a grouping then
+    /// interns each distinct string once per chunk instead of once per row). Only for a
+    /// consumer that accepts dictionaries where the plan says `Utf8`.
+    fn with_dictionary_columns(&self, _columns: &[usize]) -> Option<Arc<dyn DataSource>> {
+        None
+    }
 }
 
 /// Morsel over batches already in memory.

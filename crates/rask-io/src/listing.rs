@@ -10,7 +10,6 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ProjectionMask;
-use parquet::basic::Encoding;
 use rask_common::{Error, Result, ScalarValue};
 use rask_exec::join::runtime_filter::{scalar_as_i64, RuntimeFilterSlot, RuntimeFilterTarget};
 use rask_exec::{create_physical_expr, DataSource, MorselRef};
@@ -455,6 +454,7 @@ impl ListingTable {
             schema: out_schema,
             morsels,
             predicates: row_filters.iter().map(|p| p.to_string()).collect(),
+            dictionary: Vec::new(),
         }))
     }
 
@@ -540,6 +540,7 @@ impl ListingTable {
             predicates,
             partition,
             mask,
+            roots,
             output,
             out_schema: Arc::clone(out_schema),
             hive: Arc::clone(&self.hive_values[partition]),
@@ -561,37 +562,7 @@ impl ListingTable {
         roots: &[usize],
     ) -> Result<(ArrowReaderMetadata, Vec<ScanPredicate>)> {
         let reader_schema = file.meta.schema();
-        let parquet_schema = file.meta.parquet_schema();
-        let dictionary_encoded = |root: usize| -> bool {
-            let name = reader_schema.field(root).name();
-            let Some(leaf) = parquet_schema
-                .columns()
-                .iter()
-                .position(|c| c.path().parts().len() == 1 && c.path().parts()[0] == *name)
-            else {
-                return false;
-            };
-            let metadata = file.meta.metadata();
-            if metadata.num_row_groups() == 0 {
-                return false;
-            }
-            let chunk = metadata.row_group(0).column(leaf);
-            let Some(dictionary_offset) = chunk.dictionary_page_offset() else {
-                return false;
-            };
-            // Every data page must use the dictionary: a chunk whose dictionary overflowed
-            // falls back to plain pages, which the reader would have to intern row by row.
-            match chunk.page_encoding_stats_mask() {
-                Some(mask) => {
-                    mask.is_only(Encoding::RLE_DICTIONARY)
-                        || mask.is_only(Encoding::PLAIN_DICTIONARY)
-                }
-                // No page statistics: only a dictionary small beside its chunk.
-                None => {
-                    (chunk.data_page_offset() - dictionary_offset) * 10 < chunk.compressed_size()
-                }
-            }
-        };
+        let dictionary_encoded = |root: usize| file.dictionary_encoded(root);
         // Conjuncts on the same columns are evaluated together: (roots, table columns, conjuncts).
         let mut groups: Vec<(Vec<usize>, Vec<usize>, Vec<Expr>)> = Vec::new();
         for p in predicates {
@@ -656,24 +627,7 @@ impl ListingTable {
         }
         let mut meta = file.meta.clone();
         if !dictionary_roots.is_empty() {
-            let wanted = Schema::new_with_metadata(
-                reader_schema
-                    .fields()
-                    .iter()
-                    .enumerate()
-                    .map(|(root, f)| {
-                        let mut f = f.as_ref().clone();
-                        if dictionary_roots.contains(&root) {
-                            f = f.with_data_type(DataType::Dictionary(
-                                Box::new(DataType::Int32),
-                                Box::new(DataType::Utf8),
-                            ));
-                        }
-                        f
-                    })
-                    .collect::<Vec<_>>(),
-                reader_schema.metadata().clone(),
-            );
+            let wanted = with_dictionaries(reader_schema, &dictionary_roots);
             let options = ArrowReaderOptions::new().with_schema(Arc::new(wanted));
             match ArrowReaderMetadata::try_new(Arc::clone(file.meta.metadata()), options) {
                 Ok(m) => meta = m,
@@ -1108,6 +1062,8 @@ struct ListingSource {
     morsels: SourceMorsels,
     /// Filter conjuncts evaluated while reading (shown by EXPLAIN).
     predicates: Vec<String>,
+    /// Columns read as dictionaries (shown by EXPLAIN).
+    dictionary: Vec<String>,
 }
 
 impl fmt::Debug for ListingSource {
@@ -1122,6 +1078,9 @@ impl fmt::Debug for ListingSource {
             .field("parts", &files);
         if !self.predicates.is_empty() {
             d.field("filter", &self.predicates.join(" AND "));
+        }
+        if !self.dictionary.is_empty() {
+            d.field("dictionary", &self.dictionary.join(", "));
         }
         d.finish()
     }
@@ -1168,6 +1127,52 @@ impl DataSource for ListingSource {
                 pruning,
             },
             predicates: self.predicates.clone(),
+            dictionary: self.dictionary.clone(),
+        }))
+    }
+
+    fn with_dictionary_columns(&self, columns: &[usize]) -> Option<Arc<dyn DataSource>> {
+        let SourceMorsels::Parquet { morsels, pruning } = &self.morsels else {
+            return None;
+        };
+        if columns.is_empty()
+            || morsels.is_empty()
+            || columns.iter().any(|&c| {
+                self.schema.fields().get(c).map(|f| f.data_type()) != Some(&DataType::Utf8)
+            })
+        {
+            return None;
+        }
+        let schema = Arc::new(with_dictionaries(&self.schema, columns));
+        // One new file scan per file scan, read with those roots as dictionaries.
+        let mut scans: HashMap<*const ParquetFileScan, Arc<ParquetFileScan>> = HashMap::new();
+        let mut out = Vec::with_capacity(morsels.len());
+        for m in morsels {
+            let scan = match scans.get(&Arc::as_ptr(&m.scan)) {
+                Some(s) => Arc::clone(s),
+                None => {
+                    let s = Arc::new(dictionary_scan(&m.scan, columns, &schema)?);
+                    scans.insert(Arc::as_ptr(&m.scan), Arc::clone(&s));
+                    s
+                }
+            };
+            out.push(Arc::new(ParquetMorsel {
+                scan,
+                row_group: m.row_group,
+            }));
+        }
+        Some(Arc::new(ListingSource {
+            table: self.table.clone(),
+            schema,
+            morsels: SourceMorsels::Parquet {
+                morsels: out,
+                pruning: pruning.clone(),
+            },
+            predicates: self.predicates.clone(),
+            dictionary: columns
+                .iter()
+                .map(|&c| self.schema.field(c).name().clone())
+                .collect(),
         }))
     }
 
@@ -1205,6 +1210,63 @@ impl DataSource for ListingSource {
             }
         }
     }
+}
+
+/// `schema` with the fields at `columns` typed `Dictionary(Int32, Utf8)`.
+fn with_dictionaries(schema: &Schema, columns: &[usize]) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if columns.contains(&i) {
+                f.with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            } else {
+                f
+            }
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// `scan` with its output columns `columns` read as dictionaries, and `schema` out; `None`
+/// unless each comes from a column the file stores dictionary-encoded throughout.
+fn dictionary_scan(
+    scan: &ParquetFileScan,
+    columns: &[usize],
+    schema: &SchemaRef,
+) -> Option<ParquetFileScan> {
+    let mut dictionary_roots = Vec::with_capacity(columns.len());
+    for &c in columns {
+        let ColumnSource::File(i) = scan.output.get(c)? else {
+            return None;
+        };
+        let root = *scan.roots.get(*i)?;
+        if !scan.file.dictionary_encoded(root) {
+            return None;
+        }
+        dictionary_roots.push(root);
+    }
+    let wanted = with_dictionaries(scan.meta.schema(), &dictionary_roots);
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(wanted));
+    let meta = ArrowReaderMetadata::try_new(Arc::clone(scan.meta.metadata()), options).ok()?;
+    Some(ParquetFileScan {
+        file: Arc::clone(&scan.file),
+        meta,
+        predicates: scan.predicates.clone(),
+        partition: scan.partition,
+        mask: scan.mask.clone(),
+        roots: scan.roots.clone(),
+        output: scan.output.clone(),
+        out_schema: Arc::clone(schema),
+        hive: Arc::clone(&scan.hive),
+        batch_size: scan.batch_size,
+        limit: scan.limit,
+    })
 }
 
 #[cfg(test)]
@@ -1447,6 +1509,70 @@ mod tests {
             .evaluate_dictionary(&batch, &mut None)
             .expect("the per-value path");
         assert_eq!(mask.true_count(), 667);
+    }
+
+    #[test]
+    fn group_key_columns_read_as_dictionaries() {
+        use arrow::compute::cast;
+        use parquet::arrow::ArrowWriter;
+        use parquet::file::properties::WriterProperties;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Int64, false),
+        ]));
+        let keys: Vec<Option<&str>> = (0..3000)
+            .map(|i| [Some("a"), None, Some("bb"), Some("ccc")][i % 4])
+            .collect();
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(keys.clone())) as ArrayRef,
+                Arc::new(Int64Array::from_iter_values(0..3000)),
+            ],
+        )
+        .unwrap();
+        let write = |name: &str, dictionary: bool| {
+            let path = dir.path().join(name);
+            let props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(1000))
+                .set_dictionary_enabled(dictionary)
+                .build();
+            let file = fs::File::create(&path).unwrap();
+            let mut w = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            path
+        };
+        let dict_path = write("dict.parquet", true);
+        let plain_path = write("plain.parquet", false);
+
+        let t = ListingTable::try_new(s(&dict_path), TableFormat::Parquet).unwrap();
+        let source = t.scan(Some(&[1, 0]), &[], None, 700).unwrap();
+        // Only string columns.
+        assert!(source.with_dictionary_columns(&[0]).is_none());
+        let dict = source
+            .with_dictionary_columns(&[1])
+            .expect("dictionary-encoded");
+        assert!(format!("{dict:?}").contains("dictionary: \"k\""));
+        let batches = collect(&dict).unwrap();
+        assert_eq!(rows(&batches), 3000);
+        let mut got: Vec<Option<String>> = Vec::new();
+        for b in &batches {
+            assert!(matches!(
+                b.column(1).data_type(),
+                DataType::Dictionary(_, _)
+            ));
+            let k = cast(b.column(1), &DataType::Utf8).unwrap();
+            got.extend(k.as_string::<i32>().iter().map(|v| v.map(str::to_string)));
+        }
+        let want: Vec<Option<String>> = keys.iter().map(|k| k.map(str::to_string)).collect();
+        assert_eq!(got, want);
+
+        // A file that stores the column plainly: the scan stays as it is.
+        let t = ListingTable::try_new(s(&plain_path), TableFormat::Parquet).unwrap();
+        let source = t.scan(None, &[], None, 700).unwrap();
+        assert!(source.with_dictionary_columns(&[0]).is_none());
     }
 
     #[test]

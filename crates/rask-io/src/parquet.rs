@@ -13,6 +13,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
+use parquet::basic::Encoding;
 use rask_common::{Error, Result, ScalarValue};
 use rask_exec::{BatchIter, Morsel};
 
@@ -99,6 +100,47 @@ impl ParquetFile {
         self.meta.metadata().file_metadata().num_rows().max(0) as usize
     }
 
+    /// Whether root column `root` (of the reader's schema) is a flat column stored
+    /// dictionary-encoded in every row group, every data page using the dictionary: read as
+    /// `Dictionary(Int32, Utf8)`, its strings are decoded once per column chunk. A chunk whose
+    /// dictionary overflowed falls back to plain pages, which the reader would have to turn
+    /// back into a dictionary row by row.
+    pub(crate) fn dictionary_encoded(&self, root: usize) -> bool {
+        let reader_schema = self.meta.schema();
+        let Some(field) = reader_schema.fields().get(root) else {
+            return false;
+        };
+        let name = field.name();
+        let Some(leaf) = self
+            .meta
+            .parquet_schema()
+            .columns()
+            .iter()
+            .position(|c| c.path().parts().len() == 1 && c.path().parts()[0] == *name)
+        else {
+            return false;
+        };
+        let metadata = self.meta.metadata();
+        metadata.num_row_groups() > 0
+            && metadata.row_groups().iter().all(|rg| {
+                let chunk = rg.column(leaf);
+                let Some(dictionary_offset) = chunk.dictionary_page_offset() else {
+                    return false;
+                };
+                match chunk.page_encoding_stats_mask() {
+                    Some(mask) => {
+                        mask.is_only(Encoding::RLE_DICTIONARY)
+                            || mask.is_only(Encoding::PLAIN_DICTIONARY)
+                    }
+                    // No page statistics: only a dictionary small beside its chunk.
+                    None => {
+                        (chunk.data_page_offset() - dictionary_offset) * 10
+                            < chunk.compressed_size()
+                    }
+                }
+            })
+    }
+
     /// Number of row groups.
     pub(crate) fn num_row_groups(&self) -> usize {
         self.meta.metadata().num_row_groups()
@@ -175,6 +217,8 @@ pub(crate) struct ParquetFileScan {
     pub partition: usize,
     /// Root columns of the file read.
     pub mask: ProjectionMask,
+    /// The same roots, ascending: `ColumnSource::File(i)` is `roots[i]`.
+    pub roots: Vec<usize>,
     /// Where each output column comes from (`File(i)`: position in the read batch).
     pub output: Vec<ColumnSource>,
     pub out_schema: SchemaRef,

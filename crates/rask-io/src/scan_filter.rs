@@ -22,6 +22,7 @@ use rask_exec::physical_expr::PhysicalExpr;
 use crate::types::{cast_if_needed, make_batch};
 
 /// One conjunct (or several on the same columns) of a filter, bound to a file's read batches.
+#[derive(Clone)]
 pub(crate) struct ScanPredicate {
     /// Positions of the conjunct's columns in the batch the reader returns.
     pub columns: Vec<usize>,

@@ -240,6 +240,8 @@ impl<'a> PhysicalPlanner<'a> {
                         }
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let others: Vec<&Expr> = a.aggr_exprs.iter().collect();
+                let input = dictionary_group_keys(input, &a.group_exprs, &others, in_schema);
                 PhysicalPlan::Sink {
                     input: Box::new(input),
                     sink: Arc::new(HashAggregateExec::try_new(groups, aggrs, out_schema)?),
@@ -248,6 +250,13 @@ impl<'a> PhysicalPlanner<'a> {
             LogicalPlan::Distinct(input_plan) => {
                 let input = self.create(input_plan)?;
                 let schema = input_plan.schema().arrow_schema();
+                let keys: Vec<Expr> = input_plan
+                    .schema()
+                    .columns()
+                    .into_iter()
+                    .map(Expr::Column)
+                    .collect();
+                let input = dictionary_group_keys(input, &keys, &[], input_plan.schema());
                 let groups = (0..schema.fields().len())
                     .map(|i| (PhysicalExpr::Column(i), schema.field(i).name().clone()))
                     .collect();
@@ -791,6 +800,58 @@ fn unqualify(e: Expr) -> Result<Expr> {
             other => other,
         })
     })
+}
+
+/// `input` with its string columns that `group_exprs` name bare, and that neither the other
+/// group expressions nor `others` read, coming as dictionaries when `input` is a scan that can
+/// read them so (Parquet columns stored dictionary-encoded): the aggregation's string interner
+/// then looks each distinct string up once per column chunk, and the scan never copies the
+/// strings out. Anything else above the scan would be handed dictionaries where the plan says
+/// `Utf8`, so only a scan directly below qualifies.
+fn dictionary_group_keys(
+    input: PhysicalPlan,
+    group_exprs: &[Expr],
+    others: &[&Expr],
+    schema: &PlanSchema,
+) -> PhysicalPlan {
+    let PhysicalPlan::Source(source) = &input else {
+        return input;
+    };
+    let mut read_otherwise: Vec<usize> = Vec::new();
+    let mut bare: Vec<usize> = Vec::new();
+    for e in group_exprs {
+        match e.unalias() {
+            Expr::Column(c) => bare.extend(schema.index_of_column(c).ok()),
+            other => {
+                for c in other.columns() {
+                    read_otherwise.extend(schema.index_of_column(&c).ok());
+                }
+            }
+        }
+    }
+    for e in others {
+        for c in e.columns() {
+            read_otherwise.extend(schema.index_of_column(&c).ok());
+        }
+    }
+    let source_schema = source.schema();
+    let mut columns: Vec<usize> = bare
+        .into_iter()
+        .filter(|c| {
+            !read_otherwise.contains(c)
+                && source_schema.fields().get(*c).map(|f| f.data_type())
+                    == Some(&arrow::datatypes::DataType::Utf8)
+        })
+        .collect();
+    columns.sort_unstable();
+    columns.dedup();
+    if columns.is_empty() {
+        return input;
+    }
+    match source.with_dictionary_columns(&columns) {
+        Some(s) => PhysicalPlan::Source(s),
+        None => input,
+    }
 }
 
 #[cfg(test)]
