@@ -128,6 +128,10 @@ const QUERIES: &[&str] = &[
     "SELECT k, k2, count(*) FROM f WHERE k <> 'a' AND v > 10 GROUP BY k, k2",
     // not a bare column
     "SELECT upper(k), count(*) FROM f GROUP BY upper(k)",
+    // through a projection (common subexpressions) and a filter above the scan
+    "SELECT k, sum(v * 2), sum(v * 2 + 1) FROM f WHERE v % 3 = 1 GROUP BY k",
+    "SELECT k, k3, count(*) FROM (SELECT k, k AS k3, v FROM f) t GROUP BY k, k3",
+    "SELECT kk, sum(w) FROM (SELECT k AS kk, v + g AS w FROM f WHERE g <> 1) t GROUP BY kk",
     "SELECT DISTINCT k2, k FROM f",
     "SELECT DISTINCT k FROM f WHERE g = 2",
     "SELECT count(*) FROM (SELECT DISTINCT k, k2 FROM f)",
@@ -169,6 +173,9 @@ fn explain_names_the_dictionary_columns() {
     let plan = explain("SELECT k, k2, sum(v) FROM f GROUP BY k, k2");
     assert!(plan.contains("dictionary: \"k, k2\""), "{plan}");
     let plan = explain("SELECT k, max(k2) FROM f GROUP BY k, k2");
+    assert!(plan.contains("dictionary: \"k\""), "{plan}");
+    let plan = explain("SELECT k, sum(v * 2), sum(v * 2 + 1) FROM f GROUP BY k");
+    assert!(plan.contains("ProjectionExec"), "{plan}");
     assert!(plan.contains("dictionary: \"k\""), "{plan}");
     // Read elsewhere, or one file without dictionaries: plain strings.
     let plan = explain("SELECT k, max(k) FROM f GROUP BY k");

@@ -42,6 +42,15 @@ pub trait StreamOperator: Send + Sync + Debug {
     fn input_column(&self, _output: usize) -> Option<usize> {
         None
     }
+    /// This operator handing on output columns `columns`, string columns its input brings as
+    /// `Dictionary(Int32, Utf8)`, as they come (its output schema typing them so), and the
+    /// input columns they come from; `None` when it reads them or cannot pass them on.
+    fn pass_dictionaries(
+        &self,
+        _columns: &[usize],
+    ) -> Option<(Arc<dyn StreamOperator>, Vec<usize>)> {
+        None
+    }
 }
 
 /// Per-worker state of a sink.

@@ -1,5 +1,7 @@
 //! `FilterExec`: keeps the rows where a predicate is TRUE.
 
+use std::sync::Arc;
+
 use arrow::array::{AsArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::DataType;
@@ -51,5 +53,15 @@ impl StreamOperator for FilterExec {
     }
     fn input_column(&self, output: usize) -> Option<usize> {
         Some(output)
+    }
+    fn pass_dictionaries(
+        &self,
+        columns: &[usize],
+    ) -> Option<(Arc<dyn StreamOperator>, Vec<usize>)> {
+        if columns.iter().any(|&c| self.predicate.reads_column(c)) {
+            return None;
+        }
+        let op = FilterExec::new(self.predicate.clone(), self.display.clone());
+        Some((Arc::new(op), columns.to_vec()))
     }
 }

@@ -412,6 +412,35 @@ impl PhysicalExpr {
         self.evaluate(batch)?.into_array(batch.num_rows())
     }
 
+    /// Whether evaluating this reads input column `i`.
+    pub fn reads_column(&self, i: usize) -> bool {
+        match self {
+            PhysicalExpr::Column(c) => *c == i,
+            PhysicalExpr::Literal(_) => false,
+            PhysicalExpr::Binary { left, right, .. } => {
+                left.reads_column(i) || right.reads_column(i)
+            }
+            PhysicalExpr::Not(e)
+            | PhysicalExpr::Negative(e)
+            | PhysicalExpr::IsNull(e, _)
+            | PhysicalExpr::Like { expr: e, .. }
+            | PhysicalExpr::Cast { expr: e, .. } => e.reads_column(i),
+            PhysicalExpr::InList { expr, list, .. } => {
+                expr.reads_column(i) || list.iter().any(|e| e.reads_column(i))
+            }
+            PhysicalExpr::Case {
+                when_then,
+                else_expr,
+            } => {
+                else_expr.reads_column(i)
+                    || when_then
+                        .iter()
+                        .any(|(w, t)| w.reads_column(i) || t.reads_column(i))
+            }
+            PhysicalExpr::Function { args, .. } => args.iter().any(|e| e.reads_column(i)),
+        }
+    }
+
     /// The literal value, when this is a constant.
     pub fn as_literal(&self) -> Option<&ScalarValue> {
         match self {

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, RecordBatchOptions};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use rask_common::Result;
 
 use crate::executor::StreamOperator;
 use crate::physical_expr::PhysicalExpr;
+use crate::source::with_dictionaries;
 
 /// Evaluates one expression per output column.
 ///
@@ -60,5 +61,23 @@ impl StreamOperator for ProjectionExec {
             Some(PhysicalExpr::Column(i)) => Some(*i),
             _ => None,
         }
+    }
+    fn pass_dictionaries(
+        &self,
+        columns: &[usize],
+    ) -> Option<(Arc<dyn StreamOperator>, Vec<usize>)> {
+        let mut inputs = Vec::with_capacity(columns.len());
+        for &c in columns {
+            let i = self.input_column(c)?;
+            // Passed on once, and read by nothing else.
+            let readers = self.exprs.iter().filter(|e| e.reads_column(i)).count();
+            if readers != 1 || self.schema.fields().get(c)?.data_type() != &DataType::Utf8 {
+                return None;
+            }
+            inputs.push(i);
+        }
+        let schema = Arc::new(with_dictionaries(&self.schema, columns));
+        let op = ProjectionExec::new(self.exprs.clone(), schema, self.display.clone());
+        Some((Arc::new(op), inputs))
     }
 }

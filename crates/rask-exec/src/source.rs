@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rask_common::Result;
 
 use crate::join::runtime_filter::RuntimeFilterTarget;
@@ -54,6 +54,28 @@ pub trait DataSource: Send + Sync + Debug {
     fn with_dictionary_columns(&self, _columns: &[usize]) -> Option<Arc<dyn DataSource>> {
         None
     }
+}
+
+/// `schema` with the fields at `columns` typed `Dictionary(Int32, Utf8)` (see
+/// [`DataSource::with_dictionary_columns`]).
+pub fn with_dictionaries(schema: &Schema, columns: &[usize]) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if columns.contains(&i) {
+                f.with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            } else {
+                f
+            }
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// Morsel over batches already in memory.

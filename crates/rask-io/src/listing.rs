@@ -12,6 +12,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ProjectionMask;
 use rask_common::{Error, Result, ScalarValue};
 use rask_exec::join::runtime_filter::{scalar_as_i64, RuntimeFilterSlot, RuntimeFilterTarget};
+use rask_exec::source::with_dictionaries;
 use rask_exec::{create_physical_expr, DataSource, MorselRef};
 use rask_expr::{conjunction, Expr, PlanSchema};
 
@@ -1210,27 +1211,6 @@ impl DataSource for ListingSource {
             }
         }
     }
-}
-
-/// `schema` with the fields at `columns` typed `Dictionary(Int32, Utf8)`.
-fn with_dictionaries(schema: &Schema, columns: &[usize]) -> Schema {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let f = f.as_ref().clone();
-            if columns.contains(&i) {
-                f.with_data_type(DataType::Dictionary(
-                    Box::new(DataType::Int32),
-                    Box::new(DataType::Utf8),
-                ))
-            } else {
-                f
-            }
-        })
-        .collect();
-    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// `scan` with its output columns `columns` read as dictionaries, and `schema` out; `None`

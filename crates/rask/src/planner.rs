@@ -806,17 +806,14 @@ fn unqualify(e: Expr) -> Result<Expr> {
 /// group expressions nor `others` read, coming as dictionaries when `input` is a scan that can
 /// read them so (Parquet columns stored dictionary-encoded): the aggregation's string interner
 /// then looks each distinct string up once per column chunk, and the scan never copies the
-/// strings out. Anything else above the scan would be handed dictionaries where the plan says
-/// `Utf8`, so only a scan directly below qualifies.
+/// strings out. Only filters and projections that hand the columns on unread may stand
+/// between: anything else would be given dictionaries where the plan says `Utf8`.
 fn dictionary_group_keys(
     input: PhysicalPlan,
     group_exprs: &[Expr],
     others: &[&Expr],
     schema: &PlanSchema,
 ) -> PhysicalPlan {
-    let PhysicalPlan::Source(source) = &input else {
-        return input;
-    };
     let mut read_otherwise: Vec<usize> = Vec::new();
     let mut bare: Vec<usize> = Vec::new();
     for e in group_exprs {
@@ -834,13 +831,12 @@ fn dictionary_group_keys(
             read_otherwise.extend(schema.index_of_column(&c).ok());
         }
     }
-    let source_schema = source.schema();
     let mut columns: Vec<usize> = bare
         .into_iter()
-        .filter(|c| {
-            !read_otherwise.contains(c)
-                && source_schema.fields().get(*c).map(|f| f.data_type())
-                    == Some(&arrow::datatypes::DataType::Utf8)
+        .filter(|&c| {
+            !read_otherwise.contains(&c)
+                && c < schema.fields().len()
+                && *schema.field(c).data_type() == arrow::datatypes::DataType::Utf8
         })
         .collect();
     columns.sort_unstable();
@@ -848,9 +844,24 @@ fn dictionary_group_keys(
     if columns.is_empty() {
         return input;
     }
-    match source.with_dictionary_columns(&columns) {
-        Some(s) => PhysicalPlan::Source(s),
-        None => input,
+    dictionary_input(&input, &columns).unwrap_or(input)
+}
+
+/// `plan` producing its columns `columns` as dictionaries: a scan that reads them so, under
+/// operators that hand them on unread.
+fn dictionary_input(plan: &PhysicalPlan, columns: &[usize]) -> Option<PhysicalPlan> {
+    match plan {
+        PhysicalPlan::Source(source) => source
+            .with_dictionary_columns(columns)
+            .map(PhysicalPlan::Source),
+        PhysicalPlan::Stream { input, op } => {
+            let (op, inputs) = op.pass_dictionaries(columns)?;
+            Some(PhysicalPlan::Stream {
+                input: Box::new(dictionary_input(input, &inputs)?),
+                op,
+            })
+        }
+        _ => None,
     }
 }
 
