@@ -115,6 +115,7 @@ fn load_queries(path: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn main() -> Result<()> {
+    rask::tune_allocator();
     let args = Args::parse();
     let mut config = SessionConfig::default();
     if let Some(t) = args.threads {

@@ -21,11 +21,6 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use rask::{SessionConfig, SessionContext};
 
-/// mimalloc instead of glibc malloc: query execution allocates and frees many short-lived
-/// column buffers, and glibc's mmap/munmap page faults showed up as 5-20% of profiles.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use crate::args::{Cli, Command, DatagenCommand, OutputFormat, SqlArgs};
 use crate::exec::{is_broken_pipe, Executor, Output};
 use crate::print_format::PrintOptions;
@@ -42,6 +37,7 @@ fn install_interrupt_handler() {
 }
 
 fn main() -> ExitCode {
+    rask::tune_allocator();
     install_interrupt_handler();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

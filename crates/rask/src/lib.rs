@@ -35,6 +35,7 @@ mod persist;
 mod planner;
 #[cfg(feature = "polars")]
 mod polars_interop;
+mod process;
 mod read_options;
 mod write;
 
@@ -43,6 +44,7 @@ pub use columns::ColumnData;
 pub use context::{QueryStats, SessionContext};
 pub use dataframe::{BatchStream, DataFrame, GroupBy};
 pub use persist::PersistedTable;
+pub use process::tune_allocator;
 // reshape branch: window expressions, rolling and resample.
 pub use dataframe::{Resample, Rolling, Window, WindowExt};
 pub use rask_common::{Error, Result, ScalarValue, Scheduler, SessionConfig};
