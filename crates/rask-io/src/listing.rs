@@ -11,7 +11,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ProjectionMask;
 use rask_common::{Error, Result, ScalarValue};
-use rask_exec::join::runtime_filter::{scalar_as_i64, RuntimeFilterSlot, RuntimeFilterTarget};
+use rask_exec::join::runtime_filter::{
+    scalar_as_i64, FilterUsefulness, RuntimeFilterSlot, RuntimeFilterTarget,
+};
 use rask_exec::source::with_dictionaries;
 use rask_exec::{create_physical_expr, DataSource, MorselRef};
 use rask_expr::{conjunction, Expr, PlanSchema};
@@ -20,7 +22,7 @@ use crate::csv::{
     file_morsels, io_context, resolve_schema, CsvFile, CsvOptions, CsvScanConfig, CsvSchema,
     DEFAULT_CSV_MORSEL_BYTES,
 };
-use crate::parquet::{ParquetFile, ParquetFileScan, ParquetMorsel};
+use crate::parquet::{FirstPass, ParquetFile, ParquetFileScan, ParquetMorsel, ScanRuntimeFilter};
 use crate::prune::{compare_scalars, extract_predicates, ColumnPredicate, ColumnStats};
 use crate::scan_filter::ScanPredicate;
 use crate::types::{column_difference, normalize_type, ColumnSource};
@@ -377,6 +379,7 @@ impl ListingTable {
         let hive_source = |c: usize| ColumnSource::Hive(c - self.file_columns);
         let morsels = match &self.kind {
             Kind::Parquet(files) => {
+                let first_pass = Arc::new(FirstPass::default());
                 let mut morsels: Vec<Arc<ParquetMorsel>> = Vec::new();
                 let mut rows = 0usize;
                 'files: for (i, file) in files.iter().enumerate() {
@@ -396,6 +399,7 @@ impl ListingTable {
                         row_filters,
                         batch_size,
                         limit,
+                        &first_pass,
                     )?);
                     for rg in row_groups {
                         if limit.is_some_and(|l| rows >= l) {
@@ -405,12 +409,14 @@ impl ListingTable {
                         morsels.push(Arc::new(ParquetMorsel {
                             scan: Arc::clone(&scan),
                             row_group: rg,
+                            filters: Vec::new(),
                         }));
                     }
                 }
                 SourceMorsels::Parquet {
                     morsels,
                     pruning: Vec::new(),
+                    row_filters: Vec::new(),
                 }
             }
             Kind::Csv { files, schema } => {
@@ -495,7 +501,9 @@ impl ListingTable {
         predicates: &[Expr],
         batch_size: usize,
         limit: Option<usize>,
+        first_pass: &Arc<FirstPass>,
     ) -> Result<ParquetFileScan> {
+        let first_pass = Arc::clone(first_pass);
         // table column -> root column of this file
         let reader_schema = file.meta.schema();
         let root_of = |c: usize| -> Result<usize> {
@@ -547,6 +555,7 @@ impl ListingTable {
             hive: Arc::clone(&self.hive_values[partition]),
             batch_size,
             limit,
+            first_pass,
         })
     }
 }
@@ -1048,6 +1057,8 @@ enum SourceMorsels {
         /// Runtime filters that skip row groups: each slot with the statistics of its column
         /// per morsel, as `(min, max)` in the `i64` form of integer-like keys.
         pruning: Vec<RowGroupPruning>,
+        /// Runtime filters that the morsels apply to rows as they read them.
+        row_filters: Vec<Arc<ScanRuntimeFilter>>,
     },
     Csv {
         files: Vec<(usize, Arc<CsvFile>, Arc<Vec<ScalarValue>>)>,
@@ -1093,10 +1104,16 @@ impl DataSource for ListingSource {
     }
 
     fn with_runtime_filters(&self, filters: &[RuntimeFilterTarget]) -> Option<Arc<dyn DataSource>> {
-        let SourceMorsels::Parquet { morsels, pruning } = &self.morsels else {
+        let SourceMorsels::Parquet {
+            morsels,
+            pruning,
+            row_filters,
+        } = &self.morsels
+        else {
             return None;
         };
         let mut pruning = pruning.clone();
+        let mut row_filters = row_filters.clone();
         for (column, slot) in filters {
             let field = self.schema.fields().get(*column)?;
             // Statistics per file, read once for all of its row groups.
@@ -1119,6 +1136,11 @@ impl DataSource for ListingSource {
                 per_morsel.push(range);
             }
             pruning.push((slot.clone(), per_morsel));
+            row_filters.push(Arc::new(ScanRuntimeFilter {
+                column: *column,
+                slot: slot.clone(),
+                usefulness: FilterUsefulness::default(),
+            }));
         }
         Some(Arc::new(ListingSource {
             table: self.table.clone(),
@@ -1126,6 +1148,7 @@ impl DataSource for ListingSource {
             morsels: SourceMorsels::Parquet {
                 morsels: morsels.clone(),
                 pruning,
+                row_filters,
             },
             predicates: self.predicates.clone(),
             dictionary: self.dictionary.clone(),
@@ -1133,7 +1156,12 @@ impl DataSource for ListingSource {
     }
 
     fn with_dictionary_columns(&self, columns: &[usize]) -> Option<Arc<dyn DataSource>> {
-        let SourceMorsels::Parquet { morsels, pruning } = &self.morsels else {
+        let SourceMorsels::Parquet {
+            morsels,
+            pruning,
+            row_filters,
+        } = &self.morsels
+        else {
             return None;
         };
         if columns.is_empty()
@@ -1160,6 +1188,7 @@ impl DataSource for ListingSource {
             out.push(Arc::new(ParquetMorsel {
                 scan,
                 row_group: m.row_group,
+                filters: Vec::new(),
             }));
         }
         Some(Arc::new(ListingSource {
@@ -1168,6 +1197,7 @@ impl DataSource for ListingSource {
             morsels: SourceMorsels::Parquet {
                 morsels: out,
                 pruning: pruning.clone(),
+                row_filters: row_filters.clone(),
             },
             predicates: self.predicates.clone(),
             dictionary: columns
@@ -1179,10 +1209,20 @@ impl DataSource for ListingSource {
 
     fn morsels(&self) -> Result<Vec<MorselRef>> {
         match &self.morsels {
-            SourceMorsels::Parquet { morsels, pruning } => {
+            SourceMorsels::Parquet {
+                morsels,
+                pruning,
+                row_filters,
+            } => {
                 let filters: Vec<_> = pruning
                     .iter()
                     .filter_map(|(slot, stats)| Some((slot.get()?, stats)))
+                    .collect();
+                // The runtime filters published by now, tested on rows as they are read.
+                let published: Vec<Arc<ScanRuntimeFilter>> = row_filters
+                    .iter()
+                    .filter(|f| f.slot.get().is_some())
+                    .map(Arc::clone)
                     .collect();
                 Ok(morsels
                     .iter()
@@ -1193,7 +1233,17 @@ impl DataSource for ListingSource {
                             None => !f.is_empty(),
                         })
                     })
-                    .map(|(_, m)| Arc::clone(m) as MorselRef)
+                    .map(|(_, m)| -> MorselRef {
+                        if published.is_empty() {
+                            Arc::clone(m) as MorselRef
+                        } else {
+                            Arc::new(ParquetMorsel {
+                                scan: Arc::clone(&m.scan),
+                                row_group: m.row_group,
+                                filters: published.clone(),
+                            })
+                        }
+                    })
                     .collect())
             }
             SourceMorsels::Csv {
@@ -1246,6 +1296,7 @@ fn dictionary_scan(
         hive: Arc::clone(&scan.hive),
         batch_size: scan.batch_size,
         limit: scan.limit,
+        first_pass: Arc::clone(&scan.first_pass),
     })
 }
 
@@ -1553,6 +1604,92 @@ mod tests {
         let t = ListingTable::try_new(s(&plain_path), TableFormat::Parquet).unwrap();
         let source = t.scan(None, &[], None, 700).unwrap();
         assert!(source.with_dictionary_columns(&[0]).is_none());
+    }
+
+    /// Rows (id, name, score) of the batches, in order.
+    fn id_name_score(batches: &[RecordBatch]) -> Vec<(i64, String, f64)> {
+        let mut out = Vec::new();
+        for b in batches {
+            let id = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+            let name = b.column(1).as_string::<i32>();
+            let score = b.column(2).as_primitive::<arrow::datatypes::Float64Type>();
+            for i in 0..b.num_rows() {
+                out.push((id.value(i), name.value(i).to_string(), score.value(i)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn filters_read_in_two_passes_keep_the_right_rows() {
+        use rask_exec::join::runtime_filter::{RuntimeFilter, RuntimeFilterSlot};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write_parquet(&path, &[batch(0..20_000)], 5_000);
+        let t = ListingTable::try_new(s(&path), TableFormat::Parquet).unwrap();
+        let want = |keep: &dyn Fn(i64) -> bool| -> Vec<(i64, String, f64)> {
+            (0..20_000)
+                .filter(|&i| keep(i))
+                .map(|i| (i, format!("n{i}"), i as f64 / 2.0))
+                .collect()
+        };
+        // A long run (the second pass skips), scattered rows (arrow decodes and filters),
+        // most rows (one pass after the first row group), none.
+        type Case = (Expr, Box<dyn Fn(i64) -> bool>);
+        let cases: Vec<Case> = vec![
+            (
+                col("id")
+                    .gt_eq(lit(6_000i64))
+                    .and(col("id").lt(lit(6_400i64))),
+                Box::new(|i| (6_000..6_400).contains(&i)),
+            ),
+            (
+                col("score").lt(lit(9_000.0)).and(col("id").gt(lit(100i64))),
+                Box::new(|i| i > 100 && (i as f64 / 2.0) < 9_000.0),
+            ),
+            (col("id").lt(lit(0i64)), Box::new(|_| false)),
+        ];
+        for (predicate, keep) in &cases {
+            for batch_size in [1_000, 4_096] {
+                let src = t
+                    .scan_filtered(
+                        Some(&[0, 1, 2]),
+                        &[],
+                        std::slice::from_ref(predicate),
+                        None,
+                        batch_size,
+                    )
+                    .unwrap();
+                let got = id_name_score(&collect(&src).unwrap());
+                assert_eq!(got, want(keep.as_ref()), "{predicate} batch {batch_size}");
+            }
+        }
+        // Published runtime filters on `id`. The scan's filtering is an optimisation (the
+        // RuntimeFilterExec above it guarantees the answer): a range, in long runs, is read
+        // in two passes throughout; scattered keys only in the first row group, one pass
+        // after it, every row then coming through whole.
+        let publish = |slot: &RuntimeFilterSlot, keys: Vec<i64>| {
+            let keys: ArrayRef = Arc::new(Int64Array::from(keys));
+            slot.set(RuntimeFilter::from_keys(&keys).unwrap().map(Arc::new));
+        };
+        let filtered_scan = || {
+            let slot = RuntimeFilterSlot::default();
+            let src = t.scan(Some(&[0, 1, 2]), &[], None, 2_048).unwrap();
+            (
+                src.with_runtime_filters(&[(0, slot.clone())]).unwrap(),
+                slot,
+            )
+        };
+        let (src, slot) = filtered_scan();
+        publish(&slot, (12_345..13_000).collect());
+        let got = id_name_score(&collect(&src).unwrap());
+        assert_eq!(got, want(&|i| (12_345..13_000).contains(&i)));
+        let (src, slot) = filtered_scan();
+        publish(&slot, (0..20_000).step_by(37).collect());
+        let got = id_name_score(&collect(&src).unwrap());
+        let first_group = want(&|i| i < 5_000 && i % 37 == 0);
+        assert_eq!(got[..first_group.len()], first_group[..]);
+        assert_eq!(got[first_group.len()..], want(&|i| i >= 5_000)[..]);
     }
 
     #[test]

@@ -12,9 +12,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array,
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, RecordBatch,
+    UInt32Array,
 };
-use arrow::compute::{concat, filter_record_batch, take};
+use arrow::buffer::BooleanBuffer;
+use arrow::compute::{concat, filter_record_batch, prep_null_mask_filter, take};
 use arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use rask_common::{exec_err, Result};
 use rask_exec::physical_expr::PhysicalExpr;
@@ -49,7 +51,11 @@ pub(crate) type DictionaryCache = Option<(ArrayRef, BooleanArray)>;
 
 impl ScanPredicate {
     /// Which rows of `batch` (as read) the conjunct keeps; NULL drops.
-    fn evaluate(&self, batch: &RecordBatch, cache: &mut DictionaryCache) -> Result<BooleanArray> {
+    fn evaluate(
+        &self,
+        batch: &RecordBatch,
+        cache: &mut DictionaryCache,
+    ) -> Result<BooleanArray> {
         if self.dictionary {
             if let Some(mask) = self.evaluate_dictionary(batch, cache) {
                 return Ok(mask);
@@ -124,26 +130,86 @@ fn boolean(a: ArrayRef) -> Result<BooleanArray> {
 pub(crate) fn apply(
     predicates: &[ScanPredicate],
     caches: &mut [DictionaryCache],
-    mut batch: RecordBatch,
+    batch: RecordBatch,
 ) -> Result<RecordBatch> {
+    Ok(select(predicates, caches, batch)?.batch)
+}
+
+/// [`apply`], also telling which rows of `batch` were kept.
+pub(crate) fn select(
+    predicates: &[ScanPredicate],
+    caches: &mut [DictionaryCache],
+    batch: RecordBatch,
+) -> Result<Selection> {
+    let mut selection = Selection::new(batch);
     for (p, cache) in predicates.iter().zip(caches.iter_mut()) {
-        if batch.num_rows() == 0 {
+        if selection.batch.num_rows() == 0 {
             break;
         }
-        let mask = p.evaluate(&batch, cache)?;
-        if mask.len() != batch.num_rows() {
-            return exec_err!(
-                "filter predicate gave {} values for {} rows",
-                mask.len(),
-                batch.num_rows()
-            );
-        }
-        if mask.null_count() == 0 && mask.true_count() == batch.num_rows() {
-            continue;
-        }
-        batch = filter_record_batch(&batch, &mask)?;
+        let mask = p.evaluate(&selection.batch, cache)?;
+        selection.keep(&mask)?;
     }
-    Ok(batch)
+    Ok(selection)
+}
+
+/// Rows of a batch being narrowed by one mask after another, each over the rows the
+/// earlier ones kept: the rows kept, and which rows of the first batch they are.
+pub(crate) struct Selection {
+    /// The rows kept so far.
+    pub batch: RecordBatch,
+    rows: usize,
+    /// Which of the first batch's rows are kept; `None`: all of them.
+    mask: Option<BooleanBuffer>,
+}
+
+impl Selection {
+    /// All the rows of `batch`.
+    pub fn new(batch: RecordBatch) -> Self {
+        let rows = batch.num_rows();
+        Selection {
+            batch,
+            rows,
+            mask: None,
+        }
+    }
+
+    /// Keeps the rows of [`Selection::batch`] where `mask` (one value per row) is TRUE.
+    pub fn keep(&mut self, mask: &BooleanArray) -> Result<()> {
+        let n = self.batch.num_rows();
+        if mask.len() != n {
+            return exec_err!("filter predicate gave {} values for {n} rows", mask.len());
+        }
+        let mask = if mask.null_count() > 0 {
+            prep_null_mask_filter(mask)
+        } else {
+            mask.clone()
+        };
+        if mask.true_count() == n {
+            return Ok(());
+        }
+        self.batch = filter_record_batch(&self.batch, &mask)?;
+        self.mask = Some(match self.mask.take() {
+            None => mask.values().clone(),
+            Some(outer) => {
+                // The kept rows of `outer` that `mask` keeps too.
+                let inner = mask.values();
+                let mut bits = BooleanBufferBuilder::new(self.rows);
+                bits.append_n(self.rows, false);
+                for (j, i) in outer.set_indices().enumerate() {
+                    if inner.value(j) {
+                        bits.set_bit(i, true);
+                    }
+                }
+                bits.finish()
+            }
+        });
+        Ok(())
+    }
+
+    /// Which rows of the first batch are kept (`None`: all), and the rows kept.
+    pub fn finish(self) -> (Option<BooleanBuffer>, RecordBatch) {
+        (self.mask, self.batch)
+    }
 }
 
 #[cfg(test)]

@@ -367,15 +367,39 @@ pub type RuntimeFilterTarget = (usize, RuntimeFilterSlot);
 pub struct RuntimeFilterExec {
     filters: Vec<RuntimeFilterTarget>,
     display: String,
-    rows_in: AtomicU64,
-    rows_out: AtomicU64,
-    /// Set once the filters kept nearly every row: testing costs more than it saves.
-    off: AtomicBool,
+    usefulness: FilterUsefulness,
 }
 
 /// After this many rows, the filters stop if they kept more than [`KEEP_LIMIT`] of them.
 const ADAPT_ROWS: u64 = 1 << 18;
 const KEEP_LIMIT: f64 = 0.9;
+
+/// Counts what runtime filters keep, and turns them off once they have seen
+/// [`ADAPT_ROWS`] rows and kept more than [`KEEP_LIMIT`] of them: testing then costs more than
+/// it saves. Shared by the threads applying the same filters.
+#[derive(Debug, Default)]
+pub struct FilterUsefulness {
+    rows_in: AtomicU64,
+    rows_out: AtomicU64,
+    off: AtomicBool,
+}
+
+impl FilterUsefulness {
+    /// Whether the filters stopped.
+    pub fn is_off(&self) -> bool {
+        self.off.load(Ordering::Relaxed)
+    }
+
+    /// Records that the filters kept `kept` of `rows` rows.
+    pub fn record(&self, rows: usize, kept: usize) {
+        let (n, kept) = (rows as u64, kept as u64);
+        let seen = self.rows_in.fetch_add(n, Ordering::Relaxed) + n;
+        let out = self.rows_out.fetch_add(kept, Ordering::Relaxed) + kept;
+        if seen >= ADAPT_ROWS && out as f64 > KEEP_LIMIT * seen as f64 {
+            self.off.store(true, Ordering::Relaxed);
+        }
+    }
+}
 
 impl RuntimeFilterExec {
     /// Tests `filters` on each batch; `display` names the columns for EXPLAIN.
@@ -383,16 +407,14 @@ impl RuntimeFilterExec {
         RuntimeFilterExec {
             filters,
             display,
-            rows_in: AtomicU64::new(0),
-            rows_out: AtomicU64::new(0),
-            off: AtomicBool::new(false),
+            usefulness: FilterUsefulness::default(),
         }
     }
 }
 
 impl StreamOperator for RuntimeFilterExec {
     fn execute(&self, batch: RecordBatch) -> Result<Option<RecordBatch>> {
-        if self.off.load(Ordering::Relaxed) || batch.num_rows() == 0 {
+        if self.usefulness.is_off() || batch.num_rows() == 0 {
             return Ok(Some(batch));
         }
         let mut mask: Option<BooleanArray> = None;
@@ -411,13 +433,9 @@ impl StreamOperator for RuntimeFilterExec {
         let Some(mask) = mask else {
             return Ok(Some(batch));
         };
-        let n = batch.num_rows() as u64;
-        let kept = mask.true_count() as u64;
-        let seen = self.rows_in.fetch_add(n, Ordering::Relaxed) + n;
-        let out = self.rows_out.fetch_add(kept, Ordering::Relaxed) + kept;
-        if seen >= ADAPT_ROWS && out as f64 > KEEP_LIMIT * seen as f64 {
-            self.off.store(true, Ordering::Relaxed);
-        }
+        let n = batch.num_rows();
+        let kept = mask.true_count();
+        self.usefulness.record(n, kept);
         if kept == n {
             return Ok(Some(batch));
         }
