@@ -51,11 +51,7 @@ pub(crate) type DictionaryCache = Option<(ArrayRef, BooleanArray)>;
 
 impl ScanPredicate {
     /// Which rows of `batch` (as read) the conjunct keeps; NULL drops.
-    fn evaluate(
-        &self,
-        batch: &RecordBatch,
-        cache: &mut DictionaryCache,
-    ) -> Result<BooleanArray> {
+    fn evaluate(&self, batch: &RecordBatch, cache: &mut DictionaryCache) -> Result<BooleanArray> {
         if self.dictionary {
             if let Some(mask) = self.evaluate_dictionary(batch, cache) {
                 return Ok(mask);
