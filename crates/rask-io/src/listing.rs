@@ -12,7 +12,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ProjectionMask;
 use rask_common::{Error, Result, ScalarValue};
 use rask_exec::join::runtime_filter::{
-    scalar_as_i64, FilterUsefulness, RuntimeFilterSlot, RuntimeFilterTarget,
+    scalar_as_i64, FilterUsefulness, RuntimeFilter, RuntimeFilterTarget,
 };
 use rask_exec::source::with_dictionaries;
 use rask_exec::{create_physical_expr, DataSource, MorselRef};
@@ -415,8 +415,7 @@ impl ListingTable {
                 }
                 SourceMorsels::Parquet {
                     morsels,
-                    pruning: Vec::new(),
-                    row_filters: Vec::new(),
+                    filters: Vec::new(),
                 }
             }
             Kind::Csv { files, schema } => {
@@ -572,7 +571,6 @@ impl ListingTable {
         roots: &[usize],
     ) -> Result<(ArrowReaderMetadata, Vec<ScanPredicate>)> {
         let reader_schema = file.meta.schema();
-        let dictionary_encoded = |root: usize| file.dictionary_encoded(root);
         // Conjuncts on the same columns are evaluated together: (roots, table columns, conjuncts).
         let mut groups: Vec<(Vec<usize>, Vec<usize>, Vec<Expr>)> = Vec::new();
         for p in predicates {
@@ -609,7 +607,7 @@ impl ListingTable {
                 ([root], [i]) => {
                     *self.schema.field(*i).data_type() == DataType::Utf8
                         && *reader_schema.field(*root).data_type() == DataType::Utf8
-                        && dictionary_encoded(*root)
+                        && file.dictionary_encoded(*root)
                 }
                 _ => false,
             };
@@ -1045,20 +1043,14 @@ fn guess_format(path: &Path) -> Option<FormatGuess> {
     }
 }
 
-/// A runtime filter's slot with the statistics of its column per morsel, as `(min, max)` in
-/// the `i64` form of integer-like keys.
-type RowGroupPruning = (RuntimeFilterSlot, Vec<Option<(i64, i64)>>);
-
 /// The morsels of a scan: ready for Parquet, cut on demand for CSV (which may read each file
 /// once to look for quote characters).
 enum SourceMorsels {
     Parquet {
         morsels: Vec<Arc<ParquetMorsel>>,
-        /// Runtime filters that skip row groups: each slot with the statistics of its column
-        /// per morsel, as `(min, max)` in the `i64` form of integer-like keys.
-        pruning: Vec<RowGroupPruning>,
-        /// Runtime filters that the morsels apply to rows as they read them.
-        row_filters: Vec<Arc<ScanRuntimeFilter>>,
+        /// Runtime filters: they skip row groups by their statistics, and the morsels apply
+        /// them to rows as they read them.
+        filters: Vec<Arc<ScanRuntimeFilter>>,
     },
     Csv {
         files: Vec<(usize, Arc<CsvFile>, Arc<Vec<ScalarValue>>)>,
@@ -1106,14 +1098,12 @@ impl DataSource for ListingSource {
     fn with_runtime_filters(&self, filters: &[RuntimeFilterTarget]) -> Option<Arc<dyn DataSource>> {
         let SourceMorsels::Parquet {
             morsels,
-            pruning,
-            row_filters,
+            filters: published,
         } = &self.morsels
         else {
             return None;
         };
-        let mut pruning = pruning.clone();
-        let mut row_filters = row_filters.clone();
+        let mut scan_filters = published.clone();
         for (column, slot) in filters {
             let field = self.schema.fields().get(*column)?;
             // Statistics per file, read once for all of its row groups.
@@ -1135,10 +1125,10 @@ impl DataSource for ListingSource {
                 });
                 per_morsel.push(range);
             }
-            pruning.push((slot.clone(), per_morsel));
-            row_filters.push(Arc::new(ScanRuntimeFilter {
+            scan_filters.push(Arc::new(ScanRuntimeFilter {
                 column: *column,
                 slot: slot.clone(),
+                ranges: per_morsel,
                 usefulness: FilterUsefulness::default(),
             }));
         }
@@ -1147,8 +1137,7 @@ impl DataSource for ListingSource {
             schema: Arc::clone(&self.schema),
             morsels: SourceMorsels::Parquet {
                 morsels: morsels.clone(),
-                pruning,
-                row_filters,
+                filters: scan_filters,
             },
             predicates: self.predicates.clone(),
             dictionary: self.dictionary.clone(),
@@ -1156,12 +1145,7 @@ impl DataSource for ListingSource {
     }
 
     fn with_dictionary_columns(&self, columns: &[usize]) -> Option<Arc<dyn DataSource>> {
-        let SourceMorsels::Parquet {
-            morsels,
-            pruning,
-            row_filters,
-        } = &self.morsels
-        else {
+        let SourceMorsels::Parquet { morsels, filters } = &self.morsels else {
             return None;
         };
         if columns.is_empty()
@@ -1196,8 +1180,7 @@ impl DataSource for ListingSource {
             schema,
             morsels: SourceMorsels::Parquet {
                 morsels: out,
-                pruning: pruning.clone(),
-                row_filters: row_filters.clone(),
+                filters: filters.clone(),
             },
             predicates: self.predicates.clone(),
             dictionary: columns
@@ -1209,38 +1192,32 @@ impl DataSource for ListingSource {
 
     fn morsels(&self) -> Result<Vec<MorselRef>> {
         match &self.morsels {
-            SourceMorsels::Parquet {
-                morsels,
-                pruning,
-                row_filters,
-            } => {
-                let filters: Vec<_> = pruning
+            SourceMorsels::Parquet { morsels, filters } => {
+                // The runtime filters published by now: they skip row groups by their
+                // statistics, and the morsels test them on rows as they read them.
+                let published: Vec<(Arc<RuntimeFilter>, &Arc<ScanRuntimeFilter>)> = filters
                     .iter()
-                    .filter_map(|(slot, stats)| Some((slot.get()?, stats)))
+                    .filter_map(|f| Some((f.slot.get()?, f)))
                     .collect();
-                // The runtime filters published by now, tested on rows as they are read.
-                let published: Vec<Arc<ScanRuntimeFilter>> = row_filters
-                    .iter()
-                    .filter(|f| f.slot.get().is_some())
-                    .map(Arc::clone)
-                    .collect();
+                let to_apply: Vec<Arc<ScanRuntimeFilter>> =
+                    published.iter().map(|(_, f)| Arc::clone(f)).collect();
                 Ok(morsels
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| {
-                        filters.iter().all(|(f, stats)| match stats[*i] {
+                        published.iter().all(|(f, s)| match s.ranges[*i] {
                             Some((lo, hi)) => f.may_hold_range(lo, hi),
                             None => !f.is_empty(),
                         })
                     })
                     .map(|(_, m)| -> MorselRef {
-                        if published.is_empty() {
+                        if to_apply.is_empty() {
                             Arc::clone(m) as MorselRef
                         } else {
                             Arc::new(ParquetMorsel {
                                 scan: Arc::clone(&m.scan),
                                 row_group: m.row_group,
-                                filters: published.clone(),
+                                filters: to_apply.clone(),
                             })
                         }
                     })

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{cast_with_options, concat_batches, filter_record_batch, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -280,6 +280,9 @@ pub(crate) struct ScanRuntimeFilter {
     /// Column of the scan's output.
     pub column: usize,
     pub slot: RuntimeFilterSlot,
+    /// The column's `(min, max)` per morsel of the source, in the `i64` form of integer-like
+    /// keys: row groups whose range holds no build key are skipped.
+    pub ranges: Vec<Option<(i64, i64)>>,
     pub usefulness: FilterUsefulness,
 }
 
@@ -318,11 +321,7 @@ type ActiveFilter<'a> = (
 
 impl ParquetMorsel {
     fn read_error(&self, e: impl fmt::Display) -> Error {
-        Error::Execution(format!(
-            "failed to read parquet file '{}' (row group {}): {e}",
-            self.scan.file.path.display(),
-            self.row_group
-        ))
+        read_error(&self.scan, self.row_group, e)
     }
 
     /// A reader of the scan's roots at `positions` (ascending) of this row group.
@@ -420,34 +419,28 @@ impl ParquetMorsel {
         let rest: Vec<usize> = (0..scan.roots.len())
             .filter(|p| first.binary_search(p).is_err())
             .collect();
-        // Output columns in the order of the scan's roots, from the two passes.
-        let combine = move |firsts: &RecordBatch, rests: Option<&RecordBatch>| {
-            let columns: Vec<ArrayRef> = (0..scan.roots.len())
-                .map(|p| match (first.binary_search(&p), rests) {
-                    (Ok(i), _) => Arc::clone(firsts.column(i)),
-                    (Err(_), Some(r)) => Arc::clone(r.column(rest_index(&first, p))),
-                    (Err(_), None) => new_null_array(&DataType::Null, firsts.num_rows()),
-                })
-                .collect();
-            assemble(&scan, &columns, firsts.num_rows())
-        };
         if kept_rows == 0 {
             return Ok(Box::new(std::iter::empty()));
         }
         if rest.is_empty() {
+            // The first pass read every root, in order.
             return Ok(Box::new(
                 kept.into_iter()
                     .filter(|b| b.num_rows() > 0)
-                    .map(move |b| combine(&b, None)),
+                    .map(move |b| assemble(&scan, b.columns(), b.num_rows())),
             ));
         }
-        let path = self.scan.file.path.clone();
-        let rg = self.row_group;
-        let read_error = move |e: ArrowError| {
-            Error::Execution(format!(
-                "failed to read parquet file '{}' (row group {rg}): {e}",
-                path.display()
-            ))
+        let (error_scan, rg) = (Arc::clone(&scan), self.row_group);
+        let read_error = move |e: ArrowError| read_error(&error_scan, rg, e);
+        // Output columns in the order of the scan's roots, from the two passes.
+        let combine = move |firsts: &RecordBatch, rests: &RecordBatch| {
+            let columns: Vec<ArrayRef> = (0..scan.roots.len())
+                .map(|p| match first.binary_search(&p) {
+                    Ok(i) => Arc::clone(firsts.column(i)),
+                    Err(_) => Arc::clone(rests.column(rest_index(&first, p))),
+                })
+                .collect();
+            assemble(&scan, &columns, firsts.num_rows())
         };
         // Selected runs: arrow skips rows run by run, and decodes every row (then filters)
         // when runs are short, which is no better than one pass.
@@ -477,7 +470,7 @@ impl ParquetMorsel {
                         Some(m) => filter_record_batch(&batch, &BooleanArray::new(m, None))?,
                         None => batch,
                     };
-                    combine(&firsts, Some(&batch)).map(Some)
+                    combine(&firsts, &batch).map(Some)
                 };
                 step().transpose()
             })));
@@ -506,9 +499,17 @@ impl ParquetMorsel {
             }
             let slice = firsts.slice(offset, n);
             offset += n;
-            combine(&slice, Some(&batch))
+            combine(&slice, &batch)
         })))
     }
+}
+
+/// The error of a failed read of row group `rg` of `scan`'s file.
+fn read_error(scan: &ParquetFileScan, rg: usize, e: impl fmt::Display) -> Error {
+    Error::Execution(format!(
+        "failed to read parquet file '{}' (row group {rg}): {e}",
+        scan.file.path.display()
+    ))
 }
 
 /// Position of root position `p` among the roots not in `first`.
@@ -528,17 +529,11 @@ impl Morsel for ParquetMorsel {
         let scan = Arc::clone(&self.scan);
         let all: Vec<usize> = (0..scan.roots.len()).collect();
         let reader = self.reader(&all, None)?;
-        let path = scan.file.path.clone();
         let rg = self.row_group;
-        // Only a scan with a limit and filters comes here with conjuncts (none today).
+        // Conjuncts come here once two passes stopped paying (see `FirstPass`).
         let mut caches: Vec<DictionaryCache> = vec![None; scan.predicates.len()];
         Ok(Box::new(reader.map(move |batch| {
-            let batch = batch.map_err(|e| {
-                Error::Execution(format!(
-                    "failed to read parquet file '{}' (row group {rg}): {e}",
-                    path.display()
-                ))
-            })?;
+            let batch = batch.map_err(|e| read_error(&scan, rg, e))?;
             let batch = apply(&scan.predicates, &mut caches, batch)?;
             assemble(&scan, batch.columns(), batch.num_rows())
         })))
