@@ -5,7 +5,8 @@
 //! * no key (global aggregate): [`GlobalInterner`], one group;
 //! * one integer-like key (ints, dates, timestamps, booleans, floats by normalised bits,
 //!   decimals up to 18 digits): [`IntInterner`], a direct-index table while the values span
-//!   at most [`DENSE_MAX`] slots, a hash table of `(i64, id)` past that;
+//!   at most [`DENSE_MAX`] slots, or at most [`DENSE_RATIO`] slots per key (up to
+//!   [`DENSE_SPARSE_MAX`]), a hash table of `(i64, id)` past that;
 //! * one string key (Utf8, LargeUtf8, Utf8View, binary, dictionaries of strings):
 //!   [`StrInterner`], keys stored once in one byte buffer, a `HashTable<(hash, id)>`;
 //!   dictionaries intern each referenced dictionary value once and map rows through a table;
@@ -61,8 +62,15 @@ pub(crate) fn new_interner(types: &[DataType], force_row: bool) -> Result<Box<dy
     Ok(Box::new(RowInterner::new(types)?))
 }
 
-/// Widest span of values the direct-index integer path handles (4 MiB of table).
+/// Widest span of values the direct-index integer path always takes (4 MiB of table).
 pub(crate) const DENSE_MAX: i128 = 1 << 20;
+/// Past [`DENSE_MAX`], the direct-index path is kept while the span is at most this many
+/// slots per key seen: 4 bytes a slot is then no more than a hash table's 16-byte entries at
+/// its usual load, and keys that arrive in order (a table sorted or clustered by the key)
+/// touch the table sequentially instead of at random.
+const DENSE_RATIO: i128 = 16;
+/// The widest direct-index table (512 MiB).
+const DENSE_SPARSE_MAX: i128 = 1 << 27;
 
 fn int_like(t: &DataType) -> bool {
     use DataType::*;
@@ -368,6 +376,11 @@ impl IntInterner {
         }
     }
 
+    /// Every group's key (0 for the NULL group) and the NULL group.
+    pub(crate) fn int_keys(&self) -> (&[i64], Option<u32>) {
+        (&self.keys, self.null_group)
+    }
+
     fn null_id(&mut self) -> Result<u32> {
         if let Some(g) = self.null_group {
             return Ok(g);
@@ -378,8 +391,9 @@ impl IntInterner {
         Ok(g)
     }
 
-    /// Makes the dense table cover `lo..=hi`, or switches to hashing if that is too wide.
-    fn cover(&mut self, lo: i64, hi: i64) {
+    /// Makes the dense table cover `lo..=hi`, or switches to hashing if that is too wide for
+    /// the keys it will hold (at most `incoming` more than now).
+    fn cover(&mut self, lo: i64, hi: i64, incoming: usize) {
         let IntMode::Dense { base, lut } = &mut self.mode else {
             return;
         };
@@ -394,7 +408,9 @@ impl IntInterner {
         if old_len > 0 && new_lo == old_lo && span == old_len {
             return;
         }
-        if span > DENSE_MAX {
+        let keys = (self.keys.len() + incoming) as i128;
+        let widest = DENSE_MAX.max((DENSE_RATIO * keys).min(DENSE_SPARSE_MAX));
+        if span > widest {
             let mut table = HashTable::with_capacity(self.keys.len().max(1024));
             for (g, &k) in self.keys.iter().enumerate() {
                 if Some(g as u32) != self.null_group {
@@ -406,7 +422,7 @@ impl IntInterner {
         }
         // Leave slack on the side that grew, so that slowly widening ranges do not copy the
         // table for every batch.
-        let cap = span.max(old_len * 2).min(DENSE_MAX).max(span);
+        let cap = span.max(old_len * 2).min(widest).max(span);
         let start = if old_len > 0 && new_lo < old_lo {
             (new_hi - cap + 1).max(i64::MIN as i128)
         } else {
@@ -449,7 +465,7 @@ impl IntInterner {
                 }
             }
             if lo <= hi {
-                self.cover(lo, hi);
+                self.cover(lo, hi, values.len());
             }
         }
         let null_id = match nulls {
@@ -485,8 +501,16 @@ impl IntInterner {
                 }
             }
             IntMode::Hash(table) => {
+                // Keys often come in runs (input sorted or clustered by the key): a row whose
+                // key is the previous row's reuses its group without a probe.
+                let mut last: Option<(i64, u32)> = None;
                 let mut one = |k: i64| -> u32 {
-                    match table.entry(hash_i64(k), |e| e.0 == k, |e| hash_i64(e.0)) {
+                    if let Some((lk, lg)) = last {
+                        if lk == k {
+                            return lg;
+                        }
+                    }
+                    let g = match table.entry(hash_i64(k), |e| e.0 == k, |e| hash_i64(e.0)) {
                         Entry::Occupied(o) => o.get().1,
                         Entry::Vacant(v) => {
                             let g = keys.len() as u32;
@@ -494,7 +518,9 @@ impl IntInterner {
                             v.insert((k, g));
                             g
                         }
-                    }
+                    };
+                    last = Some((k, g));
+                    g
                 };
                 match nulls {
                     None => ids.extend(values.iter().map(|v| one(v.to_key()))),

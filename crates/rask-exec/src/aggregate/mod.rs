@@ -30,7 +30,7 @@ use crate::physical_expr::PhysicalExpr;
 use crate::source::{DataSource, MemorySource};
 
 use accumulators::{create_accumulator, AccSpec, GroupsAcc};
-use group_keys::{new_interner, ComposeMerger, GroupInterner, PackedKey, PackedTable};
+use group_keys::{new_interner, ComposeMerger, GroupInterner, IntInterner, PackedKey, PackedTable};
 use holistic::ITEM_SHIFT;
 
 /// Output batches hold at most this many rows.
@@ -275,9 +275,9 @@ impl AggLocal {
         self.interner.as_ref().map_or(0, |i| i.num_groups())
     }
 
-    /// Freezes the accumulators and splits the groups into `parts` partitions by key hash:
-    /// per partition, the key columns and the local group ids.
-    fn split(&mut self, parts: usize) -> Result<Split> {
+    /// Freezes the accumulators and splits the groups into `parts` partitions (see
+    /// [`Partitioner`]): per partition, the key columns and the local group ids.
+    fn split(&mut self, parts: usize, by: &Partitioner) -> Result<Split> {
         for a in &mut self.accs {
             a.freeze()?;
         }
@@ -292,6 +292,22 @@ impl AggLocal {
                 src: vec![(0..n as u32).collect()],
             });
         }
+        let mut src: Vec<Vec<u32>> = vec![Vec::new(); parts];
+        if let Partitioner::IntRanges(bounds) = by {
+            let Some(t) = interner.as_any().downcast_ref::<IntInterner>() else {
+                return internal_err!("integer-range merge of a table without an integer key");
+            };
+            let (values, null_group) = t.int_keys();
+            for (g, &k) in values.iter().enumerate() {
+                let p = if null_group == Some(g as u32) {
+                    0
+                } else {
+                    bounds.partition_point(|&b| b <= k)
+                };
+                src[p].push(g as u32);
+            }
+            return Split::take(keys, src);
+        }
         let mut hashes = Vec::new();
         if hash_columns(&keys, n, &mut hashes).is_err() {
             // Key types the engine hash does not know: hash their row encoding.
@@ -303,20 +319,49 @@ impl AggLocal {
             let rows = conv.convert_columns(&keys)?;
             hashes = rows.iter().map(|r| hash_bytes(r.as_ref())).collect();
         }
-        let mut src: Vec<Vec<u32>> = vec![Vec::new(); parts];
         for (g, h) in hashes.iter().enumerate() {
             src[partition_of(*h, parts)].push(g as u32);
         }
-        let keys = src
-            .iter()
-            .map(|s| {
-                let idx = UInt32Array::from(s.clone());
-                keys.iter()
-                    .map(|k| Ok(take(k.as_ref(), &idx, None)?))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Split { keys, src })
+        Split::take(keys, src)
+    }
+}
+
+/// How a merge assigns each worker's groups to partitions.
+enum Partitioner {
+    /// By the hash of the key.
+    Hash,
+    /// One integer key: partition `p` holds the keys between bounds `p - 1` and `p` (NULL in
+    /// partition 0). Each partition's keys then lie in a narrow range, which its table can
+    /// index directly where hashed partitions would each span every key.
+    IntRanges(Vec<i64>),
+}
+
+impl Partitioner {
+    /// Ranges when every table has one integer key, their bounds the quantiles of a sample
+    /// of the keys (so the partitions hold about as many groups each); hashing otherwise.
+    fn for_tables(live: &[AggLocal], parts: usize) -> Partitioner {
+        const SAMPLE: usize = 4096;
+        let mut sample = Vec::new();
+        for l in live {
+            let Some(t) = l
+                .interner
+                .as_deref()
+                .and_then(|i| i.as_any().downcast_ref::<IntInterner>())
+            else {
+                return Partitioner::Hash;
+            };
+            let (values, _) = t.int_keys();
+            sample.extend(values.iter().step_by((values.len() / SAMPLE).max(1)));
+        }
+        if parts <= 1 || sample.is_empty() {
+            return Partitioner::Hash;
+        }
+        sample.sort_unstable();
+        Partitioner::IntRanges(
+            (1..parts)
+                .map(|p| sample[p * sample.len() / parts])
+                .collect(),
+        )
     }
 }
 
@@ -346,6 +391,23 @@ fn partition_of(hash: u64, parts: usize) -> usize {
 struct Split {
     keys: Vec<Vec<ArrayRef>>,
     src: Vec<Vec<u32>>,
+}
+
+impl Split {
+    /// The split whose partition `p` holds groups `src[p]` of the table with key columns
+    /// `keys`.
+    fn take(keys: Vec<ArrayRef>, src: Vec<Vec<u32>>) -> Result<Split> {
+        let keys = src
+            .iter()
+            .map(|s| {
+                let idx = UInt32Array::from(s.clone());
+                keys.iter()
+                    .map(|k| Ok(take(k.as_ref(), &idx, None)?))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Split { keys, src })
+    }
 }
 
 impl SinkLocal for AggLocal {
@@ -592,9 +654,10 @@ impl HashAggregateExec {
                 }
             }
         }
+        let by = Partitioner::for_tables(&live, parts);
         let splits = live
             .par_iter_mut()
-            .map(|l| l.split(parts))
+            .map(|l| l.split(parts, &by))
             .collect::<Result<Vec<_>>>()?;
         let live = &live;
         let splits = &splits;
@@ -1459,6 +1522,26 @@ mod tests {
                 .flatten()
                 .all(|b| b.num_rows() <= MAX_OUTPUT_ROWS));
             assert_rows_eq(&result_rows(&got), &want, &format!("{keys:?}"));
+        }
+        // One integer key spanning more than a direct-index table takes at once: ascending
+        // and 4 apart (direct-index tables past DENSE_MAX), 40 apart (hashed), scattered with
+        // negatives; with NULLs. The workers' tables merge by key range.
+        let gens: [fn(usize) -> Option<i64>; 3] = [
+            |i| Some(i as i64 * 4),
+            |i| Some(i as i64 * 40),
+            |i| (i % 97 != 0).then(|| (i as i64 * 2_654_435_761) % 1_000_000_007 - 500_000_000),
+        ];
+        for (n, g) in gens.iter().enumerate() {
+            let mut rows = gen_rows(300_000, 10);
+            for (i, r) in rows.iter_mut().enumerate() {
+                r.k_int = g(i % 280_000);
+            }
+            let want = expected(&rows, &[K_INT], &aggs);
+            for threads in [2, 3] {
+                let exec = make_exec(&[K_INT], &aggs, false);
+                let got = run_exec(exec, partitions(&rows, 6, 8192), threads).unwrap();
+                assert_rows_eq(&result_rows(&got), &want, &format!("generator {n}"));
+            }
         }
     }
 
