@@ -29,6 +29,11 @@ pub trait TableSource: Send + Sync + fmt::Debug {
     fn supports_filter_pruning(&self) -> bool {
         false
     }
+    /// The smallest and largest non-null value of column `column` (an index into
+    /// [`TableSource::schema`]) when known without scanning (Parquet statistics).
+    fn column_min_max(&self, _column: usize) -> Option<(ScalarValue, ScalarValue)> {
+        None
+    }
 }
 
 /// `FROM table`: reads (some columns of) a table.

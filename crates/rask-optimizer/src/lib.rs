@@ -26,4 +26,4 @@ mod utils;
 mod test_util;
 
 pub use optimizer::{Optimizer, OptimizerRule, RuleTiming};
-pub use rules::estimate_rows;
+pub use rules::{build_left, estimate_rows};

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rask_common::ScalarValue;
 use rask_expr::{Expr, Join, JoinType, LogicalPlan, LogicalPlanBuilder, TableSource};
 
 use crate::OptimizerRule;
@@ -13,6 +14,8 @@ use crate::OptimizerRule;
 pub struct TestSource {
     schema: SchemaRef,
     rows: Option<usize>,
+    /// Column `i`'s values lie in `0..=max[i]` (no statistics past the end).
+    max: Vec<i64>,
 }
 
 impl TableSource for TestSource {
@@ -28,6 +31,10 @@ impl TableSource for TestSource {
     fn num_rows(&self) -> Option<usize> {
         self.rows
     }
+    fn column_min_max(&self, column: usize) -> Option<(ScalarValue, ScalarValue)> {
+        let m = *self.max.get(column)?;
+        Some((ScalarValue::Int64(Some(0)), ScalarValue::Int64(Some(m))))
+    }
 }
 
 /// A source with columns `a, b, c, d` (Int64) and `s` (Utf8).
@@ -41,6 +48,7 @@ pub fn source() -> Arc<dyn TableSource> {
             Field::new("s", DataType::Utf8, true),
         ])),
         rows: None,
+        max: vec![],
     })
 }
 
@@ -49,12 +57,23 @@ pub fn source_with(fields: Vec<Field>) -> Arc<dyn TableSource> {
     Arc::new(TestSource {
         schema: Arc::new(Schema::new(fields)),
         rows: None,
+        max: vec![],
     })
 }
 
 /// A scan of a table `name` with `rows` rows (`None`: unknown) and the given columns: a name
 /// ending in `name` or `flag` is Utf8, every other one Int64.
 pub fn table(name: &str, columns: &[&str], rows: Option<usize>) -> LogicalPlanBuilder {
+    table_with_stats(name, columns, rows, &[])
+}
+
+/// [`table`], whose statistics say column `i`'s values lie in `0..=max[i]`.
+pub fn table_with_stats(
+    name: &str,
+    columns: &[&str],
+    rows: Option<usize>,
+    max: &[i64],
+) -> LogicalPlanBuilder {
     let fields = columns
         .iter()
         .map(|c| {
@@ -69,6 +88,7 @@ pub fn table(name: &str, columns: &[&str], rows: Option<usize>) -> LogicalPlanBu
     let source = Arc::new(TestSource {
         schema: Arc::new(Schema::new(fields)),
         rows,
+        max: max.to_vec(),
     });
     LogicalPlanBuilder::scan(name, source).expect("scan")
 }

@@ -1,9 +1,9 @@
 //! Tables a session knows by name: file tables, in-memory tables and views.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -29,6 +29,8 @@ use rask_io::{CsvOptions, ListingTable, TableFormat};
 /// ```
 pub struct FileTable {
     pub(crate) table: ListingTable,
+    /// Column statistics read so far (the optimizer asks for them many times).
+    min_max: Mutex<HashMap<usize, Option<(ScalarValue, ScalarValue)>>>,
 }
 
 impl fmt::Debug for FileTable {
@@ -40,16 +42,19 @@ impl fmt::Debug for FileTable {
 impl FileTable {
     /// Opens `path`, choosing the format from the file extensions.
     pub fn open(path: &str) -> Result<Self> {
-        Ok(FileTable {
-            table: ListingTable::try_new_infer(path)?,
-        })
+        Ok(FileTable::new(ListingTable::try_new_infer(path)?))
     }
 
     /// Opens `path` in `format`.
     pub fn open_as(path: &str, format: TableFormat) -> Result<Self> {
-        Ok(FileTable {
-            table: ListingTable::try_new(path, format)?,
-        })
+        Ok(FileTable::new(ListingTable::try_new(path, format)?))
+    }
+
+    pub(crate) fn new(table: ListingTable) -> Self {
+        FileTable {
+            table,
+            min_max: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -68,6 +73,13 @@ impl TableSource for FileTable {
     }
     fn supports_filter_pruning(&self) -> bool {
         true
+    }
+    fn column_min_max(&self, column: usize) -> Option<(ScalarValue, ScalarValue)> {
+        let mut cache = self.min_max.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(column)
+            .or_insert_with(|| self.table.column_min_max(column))
+            .clone()
     }
 }
 

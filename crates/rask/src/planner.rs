@@ -42,7 +42,7 @@ use crate::persist::PersistedTable;
 use rask_exec::map_partitions::MapPartitionsExec;
 use rask_exec::shuffle::{Partitioning, ShuffleExec};
 use rask_expr::{Repartition, RepartitionScheme};
-use rask_optimizer::estimate_rows;
+use rask_optimizer::{build_left, estimate_rows};
 
 /// A scan that filters as it reads, and the conjuncts left for a filter above it.
 type FilteredScan = (Arc<dyn DataSource>, Option<Expr>);
@@ -525,12 +525,12 @@ impl PhysicalPlanner<'_> {
         let null_aware = j.join_type == JoinType::LeftAntiNullAware;
         let use_hash =
             !on.is_empty() && hashable && !(null_aware && (on.len() != 1 || filter.is_some()));
-        // Build the side estimated smaller, for every join type (semi, anti and outer joins
-        // then emit matched or unmatched build rows after probing); `NOT IN` must build its
-        // right input.
+        // Build the right side unless the left is estimated clearly smaller (`build_left`),
+        // for every join type (semi, anti and outer joins then emit matched or unmatched build
+        // rows after probing); `NOT IN` must build its right input.
         let build_side = match (j.join_type, estimate_rows(&j.left), estimate_rows(&j.right)) {
             (JoinType::LeftAntiNullAware, _, _) => JoinSide::Right,
-            (_, l, r) if l < r => JoinSide::Left,
+            (_, l, r) if build_left(l, r) => JoinSide::Left,
             _ => JoinSide::Right,
         };
         let left = self.create(&j.left)?;
@@ -963,8 +963,9 @@ mod tests {
         let ctx = context();
         let left =
             rask_expr::LogicalPlanBuilder::from(Arc::clone(ctx.table("l").unwrap().logical_plan()))
-                .limit(0, Some(3))
+                .limit(0, Some(2))
                 .build();
+        // 2 rows against 5: less than half, so the left input is built.
         let right = Arc::clone(ctx.table("r").unwrap().logical_plan());
         let join = Join::try_new(left, right, on_k(), None, JoinType::Inner).unwrap();
         let config = SessionConfig::new();
@@ -977,8 +978,8 @@ mod tests {
             .collect(&physical)
             .unwrap();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        // l's first three rows (1, 2, 2) against r: 1 + 2 + 2 pairs.
-        assert_eq!(rows, 5);
+        // l's first two rows (1, 2) against r: 1 + 2 pairs.
+        assert_eq!(rows, 3);
         assert_eq!(batches[0].schema().field(0).name(), "k");
         assert_eq!(batches[0].schema().field(1).name(), "a");
     }

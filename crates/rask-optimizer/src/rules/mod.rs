@@ -14,6 +14,6 @@ pub use factor_disjunctions::FactorDisjunctions;
 pub use projection_pruning::ProjectionPruning;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_limit::PushDownLimit;
-pub use reorder_joins::{estimate_rows, ReorderJoins};
+pub use reorder_joins::{build_left, estimate_rows, ReorderJoins};
 pub use simplify_expressions::{simplify_expr, SimplifyExpressions};
 pub use single_distinct_to_groupby::SingleDistinctToGroupBy;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rask_common::{Result, ScalarValue};
 use rask_expr::{
-    conjunction, split_conjunction, Column, Expr, Join, JoinType, LogicalPlan, Operator,
+    conjunction, split_conjunction, Column, Expr, Filter, Join, JoinType, LogicalPlan, Operator,
     PlanSchema, Projection,
 };
 
@@ -25,27 +25,40 @@ const UNKNOWN_ROWS: f64 = 1_000_000.0;
 ///
 /// 1. start from the relation with the largest estimated row count;
 /// 2. repeatedly join the smallest remaining relation *connected* to what is joined so far by
-///    an equality usable as a key; failing that, one connected by any predicate; failing that
-///    (the query has a real cross product), the smallest remaining one;
+///    an equality usable as a key that references one side's rows (not one whose values,
+///    by the statistics, repeat on both sides, like two tables' nation keys); failing that,
+///    one connected by any key; failing that, by any predicate; failing that (the query has
+///    a real cross product), the smallest remaining one;
 /// 3. each predicate goes to the lowest join where all its relations are present: as a key
 ///    when it is an equality between the two inputs, as the join's filter otherwise.
 ///
 /// The executor builds its hash table on the right input and probes with the left, so each
-/// join gets the larger estimated side on the left. Ties keep the original order, so a tree
+/// join gets the relation on the right unless what is joined so far is estimated clearly
+/// smaller (see [`build_left`]). Ties keep the original order, so a tree
 /// over tables of unknown size that has no cross join comes back as it was.
 ///
 /// # Estimates
 ///
 /// * `TableScan`: `source.num_rows()` (exact for Parquet; 1,000,000 when unknown), capped by
 ///   `fetch`.
-/// * `Filter`: the input's estimate times 0.01 per `column = literal` conjunct (0.1 for a
-///   string literal), 0.9 per
-///   negation (`<>`, `NOT`, `NOT LIKE`, `NOT IN`, `NOT BETWEEN`, `IS NOT NULL`) and 0.1 per
-///   other conjunct.
+/// * `Filter`: the input's estimate times the selectivity of the conjuncts (see
+///   [`filter_selectivity`]): over a scan with statistics, range conjuncts on a column keep
+///   the part of its span they cover; otherwise 0.01 per `column = literal` conjunct (0.1 for
+///   a string literal), 0.9 per negation (`<>`, `NOT`, `NOT LIKE`, `NOT IN`, `NOT BETWEEN`,
+///   `IS NOT NULL`) and 0.1 per other conjunct.
 /// * `Aggregate`: input / 10 (one row without group keys); `Distinct`: input / 10.
 /// * `Limit`: at most `fetch`; `Union`: the sum; `Projection`, `SubqueryAlias`, `Sort`: input.
-/// * `Join`: keyed: the larger input; filter only: product / 10; cross: product; semi/anti:
-///   half of the kept side; outer: at least the preserved side(s).
+/// * `Join`: keyed: the rows of the input whose *unfiltered* estimate is larger (the side that
+///   references the other, as `lineitem` references `part`) times the fraction of its rows
+///   the other input's filters keep (a filtered dimension thins its facts: lineitem joined
+///   with the tenth of part that is green is a tenth of lineitem); when every key repeats on
+///   both sides (see [`many_to_many`]), the product over the keys' distinct values; filter
+///   only: product / 10;
+///   cross: product; semi/anti: half of the kept side; outer: at least the preserved side(s).
+///
+/// Beside its rows, each estimate carries the rows it would have without the filters below
+/// it (for a scan, the table; for an aggregation, its own rows): that is what tells a fact
+/// table from a dimension after both were filtered.
 ///
 /// # Output
 ///
@@ -107,6 +120,7 @@ fn optimize(plan: Arc<LogicalPlan>, any_order: bool) -> Result<Arc<LogicalPlan>>
 struct Relation {
     plan: Arc<LogicalPlan>,
     rows: f64,
+    est: Estimate,
 }
 
 /// A predicate of the flattened tree, over relations given as bit masks.
@@ -171,8 +185,10 @@ impl Flat<'_> {
         // The tree's columns are matched by name once it is rebuilt.
         let plan = optimize(Arc::clone(plan), true)?;
         self.starts.push(base);
+        let est = estimate(&plan);
         self.relations.push(Relation {
-            rows: estimate(&plan),
+            rows: est.rows,
+            est,
             plan,
         });
         Ok(Some(()))
@@ -241,11 +257,17 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
         }
     }
     let mut acc = Arc::clone(&relations[start].plan);
-    let mut acc_rows = relations[start].rows;
+    let mut acc_est = relations[start].est;
     let mut acc_mask: u64 = 1 << start;
     let mut remaining: Vec<usize> = (0..n).filter(|i| *i != start).collect();
     while !remaining.is_empty() {
         let keyable = |p: &Predicate, r: usize| key_sides(p, acc_mask, 1 << r).is_some();
+        // A key that references one side's rows (unique or nearly so there), not one that
+        // matches many rows on both sides (`s_nationkey = c_nationkey`).
+        let references = |p: &Predicate, r: usize| {
+            key_sides(p, acc_mask, 1 << r)
+                .is_some_and(|(a, b)| !many_to_many(&acc, &a, &relations[r].plan, &b))
+        };
         let touches = |p: &Predicate, r: usize| {
             let m = p.mask;
             m & (1 << r) != 0 && m & acc_mask != 0 && m & !(acc_mask | (1 << r)) == 0
@@ -257,7 +279,8 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
                 .filter(|r| ok(*r))
                 .min_by(|a, b| relations[*a].rows.total_cmp(&relations[*b].rows))
         };
-        let next = pick(&|r| preds.iter().any(|p| !p.placed && keyable(p, r)))
+        let next = pick(&|r| preds.iter().any(|p| !p.placed && references(p, r)))
+            .or_else(|| pick(&|r| preds.iter().any(|p| !p.placed && keyable(p, r))))
             .or_else(|| pick(&|r| preds.iter().any(|p| !p.placed && touches(p, r))))
             .or_else(|| pick(&|_| true))
             .expect("a remaining relation");
@@ -276,19 +299,11 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
             }
         }
         let right = &relations[next];
-        let has_keys = !keys.is_empty();
-        let (left_plan, right_plan, keys) = if right.rows > acc_rows {
+        let (left_plan, right_plan, keys) = if build_left(acc_est.rows, right.rows) {
             let swapped = keys.into_iter().map(|(a, r)| (r, a)).collect();
             (Arc::clone(&right.plan), acc, swapped)
         } else {
             (acc, Arc::clone(&right.plan), keys)
-        };
-        acc_rows = if has_keys {
-            acc_rows.max(right.rows)
-        } else if filter.is_empty() {
-            acc_rows * right.rows
-        } else {
-            acc_rows * right.rows / 10.0
         };
         acc = Arc::new(LogicalPlan::Join(Join::try_new(
             left_plan,
@@ -297,6 +312,7 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
             conjunction(filter),
             JoinType::Inner,
         )?));
+        acc_est = estimate(&acc);
         acc_mask = joined;
     }
     // Predicates over no relation at all (constants) would have been placed at the first join.
@@ -329,25 +345,80 @@ fn key_sides(p: &Predicate, acc: u64, r: u64) -> Option<(Expr, Expr)> {
     }
 }
 
+/// Whether a join whose inputs are estimated at `left` and `right` rows should build its hash
+/// table on the left input: only when the left is less than half the right. A right input
+/// that is not much bigger is built all the same: in a join tree the right input is one
+/// relation (the narrow rows of a table, whose scan takes runtime filters) and the left one
+/// the joins so far (wide rows, costlier to gather into a table), and estimates are rough.
+pub fn build_left(left: f64, right: f64) -> bool {
+    left * 2.0 < right
+}
+
 /// Estimated output rows of `plan` (see [`ReorderJoins`] for the rules): what join ordering,
 /// the physical planner's build sides and EXPLAIN's `est_rows` use.
 pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
-    estimate(plan)
+    estimate(plan).rows
 }
 
-fn estimate(plan: &LogicalPlan) -> f64 {
+/// An estimate: the rows, and the rows without the filters below (see [`ReorderJoins`]).
+#[derive(Debug, Clone, Copy)]
+struct Estimate {
+    rows: f64,
+    unfiltered: f64,
+}
+
+impl Estimate {
+    /// An estimate with no filter below it.
+    fn base(rows: f64) -> Estimate {
+        Estimate {
+            rows,
+            unfiltered: rows,
+        }
+    }
+
+    /// Scaled by `f` (a filter's selectivity), the unfiltered rows kept.
+    fn scaled(self, f: f64) -> Estimate {
+        Estimate {
+            rows: (self.rows * f).max(1.0),
+            unfiltered: self.unfiltered,
+        }
+    }
+
+    /// The fraction of the unfiltered rows kept.
+    fn kept(self) -> f64 {
+        (self.rows / self.unfiltered.max(1.0)).min(1.0)
+    }
+
+    /// An equi-join with `other`: the side with more unfiltered rows references the other,
+    /// whose filters thin it.
+    fn keyed(self, other: Estimate) -> Estimate {
+        let (fact, dim) = if self.unfiltered >= other.unfiltered {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        fact.scaled(dim.kept())
+    }
+
+    /// A join without keys: the product, times `f` for a filter.
+    fn product(self, other: Estimate, f: f64) -> Estimate {
+        Estimate {
+            rows: (self.rows * other.rows * f).max(1.0),
+            unfiltered: self.unfiltered * other.unfiltered,
+        }
+    }
+}
+
+fn estimate(plan: &LogicalPlan) -> Estimate {
     match plan {
         LogicalPlan::TableScan(s) => {
             let n = s.source.num_rows().map_or(UNKNOWN_ROWS, |n| n as f64);
-            s.fetch.map_or(n, |f| n.min(f as f64))
+            Estimate {
+                rows: s.fetch.map_or(n, |f| n.min(f as f64)),
+                unfiltered: n,
+            }
         }
-        LogicalPlan::Filter(f) => {
-            let sel: f64 = split_conjunction(&f.predicate)
-                .into_iter()
-                .map(selectivity)
-                .product();
-            (estimate(&f.input) * sel).max(1.0)
-        }
+        LogicalPlan::Filter(f) => estimate(&f.input).scaled(filter_selectivity(f)),
         LogicalPlan::Projection(p) => estimate(&p.input),
         LogicalPlan::Window(w) => estimate(&w.input),
         // branch `partition`: a shuffle keeps the rows; a partition function is a guess.
@@ -355,39 +426,214 @@ fn estimate(plan: &LogicalPlan) -> f64 {
         LogicalPlan::MapPartitions(m) => estimate(&m.input),
         LogicalPlan::SubqueryAlias(a) => estimate(&a.input),
         LogicalPlan::Sort(s) => {
-            let n = estimate(&s.input);
-            s.fetch.map_or(n, |f| n.min(f as f64))
+            let e = estimate(&s.input);
+            s.fetch.map_or(e, |f| Estimate {
+                rows: e.rows.min(f as f64),
+                ..e
+            })
         }
         LogicalPlan::Limit(l) => {
-            let n = (estimate(&l.input) - l.skip as f64).max(0.0);
-            l.fetch.map_or(n, |f| n.min(f as f64))
+            let e = estimate(&l.input);
+            let n = (e.rows - l.skip as f64).max(0.0);
+            Estimate {
+                rows: l.fetch.map_or(n, |f| n.min(f as f64)),
+                ..e
+            }
         }
-        LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => 1.0,
-        LogicalPlan::Aggregate(a) => (estimate(&a.input) / 10.0).max(1.0),
-        LogicalPlan::Distinct(i) => (estimate(i) / 10.0).max(1.0),
-        LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate(i)).sum(),
-        LogicalPlan::Values(v) => v.rows.len() as f64,
-        LogicalPlan::EmptyRelation(e) => f64::from(u8::from(e.produce_one_row)),
+        LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => Estimate::base(1.0),
+        LogicalPlan::Aggregate(a) => Estimate::base((estimate(&a.input).rows / 10.0).max(1.0)),
+        LogicalPlan::Distinct(i) => Estimate::base((estimate(i).rows / 10.0).max(1.0)),
+        LogicalPlan::Union(u) => Estimate::base(u.inputs.iter().map(|i| estimate(i).rows).sum()),
+        LogicalPlan::Values(v) => Estimate::base(v.rows.len() as f64),
+        LogicalPlan::EmptyRelation(e) => Estimate::base(f64::from(u8::from(e.produce_one_row))),
         LogicalPlan::Join(j) => {
             let (l, r) = (estimate(&j.left), estimate(&j.right));
-            let inner = if !j.on.is_empty() {
-                l.max(r)
+            let distinct = |(a, b): &(Expr, Expr)| {
+                let d = |p: &LogicalPlan, e: &Expr| key_distinct(p, e).map(|(d, _)| d);
+                Some(d(&j.left, a)?.max(d(&j.right, b)?))
+            };
+            let inner = if !j.on.is_empty()
+                && j.on
+                    .iter()
+                    .all(|(a, b)| many_to_many(&j.left, a, &j.right, b))
+            {
+                // Every key matches many rows on both sides: rows l * r / distinct keys.
+                let keys: f64 = j.on.iter().filter_map(distinct).product();
+                l.product(r, 1.0 / keys.max(1.0))
+            } else if !j.on.is_empty() {
+                l.keyed(r)
             } else if j.filter.is_some() {
-                l * r / 10.0
+                l.product(r, 0.1)
             } else {
-                l * r
+                l.product(r, 1.0)
+            };
+            let at_least = |e: Estimate, rows: f64| Estimate {
+                rows: e.rows.max(rows),
+                ..e
             };
             match j.join_type {
                 JoinType::Inner => inner,
-                JoinType::Left => inner.max(l),
-                JoinType::Right => inner.max(r),
-                JoinType::Full => inner.max(l + r),
+                JoinType::Left => at_least(inner, l.rows),
+                JoinType::Right => at_least(inner, r.rows),
+                JoinType::Full => at_least(inner, l.rows + r.rows),
                 JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftAntiNullAware => {
-                    (l / 2.0).max(1.0)
+                    l.scaled(0.5)
                 }
-                JoinType::RightSemi | JoinType::RightAnti => (r / 2.0).max(1.0),
+                JoinType::RightSemi | JoinType::RightAnti => r.scaled(0.5),
             }
         }
+    }
+}
+
+/// Whether the equi-key `a = b` (over `left` and `right`) matches many rows on each side: on
+/// each, the key's values (per [`key_distinct`]) are known and fewer than half the rows of
+/// the table they come from. Unknown keys are taken to reference the other side's rows.
+fn many_to_many(left: &LogicalPlan, a: &Expr, right: &LogicalPlan, b: &Expr) -> bool {
+    let repeats =
+        |p: &LogicalPlan, e: &Expr| key_distinct(p, e).is_some_and(|(d, rows)| d * 2.0 < rows);
+    repeats(left, a) && repeats(right, b)
+}
+
+/// For a key that is a column of `plan` read from a table scan: at most how many distinct
+/// values it holds (the span of its integer values in the statistics, at most the table's
+/// rows) and the table's rows.
+fn key_distinct(plan: &LogicalPlan, e: &Expr) -> Option<(f64, f64)> {
+    let c = match e {
+        Expr::Column(c) => c,
+        Expr::Cast { expr, .. } => match expr.as_ref() {
+            Expr::Column(c) => c,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let i = plan.schema().maybe_index_of_column(c).ok()??;
+    column_distinct(plan, i)
+}
+
+/// [`key_distinct`] for output column `i` of `plan`.
+fn column_distinct(plan: &LogicalPlan, i: usize) -> Option<(f64, f64)> {
+    match plan {
+        LogicalPlan::TableScan(s) => {
+            let column = s
+                .projection
+                .as_ref()
+                .map_or(Some(i), |p| p.get(i).copied())?;
+            let rows = s.source.num_rows()? as f64;
+            let (min, max) = s.source.column_min_max(column)?;
+            let int = |v: &ScalarValue| match v {
+                ScalarValue::Int64(Some(v)) => Some(*v as f64),
+                ScalarValue::Int32(Some(v)) => Some(*v as f64),
+                ScalarValue::Date32(Some(v)) => Some(*v as f64),
+                _ => None,
+            };
+            let span = int(&max)? - int(&min)? + 1.0;
+            Some((span.min(rows), rows))
+        }
+        LogicalPlan::Filter(f) => column_distinct(&f.input, i),
+        LogicalPlan::SubqueryAlias(a) => column_distinct(&a.input, i),
+        LogicalPlan::Sort(s) => column_distinct(&s.input, i),
+        LogicalPlan::Limit(l) => column_distinct(&l.input, i),
+        LogicalPlan::Projection(p) => match p.exprs.get(i)? {
+            Expr::Column(c) => {
+                let j = p.input.schema().maybe_index_of_column(c).ok()??;
+                column_distinct(&p.input, j)
+            }
+            _ => None,
+        },
+        LogicalPlan::Join(j) => {
+            let n = j.left.schema().len();
+            if plan.schema().len() != n + j.right.schema().len() {
+                return None;
+            }
+            if i < n {
+                column_distinct(&j.left, i)
+            } else {
+                column_distinct(&j.right, i - n)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The fraction of rows `f` is assumed to keep: the product over its conjuncts. Over a table
+/// scan whose statistics give a column's smallest and largest value, the range conjuncts on
+/// that column (`<`, `<=`, `>`, `>=`, `BETWEEN` with a constant) together keep the part of
+/// that span they cover (`o_orderdate >= '1994-01-01' AND o_orderdate < '1995-01-01'` over
+/// seven years of orders: a seventh); every other conjunct keeps [`selectivity`].
+fn filter_selectivity(f: &Filter) -> f64 {
+    let scan = match f.input.as_ref() {
+        LogicalPlan::TableScan(s) => Some(s),
+        _ => None,
+    };
+    // Per column with statistics: its span and the bounds the conjuncts set.
+    let mut ranges: Vec<(usize, f64, f64, f64, f64)> = Vec::new();
+    let mut sel = 1.0;
+    for c in split_conjunction(&f.predicate) {
+        let bounded = scan.and_then(|s| {
+            let (col, lo, hi) = range_bound(c)?;
+            let i = s.schema.maybe_index_of_column(col).ok()??;
+            let column = s
+                .projection
+                .as_ref()
+                .map_or(Some(i), |p| p.get(i).copied())?;
+            let (min, max) = s.source.column_min_max(column)?;
+            Some((column, min.as_f64()?, max.as_f64()?, lo, hi))
+        });
+        let Some((column, min, max, lo, hi)) = bounded else {
+            sel *= selectivity(c);
+            continue;
+        };
+        match ranges.iter_mut().find(|r| r.0 == column) {
+            Some(r) => {
+                r.3 = r.3.max(lo);
+                r.4 = r.4.min(hi);
+            }
+            None => ranges.push((column, min, max, lo, hi)),
+        }
+    }
+    for (_, min, max, lo, hi) in ranges {
+        let (lo, hi) = (lo.max(min), hi.min(max));
+        sel *= if hi < lo {
+            0.0
+        } else if max > min {
+            (hi - lo) / (max - min)
+        } else {
+            1.0
+        };
+    }
+    sel
+}
+
+/// `(column, lower bound, upper bound)` of a range conjunct comparing a column with a numeric
+/// constant (an open side is infinite).
+fn range_bound(e: &Expr) -> Option<(&Column, f64, f64)> {
+    let num = |e: &Expr| match e {
+        Expr::Literal(v) => v.as_f64(),
+        _ => None,
+    };
+    match e {
+        Expr::BinaryExpr { left, op, right } => {
+            let (col, v, op) = match (left.as_ref(), right.as_ref()) {
+                (Expr::Column(c), r) => (c, num(r)?, *op),
+                (l, Expr::Column(c)) => (c, num(l)?, op.swap()?),
+                _ => return None,
+            };
+            match op {
+                Operator::Gt | Operator::GtEq => Some((col, v, f64::INFINITY)),
+                Operator::Lt | Operator::LtEq => Some((col, f64::NEG_INFINITY, v)),
+                _ => None,
+            }
+        }
+        Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } => match expr.as_ref() {
+            Expr::Column(c) => Some((c, num(low)?, num(high)?)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -430,7 +676,7 @@ fn selectivity(p: &Expr) -> f64 {
 mod tests {
     use super::*;
     use crate::rules::PushDownFilter;
-    use crate::test_util::{assert_rule, cross, join, table};
+    use crate::test_util::{assert_rule, cross, join, table, table_with_stats};
     use rask_expr::{col, lit, LogicalPlanBuilder};
 
     fn check(plan: Arc<LogicalPlan>, expected: &str) {
@@ -597,16 +843,165 @@ Projection: a.a1, b.b1, c.c1
     #[test]
     fn estimates() {
         let scan = || t("x", &["k", "v"], 1000);
-        assert_eq!(estimate(&scan().build()), 1000.0);
+        assert_eq!(estimate_rows(&scan().build()), 1000.0);
         let f = scan()
             .filter(col("k").eq(lit(1i64)).and(col("v").gt(lit(1i64))))
             .unwrap()
             .build();
-        assert!((estimate(&f) - 1.0).abs() < 1e-9);
+        assert!((estimate_rows(&f) - 1.0).abs() < 1e-9);
         let agg = scan().aggregate(vec![col("k")], vec![]).unwrap().build();
-        assert_eq!(estimate(&agg), 100.0);
-        assert_eq!(estimate(&scan().limit(0, Some(7)).build()), 7.0);
-        assert_eq!(estimate(&table("u", &["a"], None).build()), UNKNOWN_ROWS);
+        assert_eq!(estimate_rows(&agg), 100.0);
+        assert_eq!(estimate_rows(&scan().limit(0, Some(7)).build()), 7.0);
+        assert_eq!(
+            estimate_rows(&table("u", &["a"], None).build()),
+            UNKNOWN_ROWS
+        );
+    }
+
+    #[test]
+    fn ranges_over_columns_with_statistics() {
+        // Values in 0..=1000: `k >= 100 AND k < 300` keeps a fifth, `k BETWEEN 0 AND 1000`
+        // all of it, bounds outside the span nothing (one row); a column without statistics
+        // takes 0.1 per conjunct.
+        let scan = || table_with_stats("x", &["k", "v"], Some(10_000), &[1000, 1000]);
+        let rows = |p: Expr, b: LogicalPlanBuilder| estimate_rows(&b.filter(p).unwrap().build());
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        close(
+            rows(
+                col("k").gt_eq(lit(100i64)).and(col("k").lt(lit(300i64))),
+                scan(),
+            ),
+            2000.0,
+        );
+        close(rows(lit(300i64).gt(col("k")), scan()), 3000.0);
+        close(
+            rows(
+                Expr::Between {
+                    expr: Box::new(col("k")),
+                    negated: false,
+                    low: Box::new(lit(0i64)),
+                    high: Box::new(lit(1000i64)),
+                },
+                scan(),
+            ),
+            10_000.0,
+        );
+        close(rows(col("k").gt(lit(5000i64)), scan()), 1.0);
+        // Two columns: the fractions multiply.
+        close(
+            rows(
+                col("k").lt(lit(500i64)).and(col("v").lt(lit(100i64))),
+                scan(),
+            ),
+            500.0,
+        );
+        let plain = || t("y", &["k"], 10_000);
+        close(
+            rows(
+                col("k").gt_eq(lit(100i64)).and(col("k").lt(lit(300i64))),
+                plain(),
+            ),
+            100.0,
+        );
+    }
+
+    #[test]
+    fn a_key_repeated_on_both_sides_waits() {
+        // Q5's shape: fact references supp and orders; cust references orders and shares a
+        // 25-value nation with supp. Joined on the nation alone, supp and cust would pair
+        // every supplier row with every customer of its nation: cust waits for orders.
+        let fact = t("fact", &["f_ord", "f_supp"], 600_000);
+        let supp = table_with_stats("supp", &["s_key", "s_nat"], Some(1_000), &[999, 24]);
+        let orders = t("orders", &["o_key", "o_cust"], 150_000);
+        let cust = table_with_stats("cust", &["c_key", "c_nat"], Some(15_000), &[14_999, 24]);
+        let plan = cross(cross(cross(fact, supp), orders), cust)
+            .filter(
+                col("f_supp")
+                    .eq(col("s_key"))
+                    .and(col("f_ord").eq(col("o_key")))
+                    .and(col("o_cust").eq(col("c_key")))
+                    .and(col("s_nat").eq(col("c_nat"))),
+            )
+            .unwrap()
+            .build();
+        let pushed = PushDownFilter::new().rewrite(plan).unwrap();
+        let text = ReorderJoins::new()
+            .rewrite(pushed)
+            .unwrap()
+            .display_indent()
+            .to_string();
+        let joins: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Join: Inner on="))
+            .collect();
+        // Outermost first: cust last, on both of its keys.
+        assert_eq!(
+            joins,
+            [
+                "[orders.o_cust = cust.c_key, supp.s_nat = cust.c_nat]",
+                "[fact.f_ord = orders.o_key]",
+                "[fact.f_supp = supp.s_key]",
+            ],
+            "{text}"
+        );
+        // The nation key alone estimates every pairing of the two: 1,000 * 15,000 / 25.
+        let m2m = join(
+            table_with_stats("supp", &["s_key", "s_nat"], Some(1_000), &[999, 24]),
+            table_with_stats("cust", &["c_key", "c_nat"], Some(15_000), &[14_999, 24]),
+            vec![(col("s_nat"), col("c_nat"))],
+            None,
+            JoinType::Inner,
+        );
+        assert!((estimate_rows(&m2m.build()) - 600_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_filtered_dimension_thins_its_facts() {
+        // fact (10,000) references dim (1,000), of which a tenth is kept: a tenth of fact.
+        let dim = || {
+            t("dim", &["d", "name"], 1000)
+                .filter(col("name").gt(lit(1i64)))
+                .unwrap()
+        };
+        let fact = || t("fact", &["f", "fd"], 10_000);
+        let j = join(
+            fact(),
+            dim(),
+            vec![(col("fd"), col("d"))],
+            None,
+            JoinType::Inner,
+        );
+        assert!((estimate_rows(&j.clone().build()) - 1000.0).abs() < 1e-6);
+        // The order of the inputs does not matter.
+        let j2 = join(
+            dim(),
+            fact(),
+            vec![(col("d"), col("fd"))],
+            None,
+            JoinType::Inner,
+        );
+        assert!((estimate_rows(&j2.build()) - 1000.0).abs() < 1e-6);
+        // Joined next with `other` (5,000 rows, more than the 1,000 estimated), the thinned
+        // facts become the build (right) side.
+        let plan = join(
+            j,
+            t("other", &["o"], 5000),
+            vec![(col("f"), col("o"))],
+            None,
+            JoinType::Inner,
+        )
+        .build();
+        check(
+            plan,
+            "
+Projection: fact.f, fact.fd, dim.d, dim.name, other.o
+  Join: Inner on=[other.o = fact.f]
+    TableScan: other
+    Join: Inner on=[fact.fd = dim.d]
+      TableScan: fact
+      Filter: name > 1
+        TableScan: dim",
+        );
     }
 
     #[test]
