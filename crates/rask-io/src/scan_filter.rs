@@ -13,10 +13,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, RecordBatch,
-    UInt32Array,
 };
 use arrow::buffer::BooleanBuffer;
-use arrow::compute::{concat, filter_record_batch, prep_null_mask_filter, take};
+use arrow::compute::{concat, filter_record_batch, prep_null_mask_filter};
 use arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use rask_common::{exec_err, Result};
 use rask_exec::physical_expr::PhysicalExpr;
@@ -67,7 +66,8 @@ impl ScanPredicate {
         boolean(self.expr.evaluate_to_array(&input)?)
     }
 
-    /// The dictionary path; `None` when the column did not come as a dictionary or the
+    /// The dictionary path: TRUE for the rows kept, FALSE for the others (where the conjunct
+    /// is FALSE or NULL); `None` when the column did not come as a dictionary or the
     /// conjunct fails on some distinct value (the row path then evaluates only the rows that
     /// are there, and reports a failure if one of them fails).
     pub(crate) fn evaluate_dictionary(
@@ -99,17 +99,24 @@ impl ScanPredicate {
                 a
             }
         };
-        let null_slot = values.len() as u32;
+        // Each row's answer by its key (the last slot for NULL keys); a NULL answer drops.
+        let kept: Vec<bool> = (0..answer.len())
+            .map(|i| answer.is_valid(i) && answer.value(i))
+            .collect();
+        let null_slot = kept.last().copied().unwrap_or(false);
         let keys = dict.keys();
-        let index: UInt32Array = if keys.null_count() == 0 {
-            keys.values().iter().map(|&k| k as u32).collect()
-        } else {
-            keys.iter()
-                .map(|k| Some(k.map_or(null_slot, |k| k as u32)))
-                .collect()
+        let k = keys.values();
+        let of = |i: usize| kept.get(k[i] as usize).copied().unwrap_or(false);
+        let bits = match keys.nulls() {
+            None => BooleanBuffer::collect_bool(k.len(), of),
+            Some(n) => {
+                BooleanBuffer::collect_bool(
+                    k.len(),
+                    |i| if n.is_valid(i) { of(i) } else { null_slot },
+                )
+            }
         };
-        let rows = take(&answer, &index, None).ok()?;
-        Some(rows.as_boolean().clone())
+        Some(BooleanArray::new(bits, None))
     }
 }
 
@@ -262,9 +269,15 @@ mod tests {
                 .evaluate(&batch, &mut cache)
                 .expect("dictionary path");
             assert!(cache.is_some(), "{e}: the dictionary path was not taken");
+            // The rows kept (a NULL answer drops the row, as FALSE does).
             let by_row = predicate(e, false)
                 .evaluate(&batch, &mut None)
                 .expect("row path");
+            let by_row = if by_row.null_count() > 0 {
+                prep_null_mask_filter(&by_row)
+            } else {
+                by_row
+            };
             assert_eq!(by_value, by_row, "{e}");
             // The cached answer serves the next batch over the same dictionary.
             let again = predicate(e, true)
