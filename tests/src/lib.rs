@@ -17,6 +17,31 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Removes the empty `rask-test-spill-PID-TAG` directories in `tmp` whose process has ended
+/// (where `/proc` tells which processes run).
+fn remove_stale_spill_dirs(tmp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("rask-test-spill-"))
+        else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or_default();
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            // Fails, harmlessly, on a directory that is not empty.
+            let _ = std::fs::remove_dir(e.path());
+        }
+    }
+}
+
 /// The TPC-H tables bundled in `datasets/tpch-sf0.01`.
 pub const TPCH_TABLES: [&str; 8] = [
     "lineitem", "orders", "customer", "part", "partsupp", "supplier", "nation", "region",
@@ -90,8 +115,15 @@ impl Setup {
 
     /// Where force-spill set-ups put their spill files by default: one directory per test
     /// process and `tag`, so that a test can check that every query removed its own.
+    ///
+    /// Nothing runs when a test process ends, so the first call in each process removes the
+    /// directories that earlier, finished test processes left (empty ones only: a directory
+    /// still holding files is kept and shows that a query did not clean up).
     pub fn spill_dir(tag: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("rask-test-spill-{}-{tag}", std::process::id()))
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        let tmp = std::env::temp_dir();
+        SWEPT.call_once(|| remove_stale_spill_dirs(&tmp));
+        tmp.join(format!("rask-test-spill-{}-{tag}", std::process::id()))
     }
 
     /// A session with the TPC-H tables and every entry of `tests/data` registered.
