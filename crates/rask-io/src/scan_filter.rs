@@ -44,9 +44,10 @@ impl fmt::Debug for ScanPredicate {
     }
 }
 
-/// The answer for the distinct values of the last dictionary seen: `(values, answer)`, where
-/// `answer` has one more entry than `values`, for NULL.
-pub(crate) type DictionaryCache = Option<(ArrayRef, BooleanArray)>;
+/// The answer for the distinct values of the last dictionary seen: `(values, kept)`, where
+/// `kept[i]` tells whether rows with key `i` are kept (a NULL answer drops), and `kept` has
+/// one more entry than `values`, for NULL keys.
+pub(crate) type DictionaryCache = Option<(ArrayRef, Vec<bool>)>;
 
 impl ScanPredicate {
     /// Which rows of `batch` (as read) the conjunct keeps; NULL drops.
@@ -79,30 +80,23 @@ impl ScanPredicate {
             .column(*self.columns.first()?)
             .as_dictionary_opt::<Int32Type>()?;
         let values = dict.values();
-        let cached = cache
-            .as_ref()
-            .filter(|(v, _)| Arc::ptr_eq(v, values))
-            .map(|(_, a)| a.clone());
-        let answer = match cached {
-            Some(a) => a,
-            None => {
-                let field = self.schema.fields().first()?;
-                let with_null = concat(&[
-                    values.as_ref(),
-                    new_null_array(values.data_type(), 1).as_ref(),
-                ])
-                .ok()?;
-                let typed = cast_if_needed(&with_null, field.data_type()).ok()?;
-                let input = make_batch(&self.schema, vec![typed], values.len() + 1).ok()?;
-                let a = boolean(self.expr.evaluate_to_array(&input).ok()?).ok()?;
-                *cache = Some((Arc::clone(values), a.clone()));
-                a
-            }
-        };
-        // Each row's answer by its key (the last slot for NULL keys); a NULL answer drops.
-        let kept: Vec<bool> = (0..answer.len())
-            .map(|i| answer.is_valid(i) && answer.value(i))
-            .collect();
+        if !cache.as_ref().is_some_and(|(v, _)| Arc::ptr_eq(v, values)) {
+            let field = self.schema.fields().first()?;
+            let with_null = concat(&[
+                values.as_ref(),
+                new_null_array(values.data_type(), 1).as_ref(),
+            ])
+            .ok()?;
+            let typed = cast_if_needed(&with_null, field.data_type()).ok()?;
+            let input = make_batch(&self.schema, vec![typed], values.len() + 1).ok()?;
+            let answer = boolean(self.expr.evaluate_to_array(&input).ok()?).ok()?;
+            let kept = (0..answer.len())
+                .map(|i| answer.is_valid(i) && answer.value(i))
+                .collect();
+            *cache = Some((Arc::clone(values), kept));
+        }
+        let (_, kept) = cache.as_ref()?;
+        // Each row's answer by its key (the last slot for NULL keys).
         let null_slot = kept.last().copied().unwrap_or(false);
         let keys = dict.keys();
         let k = keys.values();

@@ -341,6 +341,9 @@ impl Partitioner {
     /// of the keys (so the partitions hold about as many groups each); hashing otherwise.
     fn for_tables(live: &[AggLocal], parts: usize) -> Partitioner {
         const SAMPLE: usize = 4096;
+        if parts <= 1 {
+            return Partitioner::Hash;
+        }
         let mut sample = Vec::new();
         for l in live {
             let Some(t) = l
@@ -353,7 +356,7 @@ impl Partitioner {
             let (values, _) = t.int_keys();
             sample.extend(values.iter().step_by((values.len() / SAMPLE).max(1)));
         }
-        if parts <= 1 || sample.is_empty() {
+        if sample.is_empty() {
             return Partitioner::Hash;
         }
         sample.sort_unstable();

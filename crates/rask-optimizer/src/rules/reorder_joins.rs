@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rask_common::{Result, ScalarValue};
 use rask_expr::{
     conjunction, split_conjunction, Column, Expr, Filter, Join, JoinType, LogicalPlan, Operator,
-    PlanSchema, Projection,
+    PlanSchema, Projection, TableScan,
 };
 
 use crate::utils::{column_at, map_inputs, replace_columns};
@@ -52,7 +52,7 @@ const UNKNOWN_ROWS: f64 = 1_000_000.0;
 ///   references the other, as `lineitem` references `part`) times the fraction of its rows
 ///   the other input's filters keep (a filtered dimension thins its facts: lineitem joined
 ///   with the tenth of part that is green is a tenth of lineitem); when every key repeats on
-///   both sides (see [`many_to_many`]), the product over the keys' distinct values; filter
+///   both sides (see [`repeated_key`]), the product over the keys' distinct values; filter
 ///   only: product / 10;
 ///   cross: product; semi/anti: half of the kept side; outer: at least the preserved side(s).
 ///
@@ -119,7 +119,6 @@ fn optimize(plan: Arc<LogicalPlan>, any_order: bool) -> Result<Arc<LogicalPlan>>
 /// A relation of the flattened tree.
 struct Relation {
     plan: Arc<LogicalPlan>,
-    rows: f64,
     est: Estimate,
 }
 
@@ -185,10 +184,8 @@ impl Flat<'_> {
         // The tree's columns are matched by name once it is rebuilt.
         let plan = optimize(Arc::clone(plan), true)?;
         self.starts.push(base);
-        let est = estimate(&plan);
         self.relations.push(Relation {
-            rows: est.rows,
-            est,
+            est: estimate(&plan),
             plan,
         });
         Ok(Some(()))
@@ -252,7 +249,7 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
     let n = relations.len();
     let mut start = 0;
     for i in 1..n {
-        if relations[i].rows > relations[start].rows {
+        if relations[i].est.rows > relations[start].est.rows {
             start = i;
         }
     }
@@ -266,7 +263,7 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
         // matches many rows on both sides (`s_nationkey = c_nationkey`).
         let references = |p: &Predicate, r: usize| {
             key_sides(p, acc_mask, 1 << r)
-                .is_some_and(|(a, b)| !many_to_many(&acc, &a, &relations[r].plan, &b))
+                .is_some_and(|(a, b)| repeated_key(&acc, &a, &relations[r].plan, &b).is_none())
         };
         let touches = |p: &Predicate, r: usize| {
             let m = p.mask;
@@ -277,7 +274,7 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
                 .iter()
                 .copied()
                 .filter(|r| ok(*r))
-                .min_by(|a, b| relations[*a].rows.total_cmp(&relations[*b].rows))
+                .min_by(|a, b| relations[*a].est.rows.total_cmp(&relations[*b].est.rows))
         };
         let next = pick(&|r| preds.iter().any(|p| !p.placed && references(p, r)))
             .or_else(|| pick(&|r| preds.iter().any(|p| !p.placed && keyable(p, r))))
@@ -299,7 +296,7 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
             }
         }
         let right = &relations[next];
-        let (left_plan, right_plan, keys) = if build_left(acc_est.rows, right.rows) {
+        let (left_plan, right_plan, keys) = if build_left(acc_est.rows, right.est.rows) {
             let swapped = keys.into_iter().map(|(a, r)| (r, a)).collect();
             (Arc::clone(&right.plan), acc, swapped)
         } else {
@@ -448,17 +445,15 @@ fn estimate(plan: &LogicalPlan) -> Estimate {
         LogicalPlan::EmptyRelation(e) => Estimate::base(f64::from(u8::from(e.produce_one_row))),
         LogicalPlan::Join(j) => {
             let (l, r) = (estimate(&j.left), estimate(&j.right));
-            let distinct = |(a, b): &(Expr, Expr)| {
-                let d = |p: &LogicalPlan, e: &Expr| key_distinct(p, e).map(|(d, _)| d);
-                Some(d(&j.left, a)?.max(d(&j.right, b)?))
+            // When every key repeats on both sides: the product of their distinct counts.
+            let repeated: Option<f64> = if j.on.is_empty() {
+                None
+            } else {
+                j.on.iter()
+                    .map(|(a, b)| repeated_key(&j.left, a, &j.right, b))
+                    .product()
             };
-            let inner = if !j.on.is_empty()
-                && j.on
-                    .iter()
-                    .all(|(a, b)| many_to_many(&j.left, a, &j.right, b))
-            {
-                // Every key matches many rows on both sides: rows l * r / distinct keys.
-                let keys: f64 = j.on.iter().filter_map(distinct).product();
+            let inner = if let Some(keys) = repeated {
                 l.product(r, 1.0 / keys.max(1.0))
             } else if !j.on.is_empty() {
                 l.keyed(r)
@@ -485,13 +480,25 @@ fn estimate(plan: &LogicalPlan) -> Estimate {
     }
 }
 
-/// Whether the equi-key `a = b` (over `left` and `right`) matches many rows on each side: on
-/// each, the key's values (per [`key_distinct`]) are known and fewer than half the rows of
-/// the table they come from. Unknown keys are taken to reference the other side's rows.
-fn many_to_many(left: &LogicalPlan, a: &Expr, right: &LogicalPlan, b: &Expr) -> bool {
-    let repeats =
-        |p: &LogicalPlan, e: &Expr| key_distinct(p, e).is_some_and(|(d, rows)| d * 2.0 < rows);
-    repeats(left, a) && repeats(right, b)
+/// When the equi-key `a = b` (over `left` and `right`) matches many rows on each side (on
+/// each, the key's values, per [`key_distinct`], are known and fewer than half the rows of
+/// the table they come from): the larger of the two sides' distinct counts. `None` when some
+/// side's key may reference the other's rows (unknown keys are taken to).
+fn repeated_key(left: &LogicalPlan, a: &Expr, right: &LogicalPlan, b: &Expr) -> Option<f64> {
+    let repeats = |p: &LogicalPlan, e: &Expr| {
+        let (d, rows) = key_distinct(p, e)?;
+        (d * 2.0 < rows).then_some(d)
+    };
+    Some(repeats(left, a)?.max(repeats(right, b)?))
+}
+
+/// The statistics of output column `i` of scan `s`: its table's `(min, max)`.
+fn scan_min_max(s: &TableScan, i: usize) -> Option<(ScalarValue, ScalarValue)> {
+    let column = s
+        .projection
+        .as_ref()
+        .map_or(Some(i), |p| p.get(i).copied())?;
+    s.source.column_min_max(column)
 }
 
 /// For a key that is a column of `plan` read from a table scan: at most how many distinct
@@ -514,12 +521,8 @@ fn key_distinct(plan: &LogicalPlan, e: &Expr) -> Option<(f64, f64)> {
 fn column_distinct(plan: &LogicalPlan, i: usize) -> Option<(f64, f64)> {
     match plan {
         LogicalPlan::TableScan(s) => {
-            let column = s
-                .projection
-                .as_ref()
-                .map_or(Some(i), |p| p.get(i).copied())?;
             let rows = s.source.num_rows()? as f64;
-            let (min, max) = s.source.column_min_max(column)?;
+            let (min, max) = scan_min_max(s, i)?;
             let int = |v: &ScalarValue| match v {
                 ScalarValue::Int64(Some(v)) => Some(*v as f64),
                 ScalarValue::Int32(Some(v)) => Some(*v as f64),
@@ -565,19 +568,15 @@ fn filter_selectivity(f: &Filter) -> f64 {
         LogicalPlan::TableScan(s) => Some(s),
         _ => None,
     };
-    // Per column with statistics: its span and the bounds the conjuncts set.
+    // Per scan column with statistics: its span and the bounds the conjuncts set.
     let mut ranges: Vec<(usize, f64, f64, f64, f64)> = Vec::new();
     let mut sel = 1.0;
     for c in split_conjunction(&f.predicate) {
         let bounded = scan.and_then(|s| {
             let (col, lo, hi) = range_bound(c)?;
             let i = s.schema.maybe_index_of_column(col).ok()??;
-            let column = s
-                .projection
-                .as_ref()
-                .map_or(Some(i), |p| p.get(i).copied())?;
-            let (min, max) = s.source.column_min_max(column)?;
-            Some((column, min.as_f64()?, max.as_f64()?, lo, hi))
+            let (min, max) = scan_min_max(s, i)?;
+            Some((i, min.as_f64()?, max.as_f64()?, lo, hi))
         });
         let Some((column, min, max, lo, hi)) = bounded else {
             sel *= selectivity(c);
