@@ -443,9 +443,7 @@ Aggregate: groupBy=[], aggr=[count(*)]
 Projection: n1.n_name AS supp_nation, n2.n_name AS cust_nation, l_shipdate
   Join: Inner on=[supplier.s_nationkey = n1.n_nationkey] filter=n1.n_name = 'FRANCE' AND n2.n_name = 'GERMANY' OR n1.n_name = 'GERMANY' AND n2.n_name = 'FRANCE'
     Join: Inner on=[lineitem.l_suppkey = supplier.s_suppkey]
-      Join: Inner on=[lineitem.l_orderkey = orders.o_orderkey]
-        Filter: l_shipdate BETWEEN 19950101 AND 19961231
-          TableScan: lineitem filters=[l_shipdate BETWEEN 19950101 AND 19961231]
+      Join: Inner on=[orders.o_orderkey = lineitem.l_orderkey]
         Join: Inner on=[customer.c_nationkey = n2.n_nationkey]
           Join: Inner on=[orders.o_custkey = customer.c_custkey]
             TableScan: orders
@@ -453,6 +451,8 @@ Projection: n1.n_name AS supp_nation, n2.n_name AS cust_nation, l_shipdate
           SubqueryAlias: n2
             Filter: nation.n_name IN ('GERMANY', 'FRANCE')
               TableScan: nation filters=[nation.n_name IN ('GERMANY', 'FRANCE')]
+        Filter: l_shipdate BETWEEN 19950101 AND 19961231
+          TableScan: lineitem filters=[l_shipdate BETWEEN 19950101 AND 19961231]
       TableScan: supplier
     SubqueryAlias: n1
       Filter: nation.n_name IN ('FRANCE', 'GERMANY')
