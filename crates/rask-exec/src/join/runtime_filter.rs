@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
-use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::{cast_with_options, filter_record_batch, CastOptions};
 use arrow::datatypes::DataType;
 use rask_common::{Result, ScalarValue};
@@ -36,8 +36,13 @@ use crate::hash::hash_columns;
 /// At most this many distinct integer keys are kept as a list (for row-group pruning).
 pub const MAX_VALUES: usize = 256;
 /// An integer key whose range spans at most this many values per build row (and at most
-/// [`MAX_BITS`]) gets an exact bitmap.
+/// [`MAX_BITS`]), or at most [`CACHED_BITS`] values, gets an exact bitmap.
 pub const BITS_PER_KEY: i128 = 64;
+/// A bitmap this small (1 MiB) stays in cache, and one load tests a key where a bloom filter
+/// takes a hash and eight words: Q17 and Q8 test all of `lineitem` against a few hundred of
+/// the 200,000 part keys. Keys that arrive in order (`l_orderkey` tested against Q4's
+/// orders) also read the bitmap in order, where a bloom filter's hash scatters them.
+const CACHED_BITS: i128 = 1 << 23;
 const MAX_BITS: i128 = 1 << 27;
 /// Bloom filter bits per build key.
 const BLOOM_BITS_PER_KEY: usize = 16;
@@ -130,27 +135,29 @@ impl RuntimeFilter {
                 }
             }
             let span = max as i128 - min as i128 + 1;
-            let membership =
-                if ordered && span <= MAX_BITS && span <= BITS_PER_KEY * count as i128 + 4096 {
-                    let mut bits = vec![0u64; (span as usize).div_ceil(64)];
-                    for (i, &k) in keys.iter().enumerate() {
-                        if valid(i) {
-                            let b = (k - min) as usize;
-                            bits[b / 64] |= 1 << (b % 64);
-                        }
+            let membership = if ordered
+                && span <= MAX_BITS
+                && (span <= BITS_PER_KEY * count as i128 + 4096 || span <= CACHED_BITS)
+            {
+                let mut bits = vec![0u64; (span as usize).div_ceil(64)];
+                for (i, &k) in keys.iter().enumerate() {
+                    if valid(i) {
+                        let b = (k - min) as usize;
+                        bits[b / 64] |= 1 << (b % 64);
                     }
-                    Membership::Bits { min, bits }
-                } else if count > MAX_BLOOM_KEYS {
-                    Membership::None
-                } else {
-                    let mut bloom = Bloom::with_keys(count);
-                    for (i, &k) in keys.iter().enumerate() {
-                        if valid(i) {
-                            bloom.insert(int_hash(k));
-                        }
+                }
+                Membership::Bits { min, bits }
+            } else if count > MAX_BLOOM_KEYS {
+                Membership::None
+            } else {
+                let mut bloom = Bloom::with_keys(count);
+                for (i, &k) in keys.iter().enumerate() {
+                    if valid(i) {
+                        bloom.insert(int_hash(k));
                     }
-                    Membership::Bloom(bloom)
-                };
+                }
+                Membership::Bloom(bloom)
+            };
             return Ok(Some(RuntimeFilter {
                 key_type,
                 empty: false,
@@ -178,27 +185,6 @@ impl RuntimeFilter {
         }))
     }
 
-    /// Whether a key `k` (in `i64` form) may be a build key.
-    #[inline]
-    fn may_hold_int(&self, k: i64) -> bool {
-        if let Some((min, max)) = self.range {
-            if k < min || k > max {
-                return false;
-            }
-        }
-        if let Some(v) = &self.values {
-            return v.binary_search(&k).is_ok();
-        }
-        match &self.membership {
-            Membership::None => true,
-            Membership::Bits { min, bits } => {
-                let b = k.wrapping_sub(*min) as u64 as usize;
-                bits.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0)
-            }
-            Membership::Bloom(bloom) => bloom.may_contain(int_hash(k)),
-        }
-    }
-
     /// Which values of `column` may match a build key (NULL never does); `None` when the
     /// column cannot be tested (the caller keeps every row).
     pub fn keep(&self, column: &ArrayRef) -> Option<BooleanArray> {
@@ -219,20 +205,55 @@ impl RuntimeFilter {
             cast = cast_with_options(column, &self.key_type, &options).ok()?;
             &cast
         };
-        let nulls: Option<NullBuffer> = column.logical_nulls();
-        let valid = |i: usize| nulls.as_ref().is_none_or(|v| v.is_valid(i));
         let bits = if is_int_key(&self.key_type) {
             let keys = int_keys(column.as_ref()).ok()?;
-            BooleanBuffer::collect_bool(n, |i| valid(i) && self.may_hold_int(keys[i]))
+            self.keep_ints(&keys)
         } else {
             let Membership::Bloom(bloom) = &self.membership else {
                 return None;
             };
             let mut hashes = Vec::new();
             hash_columns(std::slice::from_ref(column), n, &mut hashes).ok()?;
-            BooleanBuffer::collect_bool(n, |i| valid(i) && bloom.may_contain(hashes[i]))
+            let hashes = &hashes[..n];
+            BooleanBuffer::collect_bool(n, |i| bloom.may_contain(hashes[i]))
+        };
+        let bits = match column.logical_nulls() {
+            Some(nulls) if nulls.null_count() > 0 => &bits & nulls.inner(),
+            _ => bits,
         };
         Some(BooleanArray::new(bits, None))
+    }
+
+    /// Whether each key (in `i64` form) may be a build key, with one loop per kind of test: the
+    /// cheapest exact test first (a bitmap), a bloom filter before the binary search of a
+    /// value list (a binary search per row costs several mispredicted branches; Q17 tests
+    /// all of `lineitem` against 200 part keys).
+    fn keep_ints(&self, keys: &[i64]) -> BooleanBuffer {
+        let n = keys.len();
+        let (min, max) = self.range.unwrap_or((i64::MIN, i64::MAX));
+        let in_range = |k: i64| k >= min && k <= max;
+        let listed = |k: i64| {
+            self.values
+                .as_ref()
+                .is_none_or(|v| v.binary_search(&k).is_ok())
+        };
+        match &self.membership {
+            Membership::Bits { min, bits } => {
+                let span = bits.len() as u64 * 64;
+                BooleanBuffer::collect_bool(n, |i| {
+                    let b = keys[i].wrapping_sub(*min) as u64;
+                    b < span && (bits[(b / 64) as usize] >> (b % 64)) & 1 != 0
+                })
+            }
+            Membership::Bloom(bloom) => BooleanBuffer::collect_bool(n, |i| {
+                let k = keys[i];
+                in_range(k) && bloom.may_contain(int_hash(k)) && listed(k)
+            }),
+            Membership::None => BooleanBuffer::collect_bool(n, |i| {
+                let k = keys[i];
+                in_range(k) && listed(k)
+            }),
+        }
     }
 
     /// Whether some key in `lo..=hi` (a row group's statistics, in `i64` form) may be a build
@@ -516,6 +537,28 @@ mod tests {
         ));
         let false_positives = kept(&sparse, probe).iter().filter(|&&b| b).count();
         assert!(false_positives < 2_000, "{false_positives}");
+    }
+
+    #[test]
+    fn small_spans_get_bitmaps_and_a_few_wide_keys_stay_exact() {
+        // 200 keys over 200,000 values: a bitmap (it fits in cache) rather than a bloom.
+        let narrow = filter(Arc::new(Int64Array::from_iter_values(
+            (0..200).map(|i| i * 1000),
+        )));
+        assert!(matches!(narrow.membership, Membership::Bits { .. }));
+        // A few keys too far apart for a bitmap: a bloom filter, then the list makes it exact.
+        let wide_keys: Vec<i64> = (0..100).map(|i| i * 1_000_000_007).collect();
+        let wide = filter(Arc::new(Int64Array::from(wide_keys.clone())));
+        assert!(matches!(wide.membership, Membership::Bloom(_)));
+        assert!(wide.values.is_some());
+        let probe: Vec<Option<i64>> = (0..300_000i64)
+            .map(|i| (i % 7 != 0).then_some(i * 333_333_369))
+            .chain(wide_keys.iter().map(|&k| Some(k)))
+            .collect();
+        let got = kept(&wide, Arc::new(Int64Array::from(probe.clone())));
+        for (g, p) in got.iter().zip(&probe) {
+            assert_eq!(*g, p.is_some_and(|k| wide_keys.contains(&k)), "{p:?}");
+        }
     }
 
     #[test]
