@@ -36,10 +36,9 @@ use crate::hash::hash_columns;
 /// At most this many distinct integer keys are kept as a list (for row-group pruning).
 pub const MAX_VALUES: usize = 256;
 /// An integer key whose range spans at most this many values per build row (and at most
-/// [`MAX_BITS`]), or at most [`CACHED_BITS`] values, gets an exact bitmap. Probe keys often
-/// arrive in order (`lineitem` by `l_orderkey`) and then read even a bitmap larger than the
-/// cache in order: at scale 10, Q4's 570k order keys over 60M values (a 7.5 MB bitmap rather
-/// than a 1.1 MB bloom filter) took Q4 from 1.7-2.2 s to 1.33 s and Q21 from 5.9 s to 4.9 s.
+/// [`MAX_BITS`]), or at most [`CACHED_BITS`] values, gets an exact bitmap. Ordered probe keys
+/// read even a bitmap larger than the cache in order: at scale 10, Q4's 570k order keys over
+/// 60M values take a 7.5 MB bitmap rather than a 1.1 MB bloom filter (Q4 1.7-2.2 -> 1.33 s).
 pub const BITS_PER_KEY: i128 = 128;
 /// A bitmap this small (1 MiB) stays in cache, and one load tests a key where a bloom filter
 /// takes a hash and eight words: Q17 and Q8 test all of `lineitem` against a few hundred of
@@ -241,10 +240,10 @@ impl RuntimeFilter {
                 .is_none_or(|v| v.binary_search(&k).is_ok())
         };
         match &self.membership {
-            Membership::Bits { min, bits } => {
+            Membership::Bits { min: base, bits } => {
                 let span = bits.len() as u64 * 64;
                 BooleanBuffer::collect_bool(n, |i| {
-                    let b = keys[i].wrapping_sub(*min) as u64;
+                    let b = keys[i].wrapping_sub(*base) as u64;
                     b < span && (bits[(b / 64) as usize] >> (b % 64)) & 1 != 0
                 })
             }

@@ -668,8 +668,6 @@ fn selectivity(p: &Expr) -> f64 {
             (Expr::Column(_), Expr::Literal(_)) | (Expr::Literal(_), Expr::Column(_))
         ) =>
         {
-            // A string compared with a constant is most often a category with few values
-            // (`l_returnflag = 'R'` keeps a third of lineitem).
             equality_selectivity(left, right)
         }
         // Each value of the list as an equality, at most half the rows.
@@ -716,6 +714,11 @@ mod tests {
 
     fn check(plan: Arc<LogicalPlan>, expected: &str) {
         assert_rule(&ReorderJoins::new(), plan, expected);
+    }
+
+    /// Asserts that two estimates agree.
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 
     fn t(name: &str, cols: &[&str], rows: usize) -> LogicalPlanBuilder {
@@ -900,7 +903,6 @@ Projection: a.a1, b.b1, c.c1
         // takes 0.1 per conjunct.
         let scan = || table_with_stats("x", &["k", "v"], Some(10_000), &[1000, 1000]);
         let rows = |p: Expr, b: LogicalPlanBuilder| estimate_rows(&b.filter(p).unwrap().build());
-        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         close(
             rows(
                 col("k").gt_eq(lit(100i64)).and(col("k").lt(lit(300i64))),
@@ -946,7 +948,6 @@ Projection: a.a1, b.b1, c.c1
         // independent; an IN list of constants counts as that many equalities, at most half.
         let scan = || table_with_stats("x", &["k", "s"], Some(10_000), &[1000, 0]);
         let rows = |p: Expr| estimate_rows(&scan().filter(p).unwrap().build());
-        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         close(
             rows(col("k").lt(lit(100i64)).or(col("k").gt_eq(lit(900i64)))),
             1900.0,
