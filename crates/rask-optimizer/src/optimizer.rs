@@ -435,28 +435,29 @@ Aggregate: groupBy=[], aggr=[count(*)]
         .unwrap()
         .build();
         let out = optimize_joins(plan);
-        // orders is the largest relation; the smallest relation connected by a key follows
-        // each time. Every scan reads all its columns (no projection=[...]).
+        // The cheapest tree by the estimates (bushy): the customers of the two nations are
+        // built apart, lineitem probes the suppliers of the two nations, and orders probes
+        // that. Every scan reads all its columns (no projection=[...]).
         assert_plan(
             &out,
             "
 Projection: n1.n_name AS supp_nation, n2.n_name AS cust_nation, l_shipdate
-  Join: Inner on=[supplier.s_nationkey = n1.n_nationkey] filter=n1.n_name = 'FRANCE' AND n2.n_name = 'GERMANY' OR n1.n_name = 'GERMANY' AND n2.n_name = 'FRANCE'
-    Join: Inner on=[lineitem.l_suppkey = supplier.s_suppkey]
-      Join: Inner on=[orders.o_orderkey = lineitem.l_orderkey]
-        Join: Inner on=[customer.c_nationkey = n2.n_nationkey]
-          Join: Inner on=[orders.o_custkey = customer.c_custkey]
-            TableScan: orders
-            TableScan: customer
-          SubqueryAlias: n2
-            Filter: nation.n_name IN ('GERMANY', 'FRANCE')
-              TableScan: nation filters=[nation.n_name IN ('GERMANY', 'FRANCE')]
+  Join: Inner on=[orders.o_custkey = customer.c_custkey] filter=n1.n_name = 'FRANCE' AND n2.n_name = 'GERMANY' OR n1.n_name = 'GERMANY' AND n2.n_name = 'FRANCE'
+    Join: Inner on=[orders.o_orderkey = lineitem.l_orderkey]
+      TableScan: orders
+      Join: Inner on=[lineitem.l_suppkey = supplier.s_suppkey]
         Filter: l_shipdate BETWEEN 19950101 AND 19961231
           TableScan: lineitem filters=[l_shipdate BETWEEN 19950101 AND 19961231]
-      TableScan: supplier
-    SubqueryAlias: n1
-      Filter: nation.n_name IN ('FRANCE', 'GERMANY')
-        TableScan: nation filters=[nation.n_name IN ('FRANCE', 'GERMANY')]",
+        Join: Inner on=[supplier.s_nationkey = n1.n_nationkey]
+          TableScan: supplier
+          SubqueryAlias: n1
+            Filter: nation.n_name IN ('FRANCE', 'GERMANY')
+              TableScan: nation filters=[nation.n_name IN ('FRANCE', 'GERMANY')]
+    Join: Inner on=[customer.c_nationkey = n2.n_nationkey]
+      TableScan: customer
+      SubqueryAlias: n2
+        Filter: nation.n_name IN ('GERMANY', 'FRANCE')
+          TableScan: nation filters=[nation.n_name IN ('GERMANY', 'FRANCE')]",
         );
     }
 }

@@ -1,4 +1,5 @@
-//! Rebuilds trees of inner joins greedily from estimated row counts.
+//! Rebuilds trees of inner joins from estimated row counts: the cheapest tree by dynamic
+//! programming up to ten relations, greedily above.
 
 use std::sync::Arc;
 
@@ -14,6 +15,10 @@ use crate::OptimizerRule;
 /// Row count assumed for a table whose source does not know its own.
 const UNKNOWN_ROWS: f64 = 1_000_000.0;
 
+/// Most relations whose join order is searched exhaustively (see [`dp_order`]); larger trees
+/// are ordered greedily.
+const DP_MAX_RELATIONS: usize = 10;
+
 /// Reorders each tree of `Inner` joins (after filter pushdown has turned the WHERE clause into
 /// keys and join filters).
 ///
@@ -21,21 +26,30 @@ const UNKNOWN_ROWS: f64 = 1_000_000.0;
 ///
 /// The maximal tree of directly nested `Inner` joins is flattened into its relations (the
 /// inputs that are not inner joins; each is reordered on its own first) and its predicates (the
-/// keys as `l = r` equalities plus the filters' conjuncts). The tree is then rebuilt greedily:
+/// keys as `l = r` equalities plus the filters' conjuncts). The tree is then rebuilt:
 ///
-/// 1. start from the relation with the largest estimated row count;
-/// 2. repeatedly join the smallest remaining relation *connected* to what is joined so far by
-///    an equality usable as a key that references one side's rows (not one whose values,
-///    by the statistics, repeat on both sides, like two tables' nation keys); failing that,
-///    one connected by any key; failing that, by any predicate; failing that (the query has
-///    a real cross product), the smallest remaining one;
-/// 3. each predicate goes to the lowest join where all its relations are present: as a key
-///    when it is an equality between the two inputs, as the join's filter otherwise.
+/// * With at most [`DP_MAX_RELATIONS`] relations, all of whose tables know their row counts,
+///   by dynamic programming ([`dp_order`]): the cheapest tree, bushy or not, among those
+///   whose every join has a key, where a join costs its estimated output and probe rows
+///   plus twice its build rows ([`join_cost`]). The equalities implied by the keys are
+///   added first ([`add_implied_keys`]: `a = b AND b = c` gives `a = c`), so that `a` and
+///   `c`'s relations may join before `b`'s.
+/// * Otherwise (or when no tree has a key at every join), greedily:
+///   1. start from the relation with the largest estimated row count;
+///   2. repeatedly join the smallest remaining relation *connected* to what is joined so far
+///      by an equality usable as a key that references one side's rows (not one whose
+///      values, by the statistics, repeat on both sides, like two tables' nation keys);
+///      failing that, one connected by any key; failing that, by any predicate; failing
+///      that (the query has a real cross product), the smallest remaining one.
+///
+/// Either way, each predicate goes to the lowest join where all its relations are present:
+/// as a key when it is an equality between the two inputs, as the join's filter otherwise.
 ///
 /// The executor builds its hash table on the right input and probes with the left, so each
 /// join gets the relation on the right unless what is joined so far is estimated clearly
-/// smaller (see [`build_left`]). Ties keep the original order, so a tree
-/// over tables of unknown size that has no cross join comes back as it was.
+/// smaller (see [`build_left`]); the dynamic programming puts the smaller input on the right.
+/// Greedy ties keep the original order, so a tree over tables of unknown size that has no
+/// cross join comes back as it was.
 ///
 /// # Estimates
 ///
@@ -53,9 +67,9 @@ const UNKNOWN_ROWS: f64 = 1_000_000.0;
 /// * `Join`: keyed: the rows of the input whose *unfiltered* estimate is larger (the side that
 ///   references the other, as `lineitem` references `part`) times the fraction of its rows
 ///   the other input's filters keep (a filtered dimension thins its facts: lineitem joined
-///   with the tenth of part that is green is a tenth of lineitem); when every key repeats on
-///   both sides (see [`repeated_key`]), the product over the keys' distinct values; filter
-///   only: product / 10;
+///   with the tenth of part that is green is a tenth of lineitem); when the tuple of keys
+///   repeats on both sides (see [`repeated_key`]), the product divided by the tuple's
+///   distinct count; filter only: product / 10;
 ///   cross: product; semi/anti: half of the kept side; outer: at least the preserved side(s).
 ///
 /// Beside its rows, each estimate carries the rows it would have without the filters below
@@ -125,6 +139,7 @@ struct Relation {
 }
 
 /// A predicate of the flattened tree, over relations given as bit masks.
+#[derive(Clone)]
 struct Predicate {
     expr: Expr,
     /// Every relation the predicate reads.
@@ -132,6 +147,9 @@ struct Predicate {
     /// For `l = r`: the relations each operand reads.
     eq: Option<(u64, u64)>,
     placed: bool,
+    /// For an equality between columns of a class of columns that equalities make equal
+    /// (see [`add_implied_keys`]): the class.
+    class: Option<usize>,
 }
 
 /// Flattening state: the whole tree's schema and where each relation's columns start in it.
@@ -243,10 +261,35 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
             eq,
             expr: e,
             placed: false,
+            class: None,
         });
     }
-    let relations = flat.relations;
+    let relations = std::mem::take(&mut flat.relations);
 
+    let mut acc = None;
+    if relations.len() <= DP_MAX_RELATIONS && relations.iter().all(|r| has_statistics(&r.plan)) {
+        let mut all = preds.clone();
+        add_implied_keys(&mut all, &flat);
+        acc = dp_order(&relations, &all)?;
+    }
+    let acc = match acc {
+        Some(acc) => acc,
+        None => greedy_order(&relations, &mut preds)?,
+    };
+
+    let same_order = acc.schema().fields() == full.fields();
+    if same_order || any_order {
+        return Ok(Some(acc));
+    }
+    let exprs = originals.into_iter().map(Expr::Column).collect();
+    Ok(Some(Arc::new(LogicalPlan::Projection(
+        Projection::try_new(exprs, acc)?,
+    ))))
+}
+
+/// The join tree over `relations` built greedily (see [`ReorderJoins`]), every predicate
+/// placed at the lowest join where all its relations are present.
+fn greedy_order(relations: &[Relation], preds: &mut [Predicate]) -> Result<Arc<LogicalPlan>> {
     // Greedy: the largest relation first (the first one on ties).
     let n = relations.len();
     let mut start = 0;
@@ -264,8 +307,9 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
         // A key that references one side's rows (unique or nearly so there), not one that
         // matches many rows on both sides (`s_nationkey = c_nationkey`).
         let references = |p: &Predicate, r: usize| {
-            key_sides(p, acc_mask, 1 << r)
-                .is_some_and(|(a, b)| repeated_key(&acc, &a, &relations[r].plan, &b).is_none())
+            key_sides(p, acc_mask, 1 << r).is_some_and(|(a, b)| {
+                repeated_key(&acc, &[&a], &relations[r].plan, &[&b]).is_none()
+            })
         };
         let touches = |p: &Predicate, r: usize| {
             let m = p.mask;
@@ -316,15 +360,233 @@ fn reorder(plan: &Arc<LogicalPlan>, any_order: bool) -> Result<Option<Arc<Logica
     }
     // Predicates over no relation at all (constants) would have been placed at the first join.
     debug_assert!(preds.iter().all(|p| p.placed));
+    Ok(acc)
+}
 
-    let same_order = acc.schema().fields() == full.fields();
-    if same_order || any_order {
-        return Ok(Some(acc));
+/// Adds to `preds` the equalities that the equalities between columns imply (transitive
+/// keys: Q9's `p_partkey = l_partkey AND ps_partkey = l_partkey` imply `p_partkey =
+/// ps_partkey`, which lets part join partsupp before lineitem) and marks each equality of a
+/// class of columns so made equal with its class.
+///
+/// Only classes whose columns all come from different relations and have one type are
+/// completed: then, with every pair of their columns equated, the columns of a class within
+/// any set of joined relations are equal, and a join between two sets needs one key per
+/// class ([`join_sets`] drops the others).
+fn add_implied_keys(preds: &mut Vec<Predicate>, flat: &Flat) {
+    let column = |e: &Expr| match e {
+        Expr::Column(c) => flat
+            .full
+            .maybe_index_of_column(c)
+            .ok()
+            .flatten()
+            .map(|i| (c.clone(), i)),
+        _ => None,
+    };
+    // Union-find over the columns of `column = column` predicates.
+    let mut columns: Vec<(Column, usize)> = vec![];
+    let mut parent: Vec<usize> = vec![];
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
     }
-    let exprs = originals.into_iter().map(Expr::Column).collect();
-    Ok(Some(Arc::new(LogicalPlan::Projection(
-        Projection::try_new(exprs, acc)?,
-    ))))
+    let id = |c: (Column, usize), columns: &mut Vec<(Column, usize)>, parent: &mut Vec<usize>| {
+        columns.iter().position(|x| x.1 == c.1).unwrap_or_else(|| {
+            columns.push(c);
+            parent.push(parent.len());
+            parent.len() - 1
+        })
+    };
+    let mut equalities: Vec<(usize, usize, usize)> = vec![];
+    for (k, p) in preds.iter().enumerate() {
+        let Expr::BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        } = &p.expr
+        else {
+            continue;
+        };
+        let (Some(l), Some(r)) = (column(left), column(right)) else {
+            continue;
+        };
+        let (l, r) = (
+            id(l, &mut columns, &mut parent),
+            id(r, &mut columns, &mut parent),
+        );
+        let (rl, rr) = (root(&mut parent, l), root(&mut parent, r));
+        parent[rl] = rr;
+        equalities.push((k, l, r));
+    }
+    let n = columns.len();
+    let roots: Vec<usize> = (0..n).map(|i| root(&mut parent, i)).collect();
+    for class in 0..n {
+        let members: Vec<usize> = (0..n).filter(|i| roots[*i] == class).collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let masks: Vec<u64> = members
+            .iter()
+            .map(|i| flat.mask(&Expr::Column(columns[*i].0.clone())))
+            .collect();
+        // One relation per column, a different one for each.
+        let distinct = masks.iter().try_fold(0u64, |acc, m| {
+            (m.count_ones() == 1 && acc & m == 0).then_some(acc | m)
+        });
+        let one_type = members.iter().all(|i| {
+            flat.full.field(columns[*i].1).data_type()
+                == flat.full.field(columns[members[0]].1).data_type()
+        });
+        if distinct.is_none() || !one_type {
+            continue;
+        }
+        for (k, l, _) in &equalities {
+            if roots[*l] == class {
+                preds[*k].class = Some(class);
+            }
+        }
+        for (x, &i) in members.iter().enumerate() {
+            for (y, &j) in members.iter().enumerate().skip(x + 1) {
+                let stated = equalities
+                    .iter()
+                    .any(|(_, l, r)| (*l, *r) == (i, j) || (*l, *r) == (j, i));
+                if stated {
+                    continue;
+                }
+                preds.push(Predicate {
+                    expr: Expr::Column(columns[i].0.clone()).eq(Expr::Column(columns[j].0.clone())),
+                    mask: masks[x] | masks[y],
+                    eq: Some((masks[x], masks[y])),
+                    placed: false,
+                    class: Some(class),
+                });
+            }
+        }
+    }
+}
+
+/// The best plan found so far for a set of relations.
+struct Best {
+    plan: Arc<LogicalPlan>,
+    est: Estimate,
+    /// The estimated work of its joins (see [`join_cost`]).
+    cost: f64,
+}
+
+/// The cheapest tree, by [`join_cost`], over `relations` whose every join has a key: dynamic
+/// programming over the connected subsets. For each set of relations (in increasing order of
+/// its bit mask, so that its subsets come first), every split into two subsets already
+/// solved that an equality between them connects is joined, and the cheapest join is kept.
+/// That is DPccp's search space (all bushy trees without cross products); the splits are
+/// enumerated per set as in DPsub, which for the at most [`DP_MAX_RELATIONS`] relations it
+/// runs on is at most 3^10 bit-mask steps. `None` when no such tree exists (the relations
+/// are connected only through filters or not at all): the greedy order handles those.
+fn dp_order(relations: &[Relation], preds: &[Predicate]) -> Result<Option<Arc<LogicalPlan>>> {
+    let n = relations.len();
+    let all: u64 = (1 << n) - 1;
+    let mut best: Vec<Option<Best>> = (0..=all).map(|_| None).collect();
+    for (i, r) in relations.iter().enumerate() {
+        best[1 << i] = Some(Best {
+            plan: Arc::clone(&r.plan),
+            est: r.est,
+            cost: 0.0,
+        });
+    }
+    for set in 1..=all {
+        if set.count_ones() < 2 {
+            continue;
+        }
+        // `left` holds the set's lowest relation, so that each split is tried once.
+        let low = set & set.wrapping_neg();
+        let rest = set & !low;
+        let mut sub = rest;
+        loop {
+            sub = sub.wrapping_sub(1) & rest;
+            let (left, right) = (low | sub, rest & !sub);
+            if let Some(b) = join_sets(&best, preds, left, right, set == all)? {
+                if best[set as usize]
+                    .as_ref()
+                    .is_none_or(|old| b.cost < old.cost)
+                {
+                    best[set as usize] = Some(b);
+                }
+            }
+            if sub == 0 {
+                break;
+            }
+        }
+    }
+    Ok(best[all as usize].take().map(|b| b.plan))
+}
+
+/// The join of the best plans for the disjoint sets `a` and `b`, when both exist and some
+/// equality between them is a key; with its predicates: those over both sets' relations that
+/// neither plan holds (a plan of one relation holds none) and, at the `top` join, those over
+/// no relation.
+fn join_sets(
+    best: &[Option<Best>],
+    preds: &[Predicate],
+    a: u64,
+    b: u64,
+    top: bool,
+) -> Result<Option<Best>> {
+    let (Some(x), Some(y)) = (&best[a as usize], &best[b as usize]) else {
+        return Ok(None);
+    };
+    let set = a | b;
+    let holds = |s: u64, m: u64| s.count_ones() > 1 && m & !s == 0;
+    let here = |p: &&Predicate| {
+        p.mask & !set == 0 && !holds(a, p.mask) && !holds(b, p.mask) && (p.mask != 0 || top)
+    };
+    let (mut keys, mut filter, mut classes) = (vec![], vec![], vec![]);
+    for p in preds.iter().filter(here) {
+        match key_sides(p, a, b) {
+            // One key per class: each side's columns of the class are equal already.
+            Some(_) if p.class.is_some_and(|c| classes.contains(&c)) => {}
+            Some(k) => {
+                classes.extend(p.class);
+                keys.push(k);
+            }
+            None => filter.push(p.expr.clone()),
+        }
+    }
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    // The smaller input on the right, where the executor builds its hash table.
+    let (probe, build, keys) = if x.est.rows < y.est.rows {
+        (y, x, keys.into_iter().map(|(l, r)| (r, l)).collect())
+    } else {
+        (x, y, keys)
+    };
+    let plan = Arc::new(LogicalPlan::Join(Join::try_new(
+        Arc::clone(&probe.plan),
+        Arc::clone(&build.plan),
+        keys,
+        conjunction(filter),
+        JoinType::Inner,
+    )?));
+    let est = estimate(&plan);
+    let cost = x.cost + y.cost + join_cost(probe.est.rows, build.est.rows, est.rows);
+    Ok(Some(Best { plan, est, cost }))
+}
+
+/// The estimated work of a hash join: its output and probe rows once, its build rows twice
+/// (inserted into the table, and their columns gathered into it, which costs more per row than
+/// a probe). Scans cost the same in every order and are left out.
+fn join_cost(probe: f64, build: f64, out: f64) -> f64 {
+    out + probe + 2.0 * build
+}
+
+/// Whether every table under `plan` knows its row count: without statistics, costs would
+/// compare guesses, and the greedy order keeps the written one on ties.
+fn has_statistics(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::TableScan(s) => s.source.num_rows().is_some(),
+        _ => plan.inputs().iter().all(|p| has_statistics(p)),
+    }
 }
 
 /// `(over acc, over r)` for an equality between an expression over the relations in `acc` and
@@ -448,12 +710,11 @@ fn estimate(plan: &LogicalPlan) -> Estimate {
         LogicalPlan::Join(j) => {
             let (l, r) = (estimate(&j.left), estimate(&j.right));
             // When every key repeats on both sides: the product of their distinct counts.
-            let repeated: Option<f64> = if j.on.is_empty() {
+            let repeated = if j.on.is_empty() {
                 None
             } else {
-                j.on.iter()
-                    .map(|(a, b)| repeated_key(&j.left, a, &j.right, b))
-                    .product()
+                let (a, b): (Vec<&Expr>, Vec<&Expr>) = j.on.iter().map(|(a, b)| (a, b)).unzip();
+                repeated_key(&j.left, &a, &j.right, &b)
             };
             let inner = if let Some(keys) = repeated {
                 l.product(r, 1.0 / keys.max(1.0))
@@ -482,13 +743,21 @@ fn estimate(plan: &LogicalPlan) -> Estimate {
     }
 }
 
-/// When the equi-key `a = b` (over `left` and `right`) matches many rows on each side (on
-/// each, the key's values, per [`key_distinct`], are known and fewer than half the rows of
-/// the table they come from): the larger of the two sides' distinct counts. `None` when some
-/// side's key may reference the other's rows (unknown keys are taken to).
-fn repeated_key(left: &LogicalPlan, a: &Expr, right: &LogicalPlan, b: &Expr) -> Option<f64> {
-    let repeats = |p: &LogicalPlan, e: &Expr| {
-        let (d, rows) = key_distinct(p, e)?;
+/// When the equi-keys `a[i] = b[i]` (over `left` and `right`) together match many rows on
+/// each side: the larger of the two sides' distinct counts of the key tuple. On each side,
+/// that count is the product of the keys' counts (per [`key_distinct`], all known), at most
+/// the rows of the largest table they come from, and must be under half those rows.
+/// `None` when some side's tuple may reference the other's rows (unknown keys are taken to):
+/// `(ps_partkey, ps_suppkey)` is unique in partsupp though each key alone repeats.
+fn repeated_key(left: &LogicalPlan, a: &[&Expr], right: &LogicalPlan, b: &[&Expr]) -> Option<f64> {
+    let repeats = |p: &LogicalPlan, keys: &[&Expr]| {
+        let (mut d, mut rows) = (1.0f64, 0.0f64);
+        for e in keys {
+            let (di, ri) = key_distinct(p, e)?;
+            d *= di;
+            rows = rows.max(ri);
+        }
+        let d = d.min(rows);
         (d * 2.0 < rows).then_some(d)
     };
     Some(repeats(left, a)?.max(repeats(right, b)?))
@@ -716,6 +985,13 @@ mod tests {
         assert_rule(&ReorderJoins::new(), plan, expected);
     }
 
+    /// `plan` with its filters pushed down and its joins reordered, as text.
+    fn reordered(plan: Arc<LogicalPlan>) -> String {
+        let pushed = PushDownFilter::new().rewrite(plan).unwrap();
+        let out = ReorderJoins::new().rewrite(pushed).unwrap();
+        out.display_indent().to_string()
+    }
+
     /// Asserts that two estimates agree.
     fn close(a: f64, b: f64) {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
@@ -779,7 +1055,9 @@ Join: Inner on=[b.b2 = c.c1]
         // FROM part, supplier, partsupp, nation, region
         // WHERE p_partkey = ps_partkey AND s_suppkey = ps_suppkey AND p_size = 15
         //   AND s_nationkey = n_nationkey AND n_regionkey = r_regionkey AND r_name = 'EUROPE'
-        // part and supplier, next to each other in FROM, share no predicate.
+        // part and supplier, next to each other in FROM, share no predicate. The cheapest
+        // tree is bushy: the European suppliers are built apart from partsupp's join with
+        // the parts of size 15.
         let part = t("part", &["p_partkey", "p_size"], 200_000);
         let supplier = t("supplier", &["s_suppkey", "s_nationkey"], 10_000);
         let partsupp = t("partsupp", &["ps_partkey", "ps_suppkey"], 800_000);
@@ -806,17 +1084,86 @@ Join: Inner on=[b.b2 = c.c1]
             pushed,
             "
 Projection: part.p_partkey, part.p_size, supplier.s_suppkey, supplier.s_nationkey, partsupp.ps_partkey, partsupp.ps_suppkey, nation.n_nationkey, nation.n_regionkey, region.r_regionkey, region.r_name
-  Join: Inner on=[nation.n_regionkey = region.r_regionkey]
+  Join: Inner on=[partsupp.ps_suppkey = supplier.s_suppkey]
+    Join: Inner on=[partsupp.ps_partkey = part.p_partkey]
+      TableScan: partsupp
+      Filter: p_size = 15
+        TableScan: part filters=[p_size = 15]
     Join: Inner on=[supplier.s_nationkey = nation.n_nationkey]
-      Join: Inner on=[partsupp.ps_suppkey = supplier.s_suppkey]
-        Join: Inner on=[partsupp.ps_partkey = part.p_partkey]
-          TableScan: partsupp
-          Filter: p_size = 15
-            TableScan: part filters=[p_size = 15]
-        TableScan: supplier
-      TableScan: nation
-    Filter: r_name = 'EUROPE'
-      TableScan: region filters=[r_name = 'EUROPE']",
+      TableScan: supplier
+      Join: Inner on=[nation.n_regionkey = region.r_regionkey]
+        TableScan: nation
+        Filter: r_name = 'EUROPE'
+          TableScan: region filters=[r_name = 'EUROPE']",
+        );
+    }
+
+    #[test]
+    fn more_relations_than_the_search_takes_are_joined_greedily() {
+        // A chain of twelve tables, written in an order that pairs unconnected neighbours:
+        // the greedy order (from the largest, t11) joins each by its key, no cross join.
+        let n = DP_MAX_RELATIONS + 2;
+        let name = |i: usize| format!("t{i}");
+        let order: Vec<usize> = (0..n).step_by(2).chain((1..n).step_by(2)).collect();
+        let mut plan = t(&name(order[0]), &["k", "next"], 1000);
+        for &i in &order[1..] {
+            plan = cross(plan, t(&name(i), &["k", "next"], 1000 * (i + 1)));
+        }
+        let chain = (0..n - 1)
+            .map(|i| col(&format!("{}.next", name(i))).eq(col(&format!("{}.k", name(i + 1)))))
+            .reduce(Expr::and)
+            .unwrap();
+        let text = reordered(plan.filter(chain).unwrap().build());
+        assert!(!text.contains("CrossJoin"), "{text}");
+        let keyed = text.matches("Join: Inner on=[t").count();
+        assert_eq!(keyed, n - 1, "{text}");
+        // The outermost join adds the last relation the greedy order reached: t0.
+        let top = text.lines().nth(1).unwrap_or_default();
+        assert!(top.contains("t0."), "{text}");
+    }
+
+    #[test]
+    fn keys_of_a_class_with_two_columns_of_one_table_all_stay() {
+        // a.x = b.z AND a.y = b.z AND c.w = b.z: a.x and a.y are not equal within a, so no
+        // key of the class may be dropped as implied (a join of a needs both).
+        let plan = cross(
+            cross(t("a", &["x", "y"], 1000), t("b", &["z"], 100)),
+            t("c", &["w"], 10),
+        )
+        .filter(
+            col("x")
+                .eq(col("z"))
+                .and(col("y").eq(col("z")))
+                .and(col("w").eq(col("z"))),
+        )
+        .unwrap()
+        .build();
+        let text = reordered(plan);
+        for key in ["a.x = b.z", "a.y = b.z", "c.w"] {
+            assert!(text.contains(key), "{key}: {text}");
+        }
+    }
+
+    #[test]
+    fn implied_keys_join_tables_no_predicate_joins() {
+        // b.k = a.k AND c.k = a.k: b and c (the two small ones) join first on the implied
+        // b.k = c.k, and that join is built once for a; one key of the class suffices.
+        let plan = cross(
+            cross(t("a", &["k"], 100_000), t("b", &["k"], 1000)),
+            t("c", &["k"], 10),
+        )
+        .filter(col("b.k").eq(col("a.k")).and(col("c.k").eq(col("a.k"))))
+        .unwrap()
+        .build();
+        let pushed = PushDownFilter::new().rewrite(plan).unwrap();
+        check(
+            pushed,
+            "
+Join: Inner on=[a.k = b.k]
+  TableScan: a
+  Join: Inner on=[b.k = c.k]
+    TableScan: b
+    TableScan: c",
         );
     }
 
@@ -989,23 +1336,19 @@ Projection: a.a1, b.b1, c.c1
             )
             .unwrap()
             .build();
-        let pushed = PushDownFilter::new().rewrite(plan).unwrap();
-        let text = ReorderJoins::new()
-            .rewrite(pushed)
-            .unwrap()
-            .display_indent()
-            .to_string();
+        let text = reordered(plan);
         let joins: Vec<&str> = text
             .lines()
             .filter_map(|l| l.trim().strip_prefix("Join: Inner on="))
             .collect();
-        // Outermost first: cust last, on both of its keys.
+        // Outermost first: supp last, on its key and the nation together; cust joins orders,
+        // and that pair is the build side of fact.
         assert_eq!(
             joins,
             [
-                "[orders.o_cust = cust.c_key, supp.s_nat = cust.c_nat]",
+                "[fact.f_supp = supp.s_key, cust.c_nat = supp.s_nat]",
                 "[fact.f_ord = orders.o_key]",
-                "[fact.f_supp = supp.s_key]",
+                "[orders.o_cust = cust.c_key]",
             ],
             "{text}"
         );
@@ -1018,6 +1361,82 @@ Projection: a.a1, b.b1, c.c1
             JoinType::Inner,
         );
         assert!((estimate_rows(&m2m.build()) - 600_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_key_tuple_unique_on_one_side_references_it() {
+        // Each of partsupp's keys repeats, but the pair is unique there: lineitem joined
+        // with it on both keeps lineitem's rows (the product over the keys' distinct counts
+        // would make it 6,000,000 * 800,000 / (200,000 * 10,000) = 2,400).
+        let j = join(
+            table_with_stats(
+                "li",
+                &["l_part", "l_supp"],
+                Some(6_000_000),
+                &[199_999, 9_999],
+            ),
+            table_with_stats(
+                "ps",
+                &["ps_part", "ps_supp"],
+                Some(800_000),
+                &[199_999, 9_999],
+            ),
+            vec![
+                (col("l_part"), col("ps_part")),
+                (col("l_supp"), col("ps_supp")),
+            ],
+            None,
+            JoinType::Inner,
+        );
+        close(estimate_rows(&j.build()), 6_000_000.0);
+    }
+
+    #[test]
+    fn a_bushy_tree_when_it_is_cheaper() {
+        // Q9's shape: lineitem references part (a tenth kept) and partsupp (on both keys),
+        // no predicate joins partsupp with part, but `ps_part = l_part = p_key` implies one.
+        // Joining the filtered part into partsupp first, and building lineitem's join on
+        // that, never builds all of partsupp; that join needs one of the two part keys.
+        let li = table_with_stats(
+            "li",
+            &["l_part", "l_supp", "l_ord"],
+            Some(6_000_000),
+            &[199_999, 9_999, 5_999_999],
+        );
+        let part = table_with_stats("part", &["p_key", "p_name"], Some(200_000), &[199_999])
+            .filter(col("p_name").gt(lit(1i64)))
+            .unwrap();
+        let ps = table_with_stats(
+            "ps",
+            &["ps_part", "ps_supp"],
+            Some(800_000),
+            &[199_999, 9_999],
+        );
+        let orders = table_with_stats("orders", &["o_key"], Some(1_500_000), &[5_999_999]);
+        let plan = cross(cross(cross(part, li), ps), orders)
+            .filter(
+                col("p_key")
+                    .eq(col("l_part"))
+                    .and(col("ps_part").eq(col("l_part")))
+                    .and(col("ps_supp").eq(col("l_supp")))
+                    .and(col("o_key").eq(col("l_ord"))),
+            )
+            .unwrap()
+            .build();
+        let pushed = PushDownFilter::new().rewrite(plan).unwrap();
+        check(
+            pushed,
+            "
+Projection: part.p_key, part.p_name, li.l_part, li.l_supp, li.l_ord, ps.ps_part, ps.ps_supp, orders.o_key
+  Join: Inner on=[orders.o_key = li.l_ord]
+    TableScan: orders
+    Join: Inner on=[li.l_part = part.p_key, li.l_supp = ps.ps_supp]
+      TableScan: li
+      Join: Inner on=[ps.ps_part = part.p_key]
+        TableScan: ps
+        Filter: p_name > 1
+          TableScan: part filters=[p_name > 1]",
+        );
     }
 
     #[test]
