@@ -506,12 +506,7 @@ fn dp_order(relations: &[Relation], preds: &[Predicate]) -> Result<Option<Arc<Lo
             sub = sub.wrapping_sub(1) & rest;
             let (left, right) = (low | sub, rest & !sub);
             if let Some(b) = join_sets(&best, preds, left, right, set == all)? {
-                if best[set as usize]
-                    .as_ref()
-                    .is_none_or(|old| b.cost < old.cost)
-                {
-                    best[set as usize] = Some(b);
-                }
+                best[set as usize] = Some(b);
             }
             if sub == 0 {
                 break;
@@ -521,10 +516,11 @@ fn dp_order(relations: &[Relation], preds: &[Predicate]) -> Result<Option<Arc<Lo
     Ok(best[all as usize].take().map(|b| b.plan))
 }
 
-/// The join of the best plans for the disjoint sets `a` and `b`, when both exist and some
-/// equality between them is a key; with its predicates: those over both sets' relations that
-/// neither plan holds (a plan of one relation holds none) and, at the `top` join, those over
-/// no relation.
+/// The join of the best plans for the disjoint sets `a` and `b`, when both exist, some
+/// equality between them is a key and no plan for `a | b` in `best` is as cheap; with its
+/// predicates: those over both sets' relations that neither plan holds (a plan of one
+/// relation holds none) and, at the `top` join, those over no relation. The plan is built
+/// only once its estimate (from its inputs') makes it the cheapest so far.
 fn join_sets(
     best: &[Option<Best>],
     preds: &[Predicate],
@@ -561,6 +557,21 @@ fn join_sets(
     } else {
         (x, y, keys)
     };
+    let est = inner_join_estimate(
+        &probe.plan,
+        probe.est,
+        &build.plan,
+        build.est,
+        &keys,
+        !filter.is_empty(),
+    );
+    let cost = x.cost + y.cost + join_cost(probe.est.rows, build.est.rows, est.rows);
+    if best[set as usize]
+        .as_ref()
+        .is_some_and(|old| old.cost <= cost)
+    {
+        return Ok(None);
+    }
     let plan = Arc::new(LogicalPlan::Join(Join::try_new(
         Arc::clone(&probe.plan),
         Arc::clone(&build.plan),
@@ -568,8 +579,6 @@ fn join_sets(
         conjunction(filter),
         JoinType::Inner,
     )?));
-    let est = estimate(&plan);
-    let cost = x.cost + y.cost + join_cost(probe.est.rows, build.est.rows, est.rows);
     Ok(Some(Best { plan, est, cost }))
 }
 
@@ -709,22 +718,7 @@ fn estimate(plan: &LogicalPlan) -> Estimate {
         LogicalPlan::EmptyRelation(e) => Estimate::base(f64::from(u8::from(e.produce_one_row))),
         LogicalPlan::Join(j) => {
             let (l, r) = (estimate(&j.left), estimate(&j.right));
-            // When every key repeats on both sides: the product of their distinct counts.
-            let repeated = if j.on.is_empty() {
-                None
-            } else {
-                let (a, b): (Vec<&Expr>, Vec<&Expr>) = j.on.iter().map(|(a, b)| (a, b)).unzip();
-                repeated_key(&j.left, &a, &j.right, &b)
-            };
-            let inner = if let Some(keys) = repeated {
-                l.product(r, 1.0 / keys.max(1.0))
-            } else if !j.on.is_empty() {
-                l.keyed(r)
-            } else if j.filter.is_some() {
-                l.product(r, 0.1)
-            } else {
-                l.product(r, 1.0)
-            };
+            let inner = inner_join_estimate(&j.left, l, &j.right, r, &j.on, j.filter.is_some());
             let at_least = |e: Estimate, rows: f64| Estimate {
                 rows: e.rows.max(rows),
                 ..e
@@ -740,6 +734,34 @@ fn estimate(plan: &LogicalPlan) -> Estimate {
                 JoinType::RightSemi | JoinType::RightAnti => r.scaled(0.5),
             }
         }
+    }
+}
+
+/// The estimate of the inner join of `left` and `right` (estimated at `l` and `r`) on the
+/// keys `on`, with a filter or not.
+fn inner_join_estimate(
+    left: &LogicalPlan,
+    l: Estimate,
+    right: &LogicalPlan,
+    r: Estimate,
+    on: &[(Expr, Expr)],
+    filter: bool,
+) -> Estimate {
+    // When the key tuple repeats on both sides: the product over its distinct count.
+    let repeated = if on.is_empty() {
+        None
+    } else {
+        let (a, b): (Vec<&Expr>, Vec<&Expr>) = on.iter().map(|(a, b)| (a, b)).unzip();
+        repeated_key(left, &a, right, &b)
+    };
+    if let Some(keys) = repeated {
+        l.product(r, 1.0 / keys.max(1.0))
+    } else if !on.is_empty() {
+        l.keyed(r)
+    } else if filter {
+        l.product(r, 0.1)
+    } else {
+        l.product(r, 1.0)
     }
 }
 
