@@ -216,11 +216,15 @@ impl Flat<'_> {
         let mut m = 0u64;
         for c in e.columns() {
             if let Ok(Some(g)) = self.full.maybe_index_of_column(&c) {
-                let r = self.starts.partition_point(|s| *s <= g) - 1;
-                m |= 1 << r;
+                m |= self.relation_bit(g);
             }
         }
         m
+    }
+
+    /// The bit of the relation that column `g` of the whole tree's schema comes from.
+    fn relation_bit(&self, g: usize) -> u64 {
+        1 << (self.starts.partition_point(|s| *s <= g) - 1)
     }
 }
 
@@ -373,18 +377,12 @@ fn greedy_order(relations: &[Relation], preds: &mut [Predicate]) -> Result<Arc<L
 /// any set of joined relations are equal, and a join between two sets needs one key per
 /// class ([`join_sets`] drops the others).
 fn add_implied_keys(preds: &mut Vec<Predicate>, flat: &Flat) {
-    let column = |e: &Expr| match e {
-        Expr::Column(c) => flat
-            .full
-            .maybe_index_of_column(c)
-            .ok()
-            .flatten()
-            .map(|i| (c.clone(), i)),
+    let full = flat.full;
+    let index = |e: &Expr| match e {
+        Expr::Column(c) => full.maybe_index_of_column(c).ok().flatten(),
         _ => None,
     };
-    // Union-find over the columns of `column = column` predicates.
-    let mut columns: Vec<(Column, usize)> = vec![];
-    let mut parent: Vec<usize> = vec![];
+    // Union-find over the whole tree's columns, by the `column = column` predicates.
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -392,13 +390,7 @@ fn add_implied_keys(preds: &mut Vec<Predicate>, flat: &Flat) {
         }
         i
     }
-    let id = |c: (Column, usize), columns: &mut Vec<(Column, usize)>, parent: &mut Vec<usize>| {
-        columns.iter().position(|x| x.1 == c.1).unwrap_or_else(|| {
-            columns.push(c);
-            parent.push(parent.len());
-            parent.len() - 1
-        })
-    };
+    let mut parent: Vec<usize> = (0..full.len()).collect();
     let mut equalities: Vec<(usize, usize, usize)> = vec![];
     for (k, p) in preds.iter().enumerate() {
         let Expr::BinaryExpr {
@@ -409,56 +401,54 @@ fn add_implied_keys(preds: &mut Vec<Predicate>, flat: &Flat) {
         else {
             continue;
         };
-        let (Some(l), Some(r)) = (column(left), column(right)) else {
-            continue;
-        };
-        let (l, r) = (
-            id(l, &mut columns, &mut parent),
-            id(r, &mut columns, &mut parent),
-        );
-        let (rl, rr) = (root(&mut parent, l), root(&mut parent, r));
-        parent[rl] = rr;
-        equalities.push((k, l, r));
+        if let (Some(l), Some(r)) = (index(left), index(right)) {
+            let (rl, rr) = (root(&mut parent, l), root(&mut parent, r));
+            parent[rl] = rr;
+            equalities.push((k, l, r));
+        }
     }
-    let n = columns.len();
-    let roots: Vec<usize> = (0..n).map(|i| root(&mut parent, i)).collect();
-    for class in 0..n {
-        let members: Vec<usize> = (0..n).filter(|i| roots[*i] == class).collect();
-        if members.len() < 2 {
+    // The columns of each class, under its root.
+    let mut classes: Vec<Vec<usize>> = vec![vec![]; full.len()];
+    for &(_, l, r) in &equalities {
+        for c in [l, r] {
+            let members = &mut classes[root(&mut parent, c)];
+            if !members.contains(&c) {
+                members.push(c);
+            }
+        }
+    }
+    for (class, members) in classes.iter().enumerate() {
+        let relations = members.iter().fold(0u64, |m, &c| m | flat.relation_bit(c));
+        let data_type = |c: usize| full.field(c).data_type();
+        if members.len() < 2
+            || relations.count_ones() as usize != members.len()
+            || members
+                .iter()
+                .any(|&c| data_type(c) != data_type(members[0]))
+        {
             continue;
         }
-        let masks: Vec<u64> = members
-            .iter()
-            .map(|i| flat.mask(&Expr::Column(columns[*i].0.clone())))
-            .collect();
-        // One relation per column, a different one for each.
-        let distinct = masks.iter().try_fold(0u64, |acc, m| {
-            (m.count_ones() == 1 && acc & m == 0).then_some(acc | m)
-        });
-        let one_type = members.iter().all(|i| {
-            flat.full.field(columns[*i].1).data_type()
-                == flat.full.field(columns[members[0]].1).data_type()
-        });
-        if distinct.is_none() || !one_type {
-            continue;
-        }
-        for (k, l, _) in &equalities {
-            if roots[*l] == class {
-                preds[*k].class = Some(class);
+        for &(k, l, _) in &equalities {
+            if root(&mut parent, l) == class {
+                preds[k].class = Some(class);
             }
         }
         for (x, &i) in members.iter().enumerate() {
-            for (y, &j) in members.iter().enumerate().skip(x + 1) {
+            for &j in &members[x + 1..] {
                 let stated = equalities
                     .iter()
-                    .any(|(_, l, r)| (*l, *r) == (i, j) || (*l, *r) == (j, i));
+                    .any(|&(_, l, r)| (l, r) == (i, j) || (l, r) == (j, i));
                 if stated {
                     continue;
                 }
+                let (Some(ci), Some(cj)) = (column_at(full, i), column_at(full, j)) else {
+                    continue;
+                };
+                let (mi, mj) = (flat.relation_bit(i), flat.relation_bit(j));
                 preds.push(Predicate {
-                    expr: Expr::Column(columns[i].0.clone()).eq(Expr::Column(columns[j].0.clone())),
-                    mask: masks[x] | masks[y],
-                    eq: Some((masks[x], masks[y])),
+                    expr: Expr::Column(ci).eq(Expr::Column(cj)),
+                    mask: mi | mj,
+                    eq: Some((mi, mj)),
                     placed: false,
                     class: Some(class),
                 });
