@@ -23,6 +23,7 @@
 mod csv;
 mod listing;
 mod parquet;
+mod parquet_pages;
 mod prune;
 mod scan_filter;
 mod types;

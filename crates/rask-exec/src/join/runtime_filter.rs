@@ -416,6 +416,12 @@ impl FilterUsefulness {
         self.off.load(Ordering::Relaxed)
     }
 
+    /// The share of the rows tested that the filters kept; `None` before any.
+    pub fn kept_share(&self) -> Option<f64> {
+        let seen = self.rows_in.load(Ordering::Relaxed);
+        (seen > 0).then(|| self.rows_out.load(Ordering::Relaxed) as f64 / seen as f64)
+    }
+
     /// Records that the filters kept `kept` of `rows` rows.
     pub fn record(&self, rows: usize, kept: usize) {
         let (n, kept) = (rows as u64, kept as u64);
