@@ -152,6 +152,16 @@ const QUERIES: &[&str] = &[
      WHERE d.k IN (SELECT k FROM d WHERE flag = 4) GROUP BY d.flag",
     "SELECT count(*) FROM f JOIN d ON f.k = d.k JOIN d d2 ON d.dk = d2.k \
      WHERE d2.flag = 2",
+    // filters read in stages: a runtime filter's column first, then conjuncts on a string
+    // and an integer column for the rows it kept, then the other columns for those rows
+    "SELECT count(*), sum(f.v), sum(f.id) FROM f JOIN d ON f.k32 = d.k \
+     WHERE d.flag = 1 AND f.s IN ('s3', 's10', 's21') AND f.v < 700",
+    "SELECT f.id, f.v, f.s, f.k FROM f JOIN d ON f.k32 = d.k WHERE d.flag = 2 AND f.v > 100 \
+     ORDER BY f.id",
+    // two runtime filters on two columns, and one on a column with NULLs beside a conjunct
+    "SELECT count(*), sum(f.id) FROM f JOIN d ON f.k32 = d.k JOIN d d2 ON f.v = d2.k \
+     WHERE d.flag IN (1, 3) AND d2.flag = 1",
+    "SELECT count(*), sum(f.v) FROM f JOIN d ON f.k = d.k WHERE d.flag = 1 AND f.v % 3 = 0",
     // a residual condition and a projection in between
     "SELECT count(*) FROM (SELECT k + 0 AS kk, k, v FROM f) g JOIN d \
      ON g.k = d.k AND g.v > d.flag * 100 WHERE d.flag = 1",
