@@ -542,10 +542,15 @@ impl ListingTable {
             .collect::<Result<Vec<_>>>()?;
         let mask = ProjectionMask::roots(file.meta.parquet_schema(), roots.iter().copied());
         let (meta, predicates) = self.scan_predicates(file, predicates, &root_of, &roots)?;
+        let shares = predicates
+            .iter()
+            .map(|p| first_pass.conjunct_share(&p.key))
+            .collect();
         Ok(ParquetFileScan {
             file: Arc::clone(file),
             meta,
             predicates,
+            shares,
             partition,
             mask,
             roots,
@@ -618,6 +623,8 @@ impl ListingTable {
                 .iter()
                 .map(|r| roots.binary_search(r).unwrap_or(0))
                 .collect();
+            let mut key = table_columns;
+            key.sort_unstable();
             let rank = if dictionary {
                 0
             } else {
@@ -630,6 +637,7 @@ impl ListingTable {
                     expr,
                     schema,
                     dictionary,
+                    key,
                 },
             ));
         }
@@ -1265,6 +1273,7 @@ fn dictionary_scan(
         file: Arc::clone(&scan.file),
         meta,
         predicates: scan.predicates.clone(),
+        shares: scan.shares.clone(),
         partition: scan.partition,
         mask: scan.mask.clone(),
         roots: scan.roots.clone(),
@@ -1611,34 +1620,50 @@ mod tests {
                 .collect()
         };
         // A long run (the second pass skips), scattered rows (arrow decodes and filters),
-        // most rows (one pass after the first row group), none.
-        type Case = (Expr, Box<dyn Fn(i64) -> bool>);
+        // most rows (one pass after the first row group), none; conjuncts on two and three
+        // columns, each a stage (a string column among them, read for the rows kept or
+        // tested first), in every order a scan may pick.
+        type Case = (Vec<Expr>, Box<dyn Fn(i64) -> bool>);
         let cases: Vec<Case> = vec![
             (
-                col("id")
+                vec![col("id")
                     .gt_eq(lit(6_000i64))
-                    .and(col("id").lt(lit(6_400i64))),
+                    .and(col("id").lt(lit(6_400i64)))],
                 Box::new(|i| (6_000..6_400).contains(&i)),
             ),
             (
-                col("score").lt(lit(9_000.0)).and(col("id").gt(lit(100i64))),
+                vec![col("score").lt(lit(9_000.0)).and(col("id").gt(lit(100i64)))],
                 Box::new(|i| i > 100 && (i as f64 / 2.0) < 9_000.0),
             ),
-            (col("id").lt(lit(0i64)), Box::new(|_| false)),
+            (vec![col("id").lt(lit(0i64))], Box::new(|_| false)),
+            (
+                vec![col("score").lt(lit(9_000.0)), col("id").gt(lit(100i64))],
+                Box::new(|i| i > 100 && (i as f64 / 2.0) < 9_000.0),
+            ),
+            (
+                vec![
+                    col("score").gt_eq(lit(1_000.0)),
+                    col("name").like(lit("n1%")),
+                    col("id").lt(lit(15_000i64)),
+                ],
+                Box::new(|i| i >= 2_000 && i < 15_000 && format!("n{i}").starts_with("n1")),
+            ),
+            (
+                vec![col("name").like(lit("%7")), col("id").gt_eq(lit(19_990i64))],
+                Box::new(|i| i >= 19_990 && i % 10 == 7),
+            ),
         ];
-        for (predicate, keep) in &cases {
+        for (predicates, keep) in &cases {
             for batch_size in [1_000, 4_096] {
                 let src = t
-                    .scan_filtered(
-                        Some(&[0, 1, 2]),
-                        &[],
-                        std::slice::from_ref(predicate),
-                        None,
-                        batch_size,
-                    )
+                    .scan_filtered(Some(&[0, 1, 2]), &[], predicates, None, batch_size)
                     .unwrap();
                 let got = id_name_score(&collect(&src).unwrap());
-                assert_eq!(got, want(keep.as_ref()), "{predicate} batch {batch_size}");
+                assert_eq!(
+                    got,
+                    want(keep.as_ref()),
+                    "{predicates:?} batch {batch_size}"
+                );
             }
         }
         // Published runtime filters on `id`. The scan's filtering is an optimisation (the

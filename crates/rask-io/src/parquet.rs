@@ -4,7 +4,7 @@ use std::fmt;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{
     new_empty_array, Array, ArrayRef, BooleanArray, BooleanBufferBuilder, RecordBatch, UInt64Array,
@@ -222,6 +222,8 @@ pub(crate) struct ParquetFileScan {
     pub meta: ArrowReaderMetadata,
     /// Filter conjuncts evaluated while reading, in order.
     pub predicates: Vec<ScanPredicate>,
+    /// What each of `predicates` kept so far, over every file of the scan.
+    pub shares: Vec<Arc<KeptShare>>,
     pub partition: usize,
     /// Root columns of the file read.
     pub mask: ProjectionMask,
@@ -245,8 +247,9 @@ pub(crate) struct ParquetFileScan {
 pub(crate) struct FirstPass {
     rows: AtomicU64,
     kept: AtomicU64,
-    /// Rows the scan's conjuncts tested and kept, in whichever stage they were.
-    conjuncts: KeptShare,
+    /// Rows each group of the scan's conjuncts tested and kept, in whichever stage it was,
+    /// by the table columns the group reads ([`ScanPredicate::key`]).
+    conjuncts: Mutex<Vec<(Vec<usize>, Arc<KeptShare>)>>,
 }
 
 /// Rows tested and kept, counted by the threads of a scan.
@@ -291,6 +294,17 @@ impl FirstPass {
         self.kept.fetch_add(kept as u64, Ordering::Relaxed);
     }
 
+    /// Where the conjuncts on the table columns `key` count what they keep.
+    pub(crate) fn conjunct_share(&self, key: &[usize]) -> Arc<KeptShare> {
+        let mut shares = self.conjuncts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, share)) = shares.iter().find(|(k, _)| k == key) {
+            return Arc::clone(share);
+        }
+        let share = Arc::new(KeptShare::default());
+        shares.push((key.to_vec(), Arc::clone(&share)));
+        share
+    }
+
     /// Whether the first passes so far kept few enough rows for two passes to pay.
     fn pays(&self) -> bool {
         let rows = self.rows.load(Ordering::Relaxed) as usize;
@@ -314,10 +328,11 @@ pub(crate) struct ScanRuntimeFilter {
 /// One row group of one Parquet file.
 ///
 /// With filter conjuncts or published runtime filters, a row group is read in stages
-/// ([`Stage`]): the conjuncts are one, each column that runtime filters alone test another.
-/// The stage that kept the smallest share of rows so far is read first, every row, through
-/// arrow; each later stage's columns are read only for the rows kept so far, and tested on
-/// them; then the other columns, for the rows kept. Only the kept rows' values of fixed-width
+/// ([`Stage`]): each group of conjuncts on the same columns is one, each column that runtime
+/// filters alone test another. The stage that pays most (see [`ParquetMorsel::stages`]) is
+/// read first, every row, through arrow; each later stage's columns not read yet are read
+/// only for the rows kept so far, and tested on them; then the other columns, for the rows
+/// kept (TPC-H Q6 reads `l_shipdate` for every row, `l_discount` for the 15% it keeps, ...). Only the kept rows' values of fixed-width
 /// columns are read ([`parquet_pages`]); other columns go through arrow with a
 /// [`RowSelection`] (arrow skips runs of rows not kept). So a filter that keeps 5% of
 /// `lineitem` spares decoding 95% of the columns it does not test. Without either, one pass.
@@ -395,54 +410,98 @@ impl ParquetMorsel {
             .collect()
     }
 
-    /// The filters of a scan as stages (see [`ParquetMorsel`]): one per column that runtime
-    /// filters alone test, one for the conjuncts (with the runtime filters on their columns);
-    /// the stage that kept the smallest share of rows so far first, runtime filters first
-    /// while nothing was seen (a join's build keys usually keep few rows).
+    /// The filters of a scan as stages (see [`ParquetMorsel`]): one per group of conjuncts
+    /// (with the runtime filters on its columns), one per column that runtime filters alone
+    /// test. First the stage whose cost per row over the share of rows it drops is the
+    /// smallest (the order that reads least for independent filters), where a column is cost
+    /// 1 when it is fixed-width or read as a dictionary, 3 otherwise (strings), and a stage
+    /// not seen yet drops half; on ties runtime filters first (a join's build keys usually
+    /// keep few rows), then the conjuncts in their order (cheapest first).
     fn stages(&self, filters: &[ActiveFilter<'_>]) -> Vec<Stage> {
         let scan = &self.scan;
-        let mut conjunct_columns: Vec<usize> = scan
-            .predicates
-            .iter()
-            .flat_map(|p| p.columns.iter().copied())
-            .collect();
-        conjunct_columns.sort_unstable();
-        conjunct_columns.dedup();
         let mut stages: Vec<Stage> = Vec::new();
-        let mut conjunct_filters = Vec::new();
+        for (i, p) in scan.predicates.iter().enumerate() {
+            let mut columns = p.columns.clone();
+            columns.sort_unstable();
+            columns.dedup();
+            match stages.iter_mut().find(|s| s.columns == columns) {
+                Some(s) => s.conjuncts.push(i),
+                None => stages.push(Stage {
+                    columns,
+                    conjuncts: vec![i],
+                    filters: Vec::new(),
+                }),
+            }
+        }
+        // Runtime filters on a column some conjuncts read are tested with them.
+        let mut alone: Vec<Stage> = Vec::new();
         for (i, f) in filters.iter().enumerate() {
-            if conjunct_columns.binary_search(&f.1).is_ok() {
-                conjunct_filters.push(i);
-            } else if let Some(s) = stages.iter_mut().find(|s| s.columns == [f.1]) {
+            if let Some(s) = stages
+                .iter_mut()
+                .find(|s| s.columns.binary_search(&f.1).is_ok())
+            {
+                s.filters.push(i);
+            } else if let Some(s) = alone.iter_mut().find(|s| s.columns == [f.1]) {
                 s.filters.push(i);
             } else {
-                stages.push(Stage {
+                alone.push(Stage {
                     columns: vec![f.1],
-                    conjuncts: false,
+                    conjuncts: Vec::new(),
                     filters: vec![i],
                 });
             }
         }
-        if !scan.predicates.is_empty() {
-            stages.push(Stage {
-                columns: conjunct_columns,
-                conjuncts: true,
-                filters: conjunct_filters,
-            });
-        }
-        let share = |s: &Stage| {
-            let seen = if s.conjuncts {
-                scan.first_pass.conjuncts.share()
-            } else {
-                s.filters
-                    .iter()
-                    .filter_map(|&i| filters[i].3.kept_share())
-                    .min_by(f64::total_cmp)
-            };
-            seen.unwrap_or(0.5)
+        alone.extend(stages);
+        let stages = alone;
+        let dictionary_read = |p: usize| {
+            scan.predicates
+                .iter()
+                .any(|q| q.dictionary && q.columns.first() == Some(&p))
         };
-        stages.sort_by(|a, b| share(a).total_cmp(&share(b)));
-        stages
+        let rank = |s: &Stage| {
+            let conjuncts = s
+                .conjuncts
+                .iter()
+                .filter_map(|&i| scan.shares.get(i)?.share());
+            let filters = s.filters.iter().filter_map(|&i| filters[i].3.kept_share());
+            let kept = conjuncts
+                .chain(filters)
+                .fold(None, |k: Option<f64>, s| Some(k.unwrap_or(1.0) * s))
+                .unwrap_or(0.5);
+            let cost: f64 = s
+                .columns
+                .iter()
+                .map(|&p| {
+                    let fixed = parquet_pages::fixed_width_leaf(&scan.meta, scan.roots[p]);
+                    if fixed.is_some() || dictionary_read(p) {
+                        1.0
+                    } else {
+                        3.0
+                    }
+                })
+                .sum();
+            cost / (1.0 - kept).max(1e-3)
+        };
+        let mut ranked: Vec<(f64, Stage)> = stages.into_iter().map(|s| (rank(&s), s)).collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        ranked.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The conjuncts of `stage` bound to a batch of its columns, and where each counts what
+    /// it keeps.
+    fn stage_predicates(&self, stage: &Stage) -> (Vec<ScanPredicate>, Vec<Arc<KeptShare>>) {
+        let scan = &self.scan;
+        let chosen: Vec<ScanPredicate> = stage
+            .conjuncts
+            .iter()
+            .filter_map(|&i| scan.predicates.get(i).cloned())
+            .collect();
+        let shares = stage
+            .conjuncts
+            .iter()
+            .filter_map(|&i| scan.shares.get(i).cloned())
+            .collect();
+        (bind_to(&chosen, &stage.columns), shares)
     }
 
     /// Root `p`'s values at `rows` (ascending) of this row group of `rg_rows` rows: from its
@@ -519,24 +578,32 @@ impl ParquetMorsel {
         let file = File::open(path).map_err(|e| io_context(e, path))?;
         let reader_schema = scan.meta.schema();
         for stage in later {
+            // Columns an earlier stage read are there already, for the rows kept so far.
             let read: Vec<ArrayRef> = stage
                 .columns
                 .iter()
-                .map(|&p| self.read_kept(&file, p, &rows, rg_rows))
+                .map(|&p| match &columns[p] {
+                    Some(c) => Ok(Arc::clone(c)),
+                    None => self.read_kept(&file, p, &rows, rg_rows),
+                })
                 .collect::<Result<_>>()?;
             let n = rows.len();
             let mut keep: Option<BooleanBuffer> = None;
-            if stage.conjuncts {
+            if !stage.conjuncts.is_empty() {
                 let fields: Vec<Field> = stage
                     .columns
                     .iter()
                     .map(|&p| reader_schema.field(scan.roots[p]).clone())
                     .collect();
                 let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), read.clone())?;
-                let predicates = bind_to(&scan.predicates, &stage.columns);
+                let (predicates, shares) = self.stage_predicates(stage);
                 let mut caches: Vec<DictionaryCache> = vec![None; predicates.len()];
-                let (mask, batch) = select(&predicates, &mut caches, batch)?.finish();
-                scan.first_pass.conjuncts.record(n, batch.num_rows());
+                let record = |i: usize, tested, kept| {
+                    if let Some(s) = shares.get(i) {
+                        s.record(tested, kept);
+                    }
+                };
+                let (mask, _) = select(&predicates, &mut caches, batch, record)?.finish();
                 keep = mask;
             }
             for &i in &stage.filters {
@@ -607,14 +674,10 @@ impl ParquetMorsel {
         let Some(stage) = stages.pop() else {
             return internal_err!("a filtered parquet scan without filters");
         };
+        let (predicates, shares) = self.stage_predicates(&stage);
         // Positions (among the scan's roots) read in the first pass: the first stage's.
         let first = stage.columns;
         let at = |p: usize| first.binary_search(&p).unwrap_or(0);
-        let predicates: Vec<ScanPredicate> = if stage.conjuncts {
-            bind_to(&scan.predicates, &first)
-        } else {
-            Vec::new()
-        };
         let mut caches: Vec<DictionaryCache> = vec![None; predicates.len()];
         let mut masks: Vec<(Option<BooleanBuffer>, usize)> = Vec::new();
         let mut kept: Vec<RecordBatch> = Vec::new();
@@ -624,13 +687,12 @@ impl ParquetMorsel {
             let batch = batch.map_err(|e| self.read_error(e))?;
             let rows = batch.num_rows();
             read_rows += rows;
-            let selection = select(&predicates, &mut caches, batch)?;
-            if stage.conjuncts {
-                scan.first_pass
-                    .conjuncts
-                    .record(rows, selection.batch.num_rows());
-            }
-            let mut selection = selection;
+            let record = |i: usize, tested, kept| {
+                if let Some(s) = shares.get(i) {
+                    s.record(tested, kept);
+                }
+            };
+            let mut selection = select(&predicates, &mut caches, batch, record)?;
             for &i in &stage.filters {
                 let (filter, p, data_type, usefulness) = &filters[i];
                 let n = selection.batch.num_rows();
@@ -741,8 +803,8 @@ impl ParquetMorsel {
 struct Stage {
     /// Positions among the scan's roots, ascending.
     columns: Vec<usize>,
-    /// Whether the scan's conjuncts are tested here (all of them).
-    conjuncts: bool,
+    /// The scan's conjuncts tested here (indices among its predicates), in order.
+    conjuncts: Vec<usize>,
     /// The runtime filters tested here (indices among the active ones).
     filters: Vec<usize>,
 }

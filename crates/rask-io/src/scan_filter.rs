@@ -33,6 +33,9 @@ pub(crate) struct ScanPredicate {
     pub schema: SchemaRef,
     /// Its one column is read as `Dictionary(Int32, Utf8)`: evaluate per distinct value.
     pub dictionary: bool,
+    /// The table columns it reads, ascending: the same in every file of a table, where
+    /// `columns` may differ.
+    pub key: Vec<usize>,
 }
 
 impl fmt::Debug for ScanPredicate {
@@ -129,22 +132,26 @@ pub(crate) fn apply(
     caches: &mut [DictionaryCache],
     batch: RecordBatch,
 ) -> Result<RecordBatch> {
-    Ok(select(predicates, caches, batch)?.batch)
+    Ok(select(predicates, caches, batch, |_, _, _| {})?.batch)
 }
 
-/// [`apply`], also telling which rows of `batch` were kept.
+/// [`apply`], also telling which rows of `batch` were kept; `record(i, tested, kept)` after
+/// predicate `i` kept `kept` of the `tested` rows the earlier ones had kept.
 pub(crate) fn select(
     predicates: &[ScanPredicate],
     caches: &mut [DictionaryCache],
     batch: RecordBatch,
+    mut record: impl FnMut(usize, usize, usize),
 ) -> Result<Selection> {
     let mut selection = Selection::new(batch);
-    for (p, cache) in predicates.iter().zip(caches.iter_mut()) {
-        if selection.batch.num_rows() == 0 {
+    for (i, (p, cache)) in predicates.iter().zip(caches.iter_mut()).enumerate() {
+        let tested = selection.batch.num_rows();
+        if tested == 0 {
             break;
         }
         let mask = p.evaluate(&selection.batch, cache)?;
         selection.keep(&mask)?;
+        record(i, tested, selection.batch.num_rows());
     }
     Ok(selection)
 }
@@ -245,6 +252,7 @@ mod tests {
             expr,
             schema,
             dictionary,
+            key: vec![0],
         }
     }
 
