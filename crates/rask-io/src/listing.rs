@@ -1646,7 +1646,7 @@ mod tests {
                     col("name").like(lit("n1%")),
                     col("id").lt(lit(15_000i64)),
                 ],
-                Box::new(|i| i >= 2_000 && i < 15_000 && format!("n{i}").starts_with("n1")),
+                Box::new(|i| (2_000..15_000).contains(&i) && format!("n{i}").starts_with("n1")),
             ),
             (
                 vec![col("name").like(lit("%7")), col("id").gt_eq(lit(19_990i64))],
