@@ -16,7 +16,8 @@ use std::fs::File;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Array, Decimal128Array, Float32Array, Float64Array, Int32Array, Int64Array,
+    Array, ArrayRef, Date32Array, Decimal128Array, Float32Array, Float64Array, Int32Array,
+    Int64Array,
 };
 use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
@@ -103,38 +104,36 @@ pub(crate) fn read_rows(
         optional,
         rows,
     };
-    let array: ArrayRef = match (descr.physical_type(), target) {
-        (PhysicalType::INT32, DataType::Int32) => match read.values::<i32>()? {
-            Some(v) => Arc::new(Int32Array::from(v)),
-            None => return Ok(None),
-        },
-        (PhysicalType::INT32, DataType::Date32) => match read.values::<i32>()? {
-            Some(v) => Arc::new(Date32Array::from(v)),
-            None => return Ok(None),
-        },
-        (PhysicalType::INT32, DataType::Decimal128(p, s)) => match read.values::<i32>()? {
-            Some(v) => Arc::new(decimal(v.into_iter().map(i128::from), *p, *s)?),
-            None => return Ok(None),
-        },
-        (PhysicalType::INT64, DataType::Int64) => match read.values::<i64>()? {
-            Some(v) => Arc::new(Int64Array::from(v)),
-            None => return Ok(None),
-        },
-        (PhysicalType::INT64, DataType::Decimal128(p, s)) => match read.values::<i64>()? {
-            Some(v) => Arc::new(decimal(v.into_iter().map(i128::from), *p, *s)?),
-            None => return Ok(None),
-        },
-        (PhysicalType::FLOAT, DataType::Float32) => match read.values::<f32>()? {
-            Some(v) => Arc::new(Float32Array::from(v)),
-            None => return Ok(None),
-        },
-        (PhysicalType::DOUBLE, DataType::Float64) => match read.values::<f64>()? {
-            Some(v) => Arc::new(Float64Array::from(v)),
-            None => return Ok(None),
-        },
-        _ => return Ok(None),
-    };
-    Ok(Some(array))
+    fn array(a: impl Array + 'static) -> ArrayRef {
+        Arc::new(a)
+    }
+    // `None` where a page is not one this reader decodes: arrow reads the column instead.
+    Ok(match (descr.physical_type(), target) {
+        (PhysicalType::INT32, DataType::Int32) => {
+            read.values::<i32>()?.map(|v| array(Int32Array::from(v)))
+        }
+        (PhysicalType::INT32, DataType::Date32) => {
+            read.values::<i32>()?.map(|v| array(Date32Array::from(v)))
+        }
+        (PhysicalType::INT32, DataType::Decimal128(p, s)) => read
+            .values::<i32>()?
+            .map(|v| decimal(v.into_iter().map(i128::from), *p, *s).map(array))
+            .transpose()?,
+        (PhysicalType::INT64, DataType::Int64) => {
+            read.values::<i64>()?.map(|v| array(Int64Array::from(v)))
+        }
+        (PhysicalType::INT64, DataType::Decimal128(p, s)) => read
+            .values::<i64>()?
+            .map(|v| decimal(v.into_iter().map(i128::from), *p, *s).map(array))
+            .transpose()?,
+        (PhysicalType::FLOAT, DataType::Float32) => {
+            read.values::<f32>()?.map(|v| array(Float32Array::from(v)))
+        }
+        (PhysicalType::DOUBLE, DataType::Float64) => {
+            read.values::<f64>()?.map(|v| array(Float64Array::from(v)))
+        }
+        _ => None,
+    })
 }
 
 fn decimal(values: impl Iterator<Item = i128>, p: u8, s: i8) -> Result<Decimal128Array> {
