@@ -245,8 +245,8 @@ pub(crate) struct ParquetFileScan {
 /// every row anyway, and two passes cost more than one (TPC-H Q1 keeps 98% of `lineitem`).
 #[derive(Debug, Default)]
 pub(crate) struct FirstPass {
-    rows: AtomicU64,
-    kept: AtomicU64,
+    /// Rows read and kept (or not skipped) by the first passes.
+    passes: KeptShare,
     /// Rows each group of the scan's conjuncts tested and kept, in whichever stage it was,
     /// by the table columns the group reads ([`ScanPredicate::key`]).
     conjuncts: Mutex<Vec<(Vec<usize>, Arc<KeptShare>)>>,
@@ -290,8 +290,7 @@ impl FirstPass {
     }
 
     fn record(&self, rows: usize, kept: usize) {
-        self.rows.fetch_add(rows as u64, Ordering::Relaxed);
-        self.kept.fetch_add(kept as u64, Ordering::Relaxed);
+        self.passes.record(rows, kept);
     }
 
     /// Where the conjuncts on the table columns `key` count what they keep.
@@ -307,8 +306,7 @@ impl FirstPass {
 
     /// Whether the first passes so far kept few enough rows for two passes to pay.
     fn pays(&self) -> bool {
-        let rows = self.rows.load(Ordering::Relaxed) as usize;
-        rows == 0 || Self::sparse(rows, self.kept.load(Ordering::Relaxed) as usize)
+        self.passes.share().is_none_or(|kept| kept <= Self::SPARSE)
     }
 }
 

@@ -323,34 +323,36 @@ fn take_indexed<T: Native>(
         let count;
         if header & 1 == 1 {
             // Bit-packed: groups of 8 values, `width` bytes a group.
-            let groups = (header >> 1) as usize;
-            count = groups * 8;
-            let len = groups * width;
+            let groups = usize::try_from(header >> 1).unwrap_or(usize::MAX);
+            count = groups.saturating_mul(8);
+            let len = groups.saturating_mul(width);
             let packed = runs
                 .get(pos..)
                 .ok_or_else(|| corrupt("bit-packed indices"))?;
             let packed = &packed[..len.min(packed.len())];
-            while k < wanted.len() && (wanted[k] as usize - start) < first + count {
+            while k < wanted.len() && (wanted[k] as usize - start) < first.saturating_add(count) {
                 let j = wanted[k] as usize - start - first;
                 out.push(lookup(unpack(packed, j, width))?);
                 k += 1;
             }
-            pos += len;
+            pos = pos.saturating_add(len);
         } else {
             // A run of one repeated index.
-            count = (header >> 1) as usize;
+            count = usize::try_from(header >> 1).unwrap_or(usize::MAX);
             let bytes = width.div_ceil(8);
             let value = runs
-                .get(pos..pos + bytes)
+                .get(pos..)
+                .and_then(|r| r.get(..bytes))
                 .ok_or_else(|| corrupt("a repeated index"))?;
             let index = value
                 .iter()
                 .rev()
                 .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
             pos += bytes;
-            if k < wanted.len() && (wanted[k] as usize - start) < first + count {
+            if k < wanted.len() && (wanted[k] as usize - start) < first.saturating_add(count) {
                 let v = lookup(index)?;
-                while k < wanted.len() && (wanted[k] as usize - start) < first + count {
+                while k < wanted.len() && (wanted[k] as usize - start) < first.saturating_add(count)
+                {
                     out.push(v);
                     k += 1;
                 }
@@ -359,7 +361,7 @@ fn take_indexed<T: Native>(
         if count == 0 {
             return Err(corrupt("a run of at least one value"));
         }
-        first += count;
+        first = first.saturating_add(count);
     }
     Ok(true)
 }
