@@ -574,9 +574,9 @@ impl Executor {
                     return self.compile_probe(run, probe, join);
                 };
                 // Buffer the build input; past the memory limit, split it into spill files.
-                let buffer = GraceBuildSink::new(keys.build.clone(), build.schema());
+                let buffer = GraceBuildSink::new(&keys, build.schema());
                 let locals = self.run_workers(self.compile(build)?, &buffer)?;
-                let files = match buffer.build_outcome(locals)? {
+                let split = match buffer.build_outcome(locals)? {
                     BuildOutcome::InMemory(parts) => {
                         let run = join.start(&self.ctx)?;
                         let src = MemorySource::new(build.schema(), parts.clone());
@@ -588,18 +588,18 @@ impl Executor {
                             }
                             Err(e) if matches!(e.root(), Error::ResourcesExhausted(_)) => {
                                 drop(run);
-                                spill_build(parts, &keys.build, &build.schema(), &self.ctx)?
+                                spill_build(parts, &keys, &build.schema(), &self.ctx)?
                             }
                             Err(e) => return Err(e),
                         }
                     }
-                    BuildOutcome::Spilled(files) => files,
+                    BuildOutcome::Spilled(split) => split,
                 };
                 // Grace hash join: split the probe input the same way, join partition pairs.
-                let splitter = GraceProbeSink::new(keys.probe.clone(), probe.schema());
+                let splitter = GraceProbeSink::new(&keys, &split, probe.schema());
                 let locals = self.run_workers(self.compile(probe)?, &splitter)?;
                 let probe_files = splitter.files(locals)?;
-                let src = GraceSource::new(Arc::clone(join), &self.ctx, files, probe_files);
+                let src = GraceSource::new(Arc::clone(join), &self.ctx, split.files, probe_files);
                 self.compile(&PhysicalPlan::Source(Arc::new(src)))?
             }
             PhysicalPlan::Shared(shared) => {

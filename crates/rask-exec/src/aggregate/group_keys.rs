@@ -43,6 +43,20 @@ pub(crate) trait GroupInterner: Send + Sync {
     fn size(&self) -> usize;
     /// The key columns of every group, in group-id order.
     fn emit(&self) -> Result<Vec<ArrayRef>>;
+    /// The key columns of every group in consecutive pieces of at most `rows` groups, each
+    /// passed to `f` with its first group and length: a spilled table's keys are written
+    /// without a copy of them all at once. (This default emits them all, then slices.)
+    fn emit_chunks(&self, rows: usize, f: &mut EmitChunk<'_>) -> Result<()> {
+        let all = self.emit()?;
+        for (start, len) in chunks(self.num_groups(), rows) {
+            f(
+                start,
+                len,
+                all.iter().map(|a| a.slice(start, len)).collect(),
+            )?;
+        }
+        Ok(())
+    }
     /// For downcasting (the packed-key merge).
     fn as_any(&self) -> &dyn Any;
 }
@@ -128,6 +142,15 @@ fn new_single(t: &DataType) -> Box<dyn GroupInterner> {
     }
 }
 
+/// What [`GroupInterner::emit_chunks`] calls with each piece: first group, length, keys.
+pub(crate) type EmitChunk<'a> = dyn FnMut(usize, usize, Vec<ArrayRef>) -> Result<()> + 'a;
+
+/// `(start, len)` of consecutive pieces of at most `rows` of `0..n`.
+fn chunks(n: usize, rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    let rows = rows.max(1);
+    (0..n).step_by(rows).map(move |s| (s, rows.min(n - s)))
+}
+
 fn u32_id(n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::NotImplemented("more than 4 billion groups".into()))
 }
@@ -136,12 +159,14 @@ fn nulls_of(a: &dyn Array) -> Option<NullBuffer> {
     a.logical_nulls().filter(|n| n.null_count() > 0)
 }
 
-fn validity(len: usize, null_group: Option<u32>) -> Option<NullBuffer> {
-    null_group.map(|g| {
-        let mut v = vec![true; len];
-        v[g as usize] = false;
-        NullBuffer::from(v)
-    })
+/// The validity of groups `start..start + len` when `null_group` is the NULL key's group.
+fn validity_in(start: usize, len: usize, null_group: Option<u32>) -> Option<NullBuffer> {
+    let g = (null_group? as usize)
+        .checked_sub(start)
+        .filter(|g| *g < len)?;
+    let mut v = vec![true; len];
+    v[g] = false;
+    Some(NullBuffer::from(v))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,16 +562,35 @@ impl IntInterner {
         Ok(())
     }
 
-    fn emit_primitive<T: ArrowPrimitiveType>(&self) -> ArrayRef
+    fn emit_primitive<T: ArrowPrimitiveType>(&self, start: usize, len: usize) -> ArrayRef
     where
         T::Native: AsKey,
     {
-        let values: Vec<T::Native> = self.keys.iter().map(|&k| T::Native::from_key(k)).collect();
-        let nulls = validity(self.keys.len(), self.null_group);
+        let values: Vec<T::Native> = self.keys[start..start + len]
+            .iter()
+            .map(|&k| T::Native::from_key(k))
+            .collect();
+        let nulls = validity_in(start, len, self.null_group);
         Arc::new(
             PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls)
                 .with_data_type(self.data_type.clone()),
         )
+    }
+
+    /// The keys of groups `start..start + len`.
+    fn emit_range(&self, start: usize, len: usize) -> Result<ArrayRef> {
+        Ok(match &self.data_type {
+            DataType::Null => Arc::new(NullArray::new(len)),
+            DataType::Boolean => Arc::new(BooleanArray::new(
+                self.keys[start..start + len]
+                    .iter()
+                    .map(|&k| k != 0)
+                    .collect::<BooleanBuffer>(),
+                validity_in(start, len, self.null_group),
+            )),
+            dt => int_like_primitive!(dt, T => self.emit_primitive::<T>(start, len),
+                _ => return internal_err!("integer group key of type {dt}")),
+        })
     }
 }
 
@@ -598,17 +642,14 @@ impl GroupInterner for IntInterner {
     }
 
     fn emit(&self) -> Result<Vec<ArrayRef>> {
-        let n = self.keys.len();
-        let a: ArrayRef = match &self.data_type {
-            DataType::Null => Arc::new(NullArray::new(n)),
-            DataType::Boolean => Arc::new(BooleanArray::new(
-                self.keys.iter().map(|&k| k != 0).collect::<BooleanBuffer>(),
-                validity(n, self.null_group),
-            )),
-            dt => int_like_primitive!(dt, T => self.emit_primitive::<T>(),
-                _ => return internal_err!("integer group key of type {dt}")),
-        };
-        Ok(vec![a])
+        Ok(vec![self.emit_range(0, self.keys.len())?])
+    }
+
+    fn emit_chunks(&self, rows: usize, f: &mut EmitChunk<'_>) -> Result<()> {
+        for (start, len) in chunks(self.keys.len(), rows) {
+            f(start, len, vec![self.emit_range(start, len)?])?;
+        }
+        Ok(())
     }
 }
 
@@ -941,27 +982,42 @@ impl GroupInterner for StrInterner {
     }
 
     fn emit(&self) -> Result<Vec<ArrayRef>> {
-        let n = self.num_groups();
-        let nulls = validity(n, self.null_group);
-        let data = Buffer::from(self.buf.clone());
-        let a: ArrayRef = if self.buf.len() <= i32::MAX as usize {
-            let offs: Vec<i32> = self.offsets.iter().map(|&o| o as i32).collect();
+        Ok(vec![self.emit_range(0, self.num_groups())?])
+    }
+
+    fn emit_chunks(&self, rows: usize, f: &mut EmitChunk<'_>) -> Result<()> {
+        for (start, len) in chunks(self.num_groups(), rows) {
+            f(start, len, vec![self.emit_range(start, len)?])?;
+        }
+        Ok(())
+    }
+}
+
+impl StrInterner {
+    /// The keys of groups `start..start + len`.
+    fn emit_range(&self, start: usize, len: usize) -> Result<ArrayRef> {
+        let nulls = validity_in(start, len, self.null_group);
+        let offsets = &self.offsets[start..=start + len];
+        let base = offsets[0];
+        let bytes = &self.buf[base..offsets[len]];
+        let data = Buffer::from(bytes);
+        Ok(if bytes.len() <= i32::MAX as usize {
+            let offs: Vec<i32> = offsets.iter().map(|&o| (o - base) as i32).collect();
             let offs = OffsetBuffer::new(ScalarBuffer::from(offs));
             if self.binary {
-                Arc::new(arrow::array::BinaryArray::try_new(offs, data, nulls)?)
+                Arc::new(arrow::array::BinaryArray::try_new(offs, data, nulls)?) as ArrayRef
             } else {
                 Arc::new(StringArray::try_new(offs, data, nulls)?)
             }
         } else {
-            let offs: Vec<i64> = self.offsets.iter().map(|&o| o as i64).collect();
+            let offs: Vec<i64> = offsets.iter().map(|&o| (o - base) as i64).collect();
             let offs = OffsetBuffer::new(ScalarBuffer::from(offs));
             if self.binary {
-                Arc::new(arrow::array::LargeBinaryArray::try_new(offs, data, nulls)?)
+                Arc::new(arrow::array::LargeBinaryArray::try_new(offs, data, nulls)?) as ArrayRef
             } else {
                 Arc::new(arrow::array::LargeStringArray::try_new(offs, data, nulls)?)
             }
-        };
-        Ok(vec![a])
+        })
     }
 }
 
@@ -1251,18 +1307,43 @@ impl GroupInterner for ComposeInterner {
     }
 
     fn emit(&self) -> Result<Vec<ArrayRef>> {
-        let w = self.cols.len();
-        let mut out = Vec::with_capacity(w);
-        for (k, c) in self.cols.iter().enumerate() {
-            let values = c.emit()?;
-            let Some(values) = values.first() else {
-                return internal_err!("group column emitted nothing");
-            };
-            let idx =
-                UInt32Array::from_iter_values(self.group_cols.iter().skip(k).step_by(w).copied());
-            out.push(take(values.as_ref(), &idx, None)?);
+        let values = self.column_values()?;
+        self.emit_range(&values, 0, self.num_groups())
+    }
+
+    fn emit_chunks(&self, rows: usize, f: &mut EmitChunk<'_>) -> Result<()> {
+        let values = self.column_values()?;
+        for (start, len) in chunks(self.num_groups(), rows) {
+            f(start, len, self.emit_range(&values, start, len)?)?;
         }
-        Ok(out)
+        Ok(())
+    }
+}
+
+impl ComposeInterner {
+    /// Each column's distinct values, in column-id order.
+    fn column_values(&self) -> Result<Vec<ArrayRef>> {
+        self.cols
+            .iter()
+            .map(|c| match c.emit()?.into_iter().next() {
+                Some(v) => Ok(v),
+                None => internal_err!("group column emitted nothing"),
+            })
+            .collect()
+    }
+
+    /// The keys of groups `start..start + len`, given [`Self::column_values`].
+    fn emit_range(&self, values: &[ArrayRef], start: usize, len: usize) -> Result<Vec<ArrayRef>> {
+        let w = self.cols.len();
+        let tuples = &self.group_cols[start * w..(start + len) * w];
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let idx = UInt32Array::from_iter_values(tuples.iter().skip(k).step_by(w).copied());
+                Ok(take(v.as_ref(), &idx, None)?)
+            })
+            .collect()
     }
 }
 
@@ -1350,6 +1431,16 @@ impl GroupInterner for RowInterner {
 
     fn emit(&self) -> Result<Vec<ArrayRef>> {
         Ok(self.converter.convert_rows(self.rows.iter())?)
+    }
+
+    fn emit_chunks(&self, rows: usize, f: &mut EmitChunk<'_>) -> Result<()> {
+        for (start, len) in chunks(self.num_groups(), rows) {
+            let keys = self
+                .converter
+                .convert_rows((start..start + len).map(|i| self.rows.row(i)))?;
+            f(start, len, keys)?;
+        }
+        Ok(())
     }
 }
 
@@ -1591,6 +1682,28 @@ mod tests {
                 })
                 .collect();
             assert_eq!(got, key);
+        }
+        // The same keys in pieces (NULL group and string offsets included).
+        for rows in [1, 7, 500, usize::MAX] {
+            let mut pieces: Vec<Vec<ArrayRef>> = Vec::new();
+            let mut next = 0;
+            t.emit_chunks(rows, &mut |start, len, cols| {
+                assert_eq!((start, cols.iter().all(|c| c.len() == len)), (next, true));
+                next += len;
+                pieces.push(cols);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(next, t.num_groups());
+            for (c, whole) in keys.iter().enumerate() {
+                let parts: Vec<&dyn Array> = pieces.iter().map(|p| p[c].as_ref()).collect();
+                let joined = arrow::compute::concat(&parts).unwrap();
+                assert_eq!(
+                    &joined.to_data(),
+                    &whole.to_data(),
+                    "column {c}, pieces of {rows}"
+                );
+            }
         }
     }
 

@@ -29,12 +29,15 @@ use super::group_keys::new_interner;
 use super::{evaluate_table, partition_of, AggLocal, HashAggregateExec, Shared};
 use crate::executor::TaskContext;
 use crate::hash::hash_rows as key_hashes;
-use crate::memory::MemoryPool;
+use crate::memory::{batch_memory, MemoryPool, Reservation};
 use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
 use crate::spill::{gather_partitions, PartitionedSpill, SpillFile, SpillManager};
 
 /// Spilled groups are split into this many partitions by key hash.
 pub(super) const SPILL_PARTITIONS: usize = 32;
+
+/// A spilled table's groups are written in pieces of this many.
+const SPILL_CHUNK_GROUPS: usize = 1 << 16;
 
 /// A partition that does not fit is split again, at most this many times.
 const MAX_DEPTH: usize = 4;
@@ -100,23 +103,14 @@ impl AggLocal {
     /// Writes the table's groups out as partial states, split by key hash, and starts an
     /// empty table.
     pub(super) fn spill_table(&mut self) -> Result<()> {
-        let Some(interner) = &self.interner else {
+        let Some(interner) = self.interner.take() else {
             return Ok(());
         };
         let n = interner.num_groups();
         if n == 0 {
+            self.interner = Some(interner);
             return Ok(());
         }
-        let keys = interner.emit()?;
-        let key_count = keys.len();
-        // Dictionary keys are spilled as their values: every worker's files share a schema.
-        let keys = keys
-            .into_iter()
-            .map(|k| match k.data_type() {
-                t @ DataType::Dictionary(..) => Ok(cast(&k, &value_type(t))?),
-                _ => Ok(k),
-            })
-            .collect::<Result<Vec<_>>>()?;
         let mut states = Vec::with_capacity(self.accs.len());
         for a in &mut self.accs {
             a.freeze()?;
@@ -126,30 +120,42 @@ impl AggLocal {
             }
         }
         let spill = &mut self.spill;
-        let files = spill.files.get_or_insert_with(|| {
-            let schema = state_schema(&keys, &states);
-            PartitionedSpill::new(
-                Arc::clone(&spill.manager),
-                schema,
-                "aggregate",
-                SPILL_PARTITIONS,
-            )
-        });
-        let target = Arc::clone(files.schema());
-        let mut cols: Vec<ArrayRef> = keys
-            .into_iter()
-            .chain(states.into_iter().flatten())
-            .collect();
-        for (c, f) in cols.iter_mut().zip(target.fields()) {
-            if c.data_type() != f.data_type() {
-                *c = cast(c, f.data_type())?;
+        // The keys are written in pieces: a copy of them all would double the table's memory
+        // just when it ran out.
+        interner.emit_chunks(SPILL_CHUNK_GROUPS, &mut |start, len, keys| {
+            let key_count = keys.len();
+            // Dictionary keys are spilled as their values: every worker's files share a schema.
+            let keys = keys
+                .into_iter()
+                .map(|k| match k.data_type() {
+                    t @ DataType::Dictionary(..) => Ok(cast(&k, &value_type(t))?),
+                    _ => Ok(k),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let files = spill.files.get_or_insert_with(|| {
+                PartitionedSpill::new(
+                    Arc::clone(&spill.manager),
+                    state_schema(&keys, &states),
+                    "aggregate",
+                    SPILL_PARTITIONS,
+                )
+            });
+            let target = Arc::clone(files.schema());
+            let mut cols: Vec<ArrayRef> = keys
+                .into_iter()
+                .chain(states.iter().flatten().map(|s| s.slice(start, len)))
+                .collect();
+            for (c, f) in cols.iter_mut().zip(target.fields()) {
+                if c.data_type() != f.data_type() {
+                    *c = cast(c, f.data_type())?;
+                }
             }
-        }
-        let batch = RecordBatch::try_new(Arc::clone(&target), cols)?;
-        let hashes = key_hashes(&batch.columns()[..key_count], n)?;
-        files.write(&batch, &hashes, |h| spill_partition(h, 0, SPILL_PARTITIONS))?;
+            let batch = RecordBatch::try_new(Arc::clone(&target), cols)?;
+            let hashes = key_hashes(&batch.columns()[..key_count], len)?;
+            files.write(&batch, &hashes, |h| spill_partition(h, 0, SPILL_PARTITIONS))
+        })?;
+        drop((interner, states));
         // A fresh table: the next batch makes the interner for its key types.
-        self.interner = None;
         self.accs = self
             .shared
             .specs
@@ -207,6 +213,58 @@ impl HashAggregateExec {
                 .map(|p| Arc::new(Mutex::new(Some(p))))
                 .collect(),
         })
+    }
+}
+
+/// One spilled partition's groups: merges its states into one table and evaluates it; when
+/// the table outgrows the memory it can get, splits the states again by other hash bits and
+/// finalises the pieces one by one.
+struct SpilledAggIter {
+    exec: Arc<SpilledAgg>,
+    /// `(files, depth)` still to finalise.
+    pending: Vec<(Vec<SpillFile>, usize)>,
+    out: std::vec::IntoIter<RecordBatch>,
+    /// Holds `out`.
+    reservation: Option<Reservation>,
+    failed: bool,
+}
+
+impl SpilledAggIter {
+    fn step(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            if let Some(b) = self.out.next() {
+                return Ok(Some(b));
+            }
+            self.reservation = None;
+            let Some((files, depth)) = self.pending.pop() else {
+                return Ok(None);
+            };
+            match self.exec.merge(&files) {
+                Ok((out, reservation)) => {
+                    self.out = out.into_iter();
+                    self.reservation = Some(reservation);
+                }
+                Err(Error::ResourcesExhausted(_)) if depth <= MAX_DEPTH => {
+                    let subs = self.exec.repartition(files, depth)?;
+                    // Popped from the back: keep the pieces' order.
+                    self.pending
+                        .extend(subs.into_iter().rev().map(|sub| (sub, depth + 1)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Iterator for SpilledAggIter {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let r = self.step().transpose();
+        self.failed = matches!(r, Some(Err(_)));
+        r
     }
 }
 
@@ -268,8 +326,13 @@ impl Morsel for SpilledAggMorsel {
         let Some(files) = files else {
             return internal_err!("HashAggregateExec: a spilled partition was read twice");
         };
-        let out = self.exec.finalize(files, 1)?;
-        Ok(Box::new(out.into_iter().map(Ok)))
+        Ok(Box::new(SpilledAggIter {
+            exec: Arc::clone(&self.exec),
+            pending: vec![(files, 1)],
+            out: Vec::new().into_iter(),
+            reservation: None,
+            failed: false,
+        }))
     }
     fn partition(&self) -> usize {
         self.partition
@@ -281,29 +344,16 @@ impl SpilledAgg {
         self.shared.group_exprs.len()
     }
 
-    /// Merges the partial states in `files` into one table and evaluates it; splits them
-    /// again by other hash bits when the table outgrows the memory it can get.
-    fn finalize(&self, files: Vec<SpillFile>, depth: usize) -> Result<Vec<RecordBatch>> {
-        if files.is_empty() {
-            return Ok(vec![]);
-        }
-        match self.merge(&files) {
-            Err(Error::ResourcesExhausted(msg)) => {
-                if depth > MAX_DEPTH {
-                    return Err(Error::ResourcesExhausted(msg));
-                }
-                let subs = self.repartition(files, depth)?;
-                let mut out = Vec::new();
-                for sub in subs {
-                    out.extend(self.finalize(sub, depth + 1)?);
-                }
-                Ok(out)
-            }
-            other => other,
-        }
+    fn reservation(&self) -> Reservation {
+        self.pool
+            .spillable_reservation("HashAggregateExec(spilled partition)", self.threads)
     }
 
-    fn merge(&self, files: &[SpillFile]) -> Result<Vec<RecordBatch>> {
+    /// The evaluated groups of `files`, and the reservation that holds them.
+    fn merge(&self, files: &[SpillFile]) -> Result<(Vec<RecordBatch>, Reservation)> {
+        if files.is_empty() {
+            return Ok((Vec::new(), self.reservation()));
+        }
         let nk = self.key_count();
         let key_types: Vec<DataType> = self.state_schema.fields()[..nk]
             .iter()
@@ -321,9 +371,7 @@ impl SpilledAgg {
             .iter_mut()
             .map(|a| Ok(a.take_state(0)?.map_or(0, |s| s.len())))
             .collect::<Result<_>>()?;
-        let mut reservation = self
-            .pool
-            .spillable_reservation("HashAggregateExec(spilled partition)", self.threads);
+        let mut reservation = self.reservation();
         let mut ids = Vec::new();
         let mut src: Vec<u32> = Vec::new();
         for f in files {
@@ -345,9 +393,14 @@ impl SpilledAgg {
             }
         }
         let (keys, aggs) = evaluate_table(interner.as_ref(), &mut accs)?;
+        drop((interner, accs));
         let out = output_batches(&self.schema, keys, aggs)?;
-        drop(reservation);
-        Ok(out)
+        // The table is gone; its output stays reserved until it is passed on. (When the pool
+        // refuses more than the table held, the output exists already: the table's share
+        // stays reserved.)
+        let bytes = out.iter().map(batch_memory).sum();
+        reservation.try_resize(bytes).ok();
+        Ok((out, reservation))
     }
 
     /// Splits the states in `files` by other hash bits into new files.

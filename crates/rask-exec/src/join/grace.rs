@@ -10,9 +10,13 @@
 //! ([`GraceProbeSink`]), and a [`GraceSource`] of one morsel per partition joins partition
 //! pairs: build partition `p` into a fresh run of the join, probe partition `p` through its
 //! probe operator, then the build rows the join emits after probing. Rows with equal keys
-//! land in the same partition, so every join type is computed partition by partition;
-//! the null-aware anti join (`NOT IN`), whose answer depends on NULLs anywhere in the build
-//! input, is not partitioned.
+//! land in the same partition, so every join type is computed partition by partition.
+//! The null-aware anti join (`NOT IN`) depends on NULLs anywhere in the build input: its
+//! build split leaves out rows with a NULL key and notes that it saw one; then the probe split
+//! writes nothing when it did (`x NOT IN (.., NULL, ..)` is never TRUE), leaves out probe rows
+//! with a NULL key when the build input has rows (`NULL NOT IN (non-empty)` is never TRUE),
+//! and keeps them all when it has none. Each partition pair is then a null-aware anti join
+//! without NULL keys, whose answer is the partition's share of the whole.
 //!
 //! A build partition that still does not fit is split again (both sides, by other hash bits)
 //! and its sub-partitions joined one by one, up to three more levels; past that (one key with
@@ -22,7 +26,8 @@ use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, ArrayRef, BooleanArray, BooleanBufferBuilder, RecordBatch};
+use arrow::compute::{filter, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Error, Result};
 
@@ -44,6 +49,51 @@ pub struct PartitionKeys {
     pub build: Vec<PhysicalExpr>,
     /// Over the probe input.
     pub probe: Vec<PhysicalExpr>,
+    /// A null-aware anti join (`NOT IN`): rows with NULL keys are split as the module says.
+    pub null_aware: bool,
+}
+
+/// What a split does with rows that have a NULL key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullRows {
+    /// Partitions them like any row.
+    Keep,
+    /// Leaves them out (and notes that it saw one).
+    Drop,
+    /// Leaves out every row.
+    DropAll,
+}
+
+impl NullRows {
+    /// How the build split of a join treats NULL keys.
+    fn build(keys: &PartitionKeys) -> Self {
+        if keys.null_aware {
+            NullRows::Drop
+        } else {
+            NullRows::Keep
+        }
+    }
+
+    /// How the probe split treats NULL keys, given what the build split saw.
+    fn probe(keys: &PartitionKeys, build: &Split) -> Self {
+        if !keys.null_aware {
+            NullRows::Keep
+        } else if build.null_keys {
+            NullRows::DropAll
+        } else if build.files.iter().flatten().any(|f| f.rows() > 0) {
+            NullRows::Drop
+        } else {
+            NullRows::Keep
+        }
+    }
+}
+
+/// One input of a join split into partitions.
+pub struct Split {
+    /// Per partition, the files of every worker.
+    pub files: Vec<Vec<SpillFile>>,
+    /// Rows with a NULL key were left out ([`NullRows::Drop`]).
+    pub null_keys: bool,
 }
 
 /// The partition of a hash; each recursion `depth` uses other bits.
@@ -57,19 +107,29 @@ struct PartitionWriters {
     keys: Vec<PhysicalExpr>,
     /// Recursion depth (0: the first split).
     depth: u32,
+    nulls: NullRows,
+    /// A row with a NULL key was left out.
+    saw_null: bool,
 }
 
 impl PartitionWriters {
-    fn new(spill: Arc<SpillManager>, schema: SchemaRef, keys: Vec<PhysicalExpr>) -> Self {
+    fn new(
+        spill: Arc<SpillManager>,
+        schema: SchemaRef,
+        keys: Vec<PhysicalExpr>,
+        nulls: NullRows,
+    ) -> Self {
         PartitionWriters {
             files: PartitionedSpill::new(spill, schema, "join", GRACE_PARTITIONS),
             keys,
             depth: 0,
+            nulls,
+            saw_null: false,
         }
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.num_rows() == 0 {
+        if batch.num_rows() == 0 || self.nulls == NullRows::DropAll {
             return Ok(());
         }
         let keys = self
@@ -77,36 +137,64 @@ impl PartitionWriters {
             .iter()
             .map(|k| k.evaluate_to_array(batch))
             .collect::<Result<Vec<_>>>()?;
-        let hashes = hash_rows(&keys, batch.num_rows())?;
+        if self.nulls == NullRows::Drop && keys.iter().any(|k| k.null_count() > 0) {
+            self.saw_null = true;
+            let mut valid = BooleanBufferBuilder::new(batch.num_rows());
+            valid.append_n(batch.num_rows(), true);
+            let mut valid = valid.finish();
+            for k in &keys {
+                if let Some(n) = k.logical_nulls() {
+                    valid = &valid & n.inner();
+                }
+            }
+            let keep = BooleanArray::new(valid, None);
+            let batch = filter_record_batch(batch, &keep)?;
+            let keys = keys
+                .iter()
+                .map(|k| filter(k.as_ref(), &keep))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            return self.write_hashed(&batch, &keys);
+        }
+        self.write_hashed(batch, &keys)
+    }
+
+    fn write_hashed(&mut self, batch: &RecordBatch, keys: &[ArrayRef]) -> Result<()> {
+        let hashes = hash_rows(keys, batch.num_rows())?;
         let depth = self.depth;
         self.files
             .write(batch, &hashes, |h| grace_partition(h, depth))
     }
-
-    fn finish(self) -> Result<Vec<Option<SpillFile>>> {
-        self.files.finish()
-    }
 }
 
 /// Gathers per-partition files from every worker.
-fn collect_files(all: Vec<Vec<Option<SpillFile>>>) -> Vec<Vec<SpillFile>> {
-    gather_partitions(all, GRACE_PARTITIONS)
+fn collect(all: Vec<PartitionWriters>) -> Result<Split> {
+    let null_keys = all.iter().any(|w| w.saw_null);
+    let files = all
+        .into_iter()
+        .map(|w| w.files.finish())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Split {
+        files: gather_partitions(files, GRACE_PARTITIONS),
+        null_keys,
+    })
 }
 
 /// Buffers the build input, or splits it into spill files once memory runs short.
 #[derive(Debug)]
 pub struct GraceBuildSink {
     keys: Vec<PhysicalExpr>,
+    nulls: NullRows,
     schema: SchemaRef,
     /// Set by the first worker that spills: the others follow.
     spilling: Arc<AtomicBool>,
 }
 
 impl GraceBuildSink {
-    /// A sink for build batches of `schema` partitioned by `keys`.
-    pub fn new(keys: Vec<PhysicalExpr>, schema: SchemaRef) -> Self {
+    /// A sink for build batches of `schema` partitioned by `keys.build`.
+    pub fn new(keys: &PartitionKeys, schema: SchemaRef) -> Self {
         GraceBuildSink {
-            keys,
+            keys: keys.build.clone(),
+            nulls: NullRows::build(keys),
             schema,
             spilling: Arc::new(AtomicBool::new(false)),
         }
@@ -125,6 +213,7 @@ struct GraceBuildLocal {
     writers: Option<PartitionWriters>,
     spill: Arc<SpillManager>,
     keys: Vec<PhysicalExpr>,
+    nulls: NullRows,
     schema: SchemaRef,
     spilling: Arc<AtomicBool>,
     force: bool,
@@ -136,6 +225,7 @@ impl GraceBuildLocal {
             Arc::clone(&self.spill),
             Arc::clone(&self.schema),
             self.keys.clone(),
+            self.nulls,
         );
         for b in std::mem::take(&mut self.batches) {
             w.write(&b)?;
@@ -179,6 +269,7 @@ impl Sink for GraceBuildSink {
             writers: None,
             spill: Arc::clone(&ctx.spill),
             keys: self.keys.clone(),
+            nulls: self.nulls,
             schema: Arc::clone(&self.schema),
             spilling: Arc::clone(&self.spilling),
             force: ctx.config.force_spill,
@@ -203,8 +294,8 @@ impl Sink for GraceBuildSink {
 pub enum BuildOutcome {
     /// Everything fits: the build batches, one list per worker.
     InMemory(Vec<Vec<RecordBatch>>),
-    /// Spilled: per partition, the build files.
-    Spilled(Vec<Vec<SpillFile>>),
+    /// Spilled into partitions.
+    Spilled(Split),
 }
 
 impl GraceBuildSink {
@@ -227,39 +318,48 @@ impl GraceBuildSink {
             if l.writers.is_none() {
                 l.start_spilling()?;
             }
-            if let Some(w) = l.writers.take() {
-                all.push(w.finish()?);
-            }
+            all.extend(l.writers.take());
         }
-        Ok(BuildOutcome::Spilled(collect_files(all)))
+        Ok(BuildOutcome::Spilled(collect(all)?))
     }
 }
 
 /// Spills build batches already in memory (after the join's build sink ran out of memory).
 pub fn spill_build(
     parts: Vec<Vec<RecordBatch>>,
-    keys: &[PhysicalExpr],
+    keys: &PartitionKeys,
     schema: &SchemaRef,
     ctx: &TaskContext,
-) -> Result<Vec<Vec<SpillFile>>> {
-    let mut w = PartitionWriters::new(Arc::clone(&ctx.spill), Arc::clone(schema), keys.to_vec());
+) -> Result<Split> {
+    let mut w = PartitionWriters::new(
+        Arc::clone(&ctx.spill),
+        Arc::clone(schema),
+        keys.build.clone(),
+        NullRows::build(keys),
+    );
     for b in parts.into_iter().flatten() {
         w.write(&b)?;
     }
-    Ok(collect_files(vec![w.finish()?]))
+    collect(vec![w])
 }
 
 /// Splits the probe input into spill files by the hash of the probe keys.
 #[derive(Debug)]
 pub struct GraceProbeSink {
     keys: Vec<PhysicalExpr>,
+    nulls: NullRows,
     schema: SchemaRef,
 }
 
 impl GraceProbeSink {
-    /// A sink for probe batches of `schema` partitioned by `keys`.
-    pub fn new(keys: Vec<PhysicalExpr>, schema: SchemaRef) -> Self {
-        GraceProbeSink { keys, schema }
+    /// A sink for probe batches of `schema` partitioned by `keys.probe`, after the build
+    /// input was split into `build`.
+    pub fn new(keys: &PartitionKeys, build: &Split, schema: SchemaRef) -> Self {
+        GraceProbeSink {
+            keys: keys.probe.clone(),
+            nulls: NullRows::probe(keys, build),
+            schema,
+        }
     }
 
     /// Per partition, the probe files of every worker.
@@ -267,11 +367,11 @@ impl GraceProbeSink {
         let mut all = Vec::new();
         for l in locals {
             match l.into_any().downcast::<GraceProbeLocal>() {
-                Ok(l) => all.push(l.writers.finish()?),
+                Ok(l) => all.push(l.writers),
                 Err(_) => return internal_err!("GraceProbeSink: foreign local"),
             }
         }
-        Ok(collect_files(all))
+        Ok(collect(all)?.files)
     }
 }
 
@@ -295,6 +395,7 @@ impl Sink for GraceProbeSink {
                 Arc::clone(&ctx.spill),
                 Arc::clone(&self.schema),
                 self.keys.clone(),
+                self.nulls,
             ),
         }))
     }
@@ -436,7 +537,13 @@ fn resplit(
     let Some(schema) = files.first().map(|f| Arc::clone(f.schema())) else {
         return Ok((0..GRACE_PARTITIONS).map(|_| Vec::new()).collect());
     };
-    let mut w = PartitionWriters::new(Arc::clone(&ctx.spill), schema, keys.to_vec());
+    // Rows with NULL keys were handled by the first split.
+    let mut w = PartitionWriters::new(
+        Arc::clone(&ctx.spill),
+        schema,
+        keys.to_vec(),
+        NullRows::Keep,
+    );
     w.depth = depth;
     for f in &files {
         for b in f.read()? {
@@ -444,7 +551,7 @@ fn resplit(
         }
     }
     drop(files);
-    Ok(collect_files(vec![w.finish()?]))
+    Ok(collect(vec![w])?.files)
 }
 
 impl GraceIter {

@@ -448,10 +448,10 @@ impl JoinExec for HashJoinExec {
         }
     }
     fn partition_keys(&self) -> Option<grace::PartitionKeys> {
-        // `NOT IN` depends on NULLs anywhere in the build input: not partitionable.
-        (self.core.probe_output != ProbeOutput::AntiNullAware).then(|| grace::PartitionKeys {
+        Some(grace::PartitionKeys {
             build: self.core.build_keys.clone(),
             probe: self.core.probe_keys.clone(),
+            null_aware: self.core.probe_output == ProbeOutput::AntiNullAware,
         })
     }
 }

@@ -463,28 +463,9 @@ fn grace_join_under_a_small_limit_matches() {
     ] {
         for filter in [false, true] {
             let want = reference(jt, Keys::IntStr, filter, &left, &right);
-            let root = tempfile::tempdir().unwrap();
-            let config = SessionConfig::new()
-                .with_threads(threads)
-                .with_memory_limit(4 << 20)
-                .with_spill_dir(root.path());
-            let ctx = TaskContext::new(config);
-            let mut thief = ctx.pool.reservation("thief");
-            thief.try_grow((4 << 20) - leave).unwrap();
-            let got = run_join_in(
-                Algo::Hash,
-                jt,
-                Keys::IntStr,
-                filter,
-                JoinSide::Right,
-                &left,
-                &right,
-                256,
-                ctx.clone(),
-            )
-            .unwrap();
+            let (got, files) =
+                run_with_thief(jt, Keys::IntStr, filter, &left, &right, threads, leave);
             assert_eq!(got, want, "{jt} filter {filter} leave {leave}");
-            let files = ctx.spill.metrics().spill_count();
             assert!(files > 0, "{jt}: spilled");
             if leave < 300_000 {
                 // Build and probe files of the first split, then those of re-splits.
@@ -493,10 +474,96 @@ fn grace_join_under_a_small_limit_matches() {
                     "{jt}: partitions re-split ({files})"
                 );
             }
-            drop((thief, ctx));
-            assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
         }
     }
+}
+
+/// A hash join building `right` under a 4 MiB limit of which a thief holds all but `leave`
+/// bytes: its rows and the number of spill files written (the spill directory is empty
+/// afterwards).
+fn run_with_thief(
+    jt: JoinType,
+    keys: Keys,
+    filter: bool,
+    left: &[Row],
+    right: &[Row],
+    threads: usize,
+    leave: usize,
+) -> (Vec<String>, usize) {
+    let root = tempfile::tempdir().unwrap();
+    let config = SessionConfig::new()
+        .with_threads(threads)
+        .with_memory_limit(4 << 20)
+        .with_spill_dir(root.path());
+    let ctx = TaskContext::new(config);
+    let mut thief = ctx.pool.reservation("thief");
+    thief.try_grow((4 << 20) - leave).unwrap();
+    let got = run_join_in(
+        Algo::Hash,
+        jt,
+        keys,
+        filter,
+        JoinSide::Right,
+        left,
+        right,
+        256,
+        ctx.clone(),
+    )
+    .unwrap();
+    let files = ctx.spill.metrics().spill_count();
+    drop((thief, ctx));
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    (got, files)
+}
+
+#[test]
+fn grace_null_aware_anti_join_matches() {
+    // `NOT IN` whose build side does not fit: NULL keys on the probe side are dropped (the
+    // build side has rows), a NULL key on the build side empties the answer, and an empty
+    // build side keeps every row.
+    let mut rng = Rng(17);
+    let left = gen_rows(&mut rng, 20_000, 10_000, 1, true);
+    let all = gen_rows(&mut rng, 20_000, 10_000, 1, false);
+    let no_nulls: Vec<Row> = all.iter().filter(|r| r.k1.is_some()).cloned().collect();
+    let one_null: Vec<Row> = no_nulls
+        .iter()
+        .cloned()
+        .chain([all[all.iter().position(|r| r.k1.is_none()).unwrap()].clone()])
+        .collect();
+    for (right, leave, threads, rows) in [
+        (&no_nulls, 300_000, 3, true),
+        (&no_nulls, 45_000, 1, true),
+        (&one_null, 300_000, 2, false),
+    ] {
+        let want = reference(JoinType::LeftAntiNullAware, Keys::Int, false, &left, right);
+        assert_eq!(!want.is_empty(), rows);
+        let (got, files) = run_with_thief(
+            JoinType::LeftAntiNullAware,
+            Keys::Int,
+            false,
+            &left,
+            right,
+            threads,
+            leave,
+        );
+        assert_eq!(got, want, "leave {leave} threads {threads}");
+        assert!(files > 0, "spilled");
+    }
+    // Force-spilled with an empty build side: every row, NULL keys included.
+    let got = run_join_with(
+        Algo::Hash,
+        JoinType::LeftAntiNullAware,
+        Keys::Int,
+        false,
+        JoinSide::Right,
+        &left,
+        &[],
+        2,
+        256,
+        true,
+    )
+    .unwrap();
+    assert_eq!(got.len(), left.len());
 }
 
 #[test]
