@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 
 use arrow::datatypes::{DataType, TimeUnit};
-use rask_common::{not_impl_err, plan_err, Error, Result, ScalarValue};
+use rask_common::{internal_err, not_impl_err, plan_err, Error, Result, ScalarValue};
 use rask_expr::schema::suggest;
 use rask_expr::{AggFunc, Column, Expr, Operator, PlanSchema, ScalarFunc};
 use sqlparser::ast::{
@@ -13,6 +13,7 @@ use sqlparser::ast::{
 };
 use sqlparser::tokenizer::Span;
 
+use crate::subquery::PredicateSubquery;
 use crate::types::{interval_literal, negate_literal, number_literal, sql_to_arrow_type};
 
 /// What an expression is bound against.
@@ -59,6 +60,14 @@ impl<'a> ExprContext<'a> {
 pub(crate) trait SubqueryBinder {
     /// `q` appears in an expression bound with `cx`.
     fn scalar_subquery(&self, q: &ast::Query, cx: &ExprContext<'_>) -> Result<Expr>;
+    /// `[NOT] EXISTS (q)` or `x [NOT] IN (q)` inside a larger expression (under OR, NOT, CASE,
+    /// in a select list) bound with `cx`: the boolean it stands for.
+    fn predicate_value(
+        &self,
+        p: PredicateSubquery<'_>,
+        negated: bool,
+        cx: &ExprContext<'_>,
+    ) -> Result<Expr>;
 }
 
 /// The relation of outer-reference placeholder columns: a column of an enclosing query used
@@ -252,6 +261,10 @@ pub(crate) fn bind_expr(e: &ast::Expr, cx: &ExprContext<'_>) -> Result<Expr> {
                     .collect::<Result<_>>()?,
                 negated: *negated,
             },
+            ast::InTarget::Subquery(q) if cx.subqueries.is_some() => match cx.subqueries {
+                Some(b) => b.predicate_value(PredicateSubquery::In(expr, q), *negated, cx)?,
+                None => return internal_err!("IN subquery without a binder"),
+            },
             ast::InTarget::Subquery(_) => {
                 return not_impl_err!(
                     "{} (subquery) is only supported as a WHERE condition combined with AND; \
@@ -408,6 +421,10 @@ pub(crate) fn bind_expr(e: &ast::Expr, cx: &ExprContext<'_>) -> Result<Expr> {
         }
         S::Position { .. } => return not_impl_err!("POSITION(... IN ...) is not supported yet"),
         S::Function(f) => bind_function(f, cx)?,
+        S::Exists { subquery, negated } if cx.subqueries.is_some() => match cx.subqueries {
+            Some(b) => b.predicate_value(PredicateSubquery::Exists(subquery), *negated, cx)?,
+            None => return internal_err!("EXISTS subquery without a binder"),
+        },
         S::Exists { .. } => {
             return not_impl_err!(
                 "EXISTS (subquery) is only supported as a WHERE condition combined with AND; \

@@ -691,10 +691,8 @@ Projection: a, __sq_1.__v AS x
 #[test]
 fn subquery_errors() {
     for (sql, needle) in [
-        ("SELECT a FROM t WHERE a = 1 OR EXISTS (SELECT 1 FROM u)", "EXISTS under OR"),
-        ("SELECT a FROM t WHERE a = 1 OR a IN (SELECT a FROM u)", "IN (subquery) under OR"),
-        ("SELECT a IN (SELECT a FROM u) FROM t", "IN (subquery) under OR or NOT, or in SELECT"),
-        ("SELECT a FROM t WHERE b NOT IN (SELECT x FROM u WHERE u.a = t.a)", "NOT IN with a correlated subquery"),
+        ("SELECT a FROM t WHERE a = 1 OR EXISTS (SELECT 1 FROM u WHERE u.a > t.a)", "may only correlate through equalities"),
+        ("SELECT a FROM t WHERE NOT (a IN (SELECT a FROM u WHERE u.x < t.b))", "may only correlate through equalities"),
         ("SELECT a FROM t WHERE a = (SELECT max(a) FROM u WHERE u.a > t.a)", "'u.a > t.a' is not supported yet"),
         ("SELECT a FROM t WHERE EXISTS (SELECT count(*) FROM u WHERE u.a = t.a)", "with aggregates is not supported yet"),
         ("SELECT a FROM t WHERE a = (SELECT max(t.b) FROM u WHERE u.a = t.a)", "only in WHERE"),
@@ -796,6 +794,49 @@ Projection: sum(l_extendedprice) / 7.0 AS avg_yearly
                   Projection: part.p_partkey AS __k0
                     Filter: p_brand = 'Brand#23' AND p_container = 'MED BOX'
                       TableScan: part
+"
+    );
+}
+
+#[test]
+fn predicate_subqueries_in_expressions_are_marks() {
+    // EXISTS under OR: a Left join against the distinct correlation keys with a TRUE mark.
+    assert_eq!(
+        shape("SELECT a FROM t WHERE a = 1 OR EXISTS (SELECT 1 FROM u WHERE u.x = t.b)"),
+        "\
+Projection: a
+  Filter: a = 1 OR __sq_2.__m IS NOT NULL
+    Join: Left on=[t.b = __sq_2.__k0]
+      TableScan: t
+      SubqueryAlias: __sq_2
+        Projection: __sq_1.__k0 AS __k0, true AS __m
+          Aggregate: groupBy=[__sq_1.__k0], aggr=[]
+            SubqueryAlias: __sq_1
+              Projection: u.x AS __k0
+                TableScan: u
+"
+    );
+    // NOT IN in the select list: the mark, and the subquery's row and non-NULL counts.
+    assert_eq!(
+        shape("SELECT a NOT IN (SELECT x FROM u) AS m FROM t"),
+        "\
+Projection: NOT CASE WHEN __sq_2.__m IS NOT NULL THEN true WHEN coalesce(__sq_3.__n, 0) = 0 THEN false \
+WHEN a IS NULL OR coalesce(__sq_3.__n, 0) > coalesce(__sq_3.__nn, 0) THEN NULL ELSE false END AS m
+  CrossJoin: Inner
+    Join: Left on=[a = CAST(__sq_2.__v AS Int64)]
+      TableScan: t
+      SubqueryAlias: __sq_2
+        Projection: __sq_1.__v AS __v, true AS __m
+          Aggregate: groupBy=[__sq_1.__v], aggr=[]
+            SubqueryAlias: __sq_1
+              Projection: x AS __v
+                TableScan: u
+    SubqueryAlias: __sq_3
+      Projection: __n AS __n, __nn AS __nn
+        Aggregate: groupBy=[], aggr=[count(*) AS __n, count(__sq_1.__v) AS __nn]
+          SubqueryAlias: __sq_1
+            Projection: x AS __v
+              TableScan: u
 "
     );
 }

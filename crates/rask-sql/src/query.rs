@@ -52,8 +52,8 @@ use crate::expr::{
     bind_expr, const_value, object_name, object_span, position, ExprContext, OuterScope,
 };
 use crate::subquery::{
-    coerce_keys, is_subquery_column, predicate_subquery, split_ast_conjunction, Mode,
-    PredicateSubquery, SubqueryCollector, SubqueryJoin, SUBQUERY_PREFIX,
+    bind_in_operand, coerce_keys, is_subquery_column, predicate_subquery, split_ast_conjunction,
+    Mode, PredicateSubquery, SubqueryCollector, SubqueryJoin, SUBQUERY_PREFIX,
 };
 use crate::SqlCatalog;
 
@@ -831,8 +831,10 @@ impl QueryPlanner<'_> {
         let mut semi_joins = Vec::new();
         for c in split_ast_conjunction(w) {
             if let Some((p, negated)) = predicate_subquery(c) {
-                semi_joins.push(self.predicate_join(p, negated, &cx, ctes)?);
-                continue;
+                if let Some(j) = self.predicate_join(p, negated, &cx, ctes)? {
+                    semi_joins.push(j);
+                    continue;
+                }
             }
             let before = scalars.len();
             let pred = bind_expr(c, &cx)?;
@@ -867,18 +869,20 @@ impl QueryPlanner<'_> {
         Ok(plan)
     }
 
-    /// `[NOT] EXISTS (q)` and `x [NOT] IN (q)` as semi / anti joins.
+    /// `[NOT] EXISTS (q)` and `x [NOT] IN (q)` as semi / anti joins; `None` for `NOT IN` with
+    /// a correlated subquery, which is bound as an expression (a mark, see
+    /// `SubqueryBinder::predicate_value`).
     fn predicate_join(
         &self,
         p: PredicateSubquery<'_>,
         negated: bool,
         cx: &ExprContext<'_>,
         ctes: &Ctes,
-    ) -> Result<SubqueryJoin> {
+    ) -> Result<Option<SubqueryJoin>> {
         match p {
             PredicateSubquery::Exists(q) => {
                 let d = self.bind_subquery(q, ctes, cx.schema, cx.outer, Mode::Exists)?;
-                Ok(SubqueryJoin {
+                Ok(Some(SubqueryJoin {
                     right: d.plan,
                     on: d.keys,
                     filter: d.filter,
@@ -887,26 +891,18 @@ impl QueryPlanner<'_> {
                     } else {
                         JoinType::LeftSemi
                     },
-                })
+                }))
             }
             PredicateSubquery::In(x, q) => {
-                let x = bind_expr(
-                    x,
-                    &ExprContext {
-                        subqueries: None,
-                        ..*cx
-                    },
-                )?;
+                let x = bind_in_operand(x, cx)?;
                 let d = self.bind_subquery(q, ctes, cx.schema, cx.outer, Mode::In)?;
                 if negated && d.correlated {
-                    return not_impl_err!(
-                        "NOT IN with a correlated subquery is not supported yet; NOT EXISTS \
-                         may express it (mind NULLs)"
-                    );
+                    // A null-aware anti join takes one key: per outer key, NULLs decide.
+                    return Ok(None);
                 }
                 let mut on = vec![(x, d.value)];
                 on.extend(d.keys);
-                Ok(SubqueryJoin {
+                Ok(Some(SubqueryJoin {
                     right: d.plan,
                     on,
                     filter: d.filter,
@@ -915,7 +911,7 @@ impl QueryPlanner<'_> {
                     } else {
                         JoinType::LeftSemi
                     },
-                })
+                }))
             }
         }
     }
@@ -941,7 +937,12 @@ impl QueryPlanner<'_> {
                     let expr = bind_expr(e, cx)?;
                     out.push(SelectExpr {
                         name: match e {
-                            ast::Expr::Subquery(_) => e.to_string(),
+                            ast::Expr::Subquery(_)
+                            | ast::Expr::Exists { .. }
+                            | ast::Expr::In {
+                                target: ast::InTarget::Subquery(_),
+                                ..
+                            } => e.to_string(),
                             _ => expr.output_name(),
                         },
                         expr,

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use rask_common::{not_impl_err, plan_err, Result, ScalarValue};
 use rask_expr::type_coercion::comparison_type;
 use rask_expr::{
-    conjunction, split_conjunction, AggFunc, Aggregate, Column, Expr, Filter, Join, JoinType,
+    conjunction, lit, split_conjunction, AggFunc, Aggregate, Column, Expr, Filter, Join, JoinType,
     LogicalPlan, LogicalPlanBuilder, Operator, PlanSchema, PlanSchemaRef, Projection, ScalarFunc,
     SubqueryAlias,
 };
@@ -304,6 +304,156 @@ impl SubqueryBinder for SubqueryCollector<'_, '_> {
         });
         Ok(d.value)
     }
+
+    /// A mark: the subquery's distinct correlation keys (and, for IN, values) with a TRUE
+    /// column `__m`, Left joined, so that each outer row meets at most one of them; for IN
+    /// also its row and non-NULL value counts per key, which decide between FALSE and NULL
+    /// when nothing matches.
+    fn predicate_value(
+        &self,
+        p: PredicateSubquery<'_>,
+        negated: bool,
+        cx: &ExprContext<'_>,
+    ) -> Result<Expr> {
+        let (x, q, mode) = match p {
+            PredicateSubquery::Exists(q) => (None, q, Mode::Exists),
+            PredicateSubquery::In(x, q) => (Some(bind_in_operand(x, cx)?), q, Mode::In),
+        };
+        let d = self
+            .planner
+            .bind_subquery(q, self.ctes, cx.schema, cx.outer, mode)?;
+        if d.filter.is_some() {
+            return not_impl_err!(
+                "an {} under OR or NOT, or in a larger expression, may only correlate through \
+                 equalities (inner = outer) joined with AND; other correlated conditions are \
+                 supported in a WHERE condition combined with AND",
+                mode.what()
+            );
+        }
+        let (outer_keys, inner_keys): (Vec<Expr>, Vec<Expr>) = d.keys.into_iter().unzip();
+        let names = |n: usize| (0..n).map(|i| format!("__k{i}")).collect::<Vec<_>>();
+
+        // The marks: one row per distinct (keys, value).
+        let mut group = inner_keys.clone();
+        let mut group_names = names(inner_keys.len());
+        if mode == Mode::In {
+            group.push(d.value.clone());
+            group_names.push("__v".into());
+        }
+        let marks = if group.is_empty() {
+            // Uncorrelated EXISTS: its plan returns at most one row.
+            LogicalPlanBuilder::from(Arc::clone(&d.plan))
+        } else {
+            LogicalPlanBuilder::from(Arc::clone(&d.plan)).aggregate(group, vec![])?
+        };
+        let m_alias = self.planner.subquery_alias();
+        let marks = project_named(marks, &group_names, vec![lit(true).alias("__m")])?
+            .alias(&m_alias)
+            .build();
+        let m_col = |n: &str| Expr::Column(Column::qualified(&m_alias, n));
+        let mut on: Vec<(Expr, Expr)> = outer_keys
+            .iter()
+            .cloned()
+            .zip(names(outer_keys.len()).iter().map(|n| m_col(n)))
+            .collect();
+        if let Some(x) = &x {
+            on.push((x.clone(), m_col("__v")));
+        }
+        self.joins.borrow_mut().push(SubqueryJoin {
+            right: marks,
+            on,
+            filter: None,
+            join_type: JoinType::Left,
+        });
+        let matched = m_col("__m").is_not_null();
+        let Some(x) = x else {
+            return Ok(if negated { matched.not() } else { matched });
+        };
+
+        // `x IN (q)` without a match is NULL when x is NULL or q has a NULL, unless q is empty.
+        let count = |args: Vec<Expr>, func| Expr::AggregateFunction {
+            func,
+            args,
+            distinct: false,
+            filter: None,
+        };
+        let counts = LogicalPlanBuilder::from(d.plan).aggregate(
+            inner_keys.clone(),
+            vec![
+                count(vec![], AggFunc::CountStar).alias("__n"),
+                count(vec![d.value], AggFunc::Count).alias("__nn"),
+            ],
+        )?;
+        let c_alias = self.planner.subquery_alias();
+        let k = inner_keys.len();
+        let mut count_names = names(k);
+        count_names.extend(["__n".to_string(), "__nn".to_string()]);
+        let counts = project_named(counts, &count_names, vec![])?
+            .alias(&c_alias)
+            .build();
+        let c_col = |n: &str| Expr::Column(Column::qualified(&c_alias, n));
+        self.joins.borrow_mut().push(SubqueryJoin {
+            right: counts,
+            on: outer_keys
+                .into_iter()
+                .zip(names(k).iter().map(|n| c_col(n)))
+                .collect(),
+            filter: None,
+            // Without keys the aggregate has exactly one row.
+            join_type: if k == 0 {
+                JoinType::Inner
+            } else {
+                JoinType::Left
+            },
+        });
+        let zero = || lit(0i64);
+        let n = Expr::ScalarFunction {
+            func: ScalarFunc::Coalesce,
+            args: vec![c_col("__n"), zero()],
+        };
+        let nn = Expr::ScalarFunction {
+            func: ScalarFunc::Coalesce,
+            args: vec![c_col("__nn"), zero()],
+        };
+        let unknown = x.is_null().or(n.clone().gt(nn));
+        let value = Expr::Case {
+            operand: None,
+            when_then: vec![
+                (matched, lit(true)),
+                (n.eq(zero()), lit(false)),
+                (unknown, Expr::Literal(ScalarValue::Boolean(None))),
+            ],
+            else_expr: Some(Box::new(lit(false))),
+        };
+        Ok(if negated { value.not() } else { value })
+    }
+}
+
+/// `x` of `x [NOT] IN (q)`, over the enclosing query's columns (no subquery inside it).
+pub(crate) fn bind_in_operand(x: &ast::Expr, cx: &ExprContext<'_>) -> Result<Expr> {
+    bind_expr(
+        x,
+        &ExprContext {
+            subqueries: None,
+            ..*cx
+        },
+    )
+}
+
+/// Projects the first `names.len()` columns of `plan` under `names`, then `extra`.
+fn project_named(
+    plan: LogicalPlanBuilder,
+    names: &[String],
+    extra: Vec<Expr>,
+) -> Result<LogicalPlanBuilder> {
+    let schema = Arc::clone(plan.schema());
+    let mut exprs: Vec<Expr> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Expr::Column(schema.column(i)).alias(n.as_str()))
+        .collect();
+    exprs.extend(extra);
+    plan.project(exprs)
 }
 
 /// How a subquery is used.
