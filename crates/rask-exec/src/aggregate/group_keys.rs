@@ -41,6 +41,12 @@ pub(crate) trait GroupInterner: Send + Sync {
     fn num_groups(&self) -> usize;
     /// Approximate heap bytes held.
     fn size(&self) -> usize;
+    /// Bytes that interning `rows` more rows may allocate on top of [`Self::size`] while it
+    /// runs: a hash table past its capacity moves into one twice its size, and both are held
+    /// while it moves. Reserved before interning, so the move happens inside the limit.
+    fn growth(&self, _rows: usize) -> usize {
+        0
+    }
     /// The key columns of every group, in group-id order.
     fn emit(&self) -> Result<Vec<ArrayRef>>;
     /// The key columns of every group in consecutive pieces of at most `rows` groups, each
@@ -139,6 +145,15 @@ fn new_single(t: &DataType) -> Box<dyn GroupInterner> {
             t => t.clone(),
         };
         Box::new(IntInterner::new(value_type))
+    }
+}
+
+/// [`GroupInterner::growth`] of one hash table.
+fn table_growth<T>(t: &HashTable<T>, rows: usize) -> usize {
+    if t.len().saturating_add(rows) <= t.capacity() {
+        0
+    } else {
+        (2 * t.allocation_size()).max(t.len().saturating_add(rows) * (size_of::<T>() + 1) * 8 / 7)
     }
 }
 
@@ -633,6 +648,13 @@ impl GroupInterner for IntInterner {
         self.keys.len()
     }
 
+    fn growth(&self, rows: usize) -> usize {
+        match &self.mode {
+            IntMode::Hash(t) => table_growth(t, rows),
+            IntMode::Dense { .. } => 0,
+        }
+    }
+
     fn size(&self) -> usize {
         let mode = match &self.mode {
             IntMode::Dense { lut, .. } => lut.capacity() * 4,
@@ -974,6 +996,10 @@ impl GroupInterner for StrInterner {
         self.offsets.len() - 1
     }
 
+    fn growth(&self, rows: usize) -> usize {
+        table_growth(&self.table, rows)
+    }
+
     fn size(&self) -> usize {
         self.table.allocation_size()
             + self.offsets.capacity() * 8
@@ -1292,6 +1318,15 @@ impl GroupInterner for ComposeInterner {
         self.group_cols.len() / self.cols.len().max(1)
     }
 
+    fn growth(&self, rows: usize) -> usize {
+        let table = match &self.table {
+            TupleTable::Dense(_) => 0,
+            TupleTable::U64(t) | TupleTable::Wide(t) => table_growth(t, rows),
+            TupleTable::U128(t) => table_growth(t, rows),
+        };
+        table + self.cols.iter().map(|c| c.growth(rows)).sum::<usize>()
+    }
+
     fn size(&self) -> usize {
         let table = match &self.table {
             TupleTable::Dense(l) => l.capacity() * 4,
@@ -1423,6 +1458,10 @@ impl GroupInterner for RowInterner {
 
     fn num_groups(&self) -> usize {
         self.rows.num_rows()
+    }
+
+    fn growth(&self, rows: usize) -> usize {
+        table_growth(&self.table, rows)
     }
 
     fn size(&self) -> usize {
@@ -1683,6 +1722,12 @@ mod tests {
                 .collect();
             assert_eq!(got, key);
         }
+        // Nothing grows without rows; a hash table asked for many more rows than it has room
+        // for needs a new one at least twice its buckets.
+        assert_eq!(t.growth(0), 0);
+        let many = 4 * t.num_groups() + 1024;
+        let g = t.growth(many);
+        assert!(g == 0 || g >= many * 9, "growth {g} for {many} rows");
         // The same keys in pieces (NULL group and string offsets included).
         for rows in [1, 7, 500, usize::MAX] {
             let mut pieces: Vec<Vec<ArrayRef>> = Vec::new();
@@ -1733,6 +1778,22 @@ mod tests {
             check(&types, &batches, false);
             check(&types, &batches, true);
         }
+    }
+
+    #[test]
+    fn hash_tables_report_their_growth() {
+        let sparse = |n: usize| ints(n, move |i| Some((i as i64) << 20));
+        let mut t = new_interner(&[DataType::Int64], false).unwrap();
+        let mut ids = Vec::new();
+        t.intern(&[sparse(5000)], 5000, &mut ids).unwrap();
+        // 16-byte entries: at least the new table's buckets for all rows.
+        assert!(t.growth(100_000) >= 100_000 * 16, "{}", t.growth(100_000));
+        let mut c = new_interner(&[DataType::Int64, DataType::Utf8], false).unwrap();
+        let s: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..5000).map(|i| i.to_string()),
+        ));
+        c.intern(&[sparse(5000), s], 5000, &mut ids).unwrap();
+        assert!(c.growth(100_000) > 0);
     }
 
     #[test]

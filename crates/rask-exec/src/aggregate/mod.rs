@@ -429,6 +429,14 @@ impl SinkLocal for AggLocal {
             .iter()
             .map(|e| e.evaluate_to_array(&batch))
             .collect::<Result<Vec<_>>>()?;
+        // A table about to grow holds its old and new buckets at once: that must fit first,
+        // or the table is spilled before it grows.
+        if self.can_spill {
+            let growth = self.interner.as_ref().map_or(0, |i| i.growth(n));
+            if growth > 0 && self.reservation.try_resize(self.size() + growth).is_err() {
+                self.spill_table()?;
+            }
+        }
         let interner = match &mut self.interner {
             Some(i) => i,
             None => {

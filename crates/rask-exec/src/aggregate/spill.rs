@@ -10,6 +10,11 @@
 //! too big for the memory left is split again by other hash bits and finalised piece by
 //! piece (up to [`MAX_DEPTH`] levels).
 //!
+//! Memory: a table's keys are written in pieces of [`SPILL_CHUNK_GROUPS`] (no copy of them
+//! all beside the table); a hash table about to grow reserves its new buckets first
+//! (`GroupInterner::growth`) and the table spills instead when they do not fit; a finalised
+//! partition's output stays reserved until it is read.
+//!
 //! `median` and `quantile_cont` spill each group's values as a list column. `string_agg` and
 //! `DISTINCT` aggregates keep whole value lists and cannot spill: a query with one of them
 //! fails with `ResourcesExhausted` when its table outgrows the limit (force-spill leaves such
@@ -378,6 +383,11 @@ impl SpilledAgg {
             for batch in f.read()? {
                 let batch = batch?;
                 let m = batch.num_rows();
+                // Room for the table to grow first (see `GroupInterner::growth`).
+                let growth = interner.growth(m);
+                if growth > 0 {
+                    reservation.try_resize(reservation.size() + growth)?;
+                }
                 interner.intern(&batch.columns()[..nk], m, &mut ids)?;
                 let n = interner.num_groups();
                 src.clear();
