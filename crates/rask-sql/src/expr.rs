@@ -33,6 +33,9 @@ pub(crate) struct ExprContext<'a> {
     pub outer: Option<&'a OuterScope<'a>>,
     /// Binds scalar subqueries (`(SELECT max(x) FROM t)`); without one they are an error.
     pub subqueries: Option<&'a dyn SubqueryBinder>,
+    /// Binds subqueries inside aggregate arguments (joined below the Aggregate); without one
+    /// they are an error.
+    pub agg_subqueries: Option<&'a dyn SubqueryBinder>,
     /// Whether window calls (`f(..) OVER (..)`) are allowed (select list, ORDER BY, QUALIFY).
     pub allow_windows: bool,
     /// The query's named windows (`WINDOW w AS (..)`), their references resolved.
@@ -49,6 +52,7 @@ impl<'a> ExprContext<'a> {
             clause,
             outer: None,
             subqueries: None,
+            agg_subqueries: None,
             allow_windows: false,
             windows: &[],
         }
@@ -909,6 +913,7 @@ fn bind_function(f: &ast::Function, cx: &ExprContext<'_>) -> Result<Expr> {
             allow_aggregates: false,
             allow_windows: false,
             clause: "the arguments of an aggregate function (aggregates cannot be nested)",
+            subqueries: cx.agg_subqueries,
             ..*cx
         };
         let mut args = raw_args
@@ -922,6 +927,7 @@ fn bind_function(f: &ast::Function, cx: &ExprContext<'_>) -> Result<Expr> {
             allow_aggregates: false,
             allow_windows: false,
             clause: "FILTER",
+            subqueries: cx.agg_subqueries,
             ..*cx
         };
         let filter = match &f.filter {

@@ -1015,12 +1015,15 @@ impl QueryPlanner<'_> {
         // Scalar subqueries of the select list, HAVING and ORDER BY: joined below the
         // projection (above the Aggregate in an aggregate query).
         let post_subqueries = SubqueryCollector::new(self, ctes);
+        // Those inside aggregate arguments: joined below the Aggregate, above WHERE.
+        let pre_subqueries = SubqueryCollector::new(self, ctes);
         let items = self.select_items(
             s,
             &ExprContext {
                 allow_aggregates: true,
                 outer,
                 subqueries: Some(&post_subqueries),
+                agg_subqueries: Some(&pre_subqueries),
                 allow_windows: true,
                 windows: &windows,
                 ..ExprContext::new(&from_schema, "SELECT")
@@ -1033,6 +1036,9 @@ impl QueryPlanner<'_> {
             .collect();
         if let Some(w) = &s.selection {
             plan = self.where_clause(plan, w, &aliases, ctes, outer)?;
+        }
+        for j in pre_subqueries.take() {
+            plan = j.apply(plan, &|e| Ok(e))?;
         }
         let in_schema = Arc::clone(plan.schema());
 
