@@ -17,6 +17,23 @@ use crate::join::runtime_filter::RuntimeFilterTarget;
 /// A stream of record batches read from one morsel.
 pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
+/// The batches `step` returns until it returns `Ok(None)` or an error (which ends the stream
+/// after it is passed on).
+pub fn batches_of<F>(mut step: F) -> BatchIter
+where
+    F: FnMut() -> Result<Option<RecordBatch>> + Send + 'static,
+{
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let next = step().transpose();
+        done = !matches!(next, Some(Ok(_)));
+        next
+    }))
+}
+
 /// One unit of scan work. Opening it is cheap; reading happens as the iterator is pulled.
 pub trait Morsel: Send + Sync + Debug {
     /// Starts reading. Every batch has the schema of the source that made the morsel.

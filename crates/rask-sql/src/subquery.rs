@@ -406,21 +406,18 @@ impl SubqueryBinder for SubqueryCollector<'_, '_> {
                 JoinType::Left
             },
         });
-        let zero = || lit(0i64);
-        let n = Expr::ScalarFunction {
+        // A Left join's NULL count is no rows.
+        let counted = |name: &str| Expr::ScalarFunction {
             func: ScalarFunc::Coalesce,
-            args: vec![c_col("__n"), zero()],
+            args: vec![c_col(name), lit(0i64)],
         };
-        let nn = Expr::ScalarFunction {
-            func: ScalarFunc::Coalesce,
-            args: vec![c_col("__nn"), zero()],
-        };
-        let unknown = x.is_null().or(n.clone().gt(nn));
+        let n = counted("__n");
+        let unknown = x.is_null().or(n.clone().gt(counted("__nn")));
         let value = Expr::Case {
             operand: None,
             when_then: vec![
                 (matched, lit(true)),
-                (n.eq(zero()), lit(false)),
+                (n.eq(lit(0i64)), lit(false)),
                 (unknown, Expr::Literal(ScalarValue::Boolean(None))),
             ],
             else_expr: Some(Box::new(lit(false))),

@@ -35,7 +35,7 @@ use super::{evaluate_table, partition_of, AggLocal, HashAggregateExec, Shared};
 use crate::executor::TaskContext;
 use crate::hash::hash_rows as key_hashes;
 use crate::memory::{batch_memory, MemoryPool, Reservation};
-use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
+use crate::source::{batches_of, BatchIter, DataSource, Morsel, MorselRef};
 use crate::spill::{gather_partitions, PartitionedSpill, SpillFile, SpillManager};
 
 /// Spilled groups are split into this many partitions by key hash.
@@ -231,7 +231,6 @@ struct SpilledAggIter {
     out: std::vec::IntoIter<RecordBatch>,
     /// Holds `out`.
     reservation: Option<Reservation>,
-    failed: bool,
 }
 
 impl SpilledAggIter {
@@ -258,18 +257,6 @@ impl SpilledAggIter {
                 Err(e) => return Err(e),
             }
         }
-    }
-}
-
-impl Iterator for SpilledAggIter {
-    type Item = Result<RecordBatch>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let r = self.step().transpose();
-        self.failed = matches!(r, Some(Err(_)));
-        r
     }
 }
 
@@ -331,13 +318,13 @@ impl Morsel for SpilledAggMorsel {
         let Some(files) = files else {
             return internal_err!("HashAggregateExec: a spilled partition was read twice");
         };
-        Ok(Box::new(SpilledAggIter {
+        let mut it = SpilledAggIter {
             exec: Arc::clone(&self.exec),
             pending: vec![(files, 1)],
             out: Vec::new().into_iter(),
             reservation: None,
-            failed: false,
-        }))
+        };
+        Ok(batches_of(move || it.step()))
     }
     fn partition(&self) -> usize {
         self.partition

@@ -26,17 +26,18 @@ use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, BooleanArray, BooleanBufferBuilder, RecordBatch};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow::compute::{filter, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Error, Result};
 
+use super::build::key_validity;
 use super::JoinExec;
 use crate::executor::{Sink, SinkLocal, StreamOperator, TaskContext};
 use crate::hash::hash_rows;
 use crate::memory::{batch_memory, Reservation};
 use crate::physical_expr::PhysicalExpr;
-use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
+use crate::source::{batches_of, BatchIter, DataSource, Morsel, MorselRef};
 use crate::spill::{gather_partitions, PartitionedSpill, SpillFile, SpillManager, SpillReader};
 
 /// Both inputs of a spilled join are split into this many partitions.
@@ -137,17 +138,13 @@ impl PartitionWriters {
             .iter()
             .map(|k| k.evaluate_to_array(batch))
             .collect::<Result<Vec<_>>>()?;
-        if self.nulls == NullRows::Drop && keys.iter().any(|k| k.null_count() > 0) {
+        let valid = match self.nulls {
+            NullRows::Drop => key_validity(&keys),
+            _ => None,
+        };
+        if let Some(valid) = valid {
             self.saw_null = true;
-            let mut valid = BooleanBufferBuilder::new(batch.num_rows());
-            valid.append_n(batch.num_rows(), true);
-            let mut valid = valid.finish();
-            for k in &keys {
-                if let Some(n) = k.logical_nulls() {
-                    valid = &valid & n.inner();
-                }
-            }
-            let keep = BooleanArray::new(valid, None);
+            let keep = BooleanArray::new(valid.into_inner(), None);
             let batch = filter_record_batch(batch, &keep)?;
             let keys = keys
                 .iter()
@@ -486,7 +483,7 @@ impl Morsel for GraceMorsel {
         let Some(keys) = self.join.partition_keys() else {
             return internal_err!("a grace join without partition keys");
         };
-        Ok(Box::new(GraceIter {
+        let mut it = GraceIter {
             join: Arc::clone(&self.join),
             ctx: self.ctx.clone(),
             keys,
@@ -494,8 +491,8 @@ impl Morsel for GraceMorsel {
             pending: vec![(build, probe, 1)],
             current: None,
             tail: None,
-            failed: false,
-        }))
+        };
+        Ok(batches_of(move || it.step()))
     }
     fn partition(&self) -> usize {
         self.partition
@@ -524,7 +521,6 @@ struct GraceIter {
     pending: Vec<(Vec<SpillFile>, Vec<SpillFile>, u32)>,
     current: Option<PairRun>,
     tail: Option<std::vec::IntoIter<RecordBatch>>,
-    failed: bool,
 }
 
 /// Splits the rows of `files` by the hash of `keys` at recursion `depth`.
@@ -643,23 +639,6 @@ impl GraceIter {
             };
             self.current = None;
             self.tail = Some(rest.into_iter());
-        }
-    }
-}
-
-impl Iterator for GraceIter {
-    type Item = Result<RecordBatch>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        match self.step() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
         }
     }
 }
