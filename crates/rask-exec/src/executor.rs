@@ -23,7 +23,7 @@ use rask_common::{internal_err, Error, Result, SessionConfig};
 use crate::join::grace::{spill_build, BuildOutcome, GraceBuildSink, GraceProbeSink, GraceSource};
 use crate::join::{JoinExec, JoinRun};
 use crate::memory::{batch_memory, MemoryPool, Reservation};
-use crate::source::{DataSource, MemorySource, MorselRef};
+use crate::source::{BatchIter, DataSource, MemorySource, Morsel, MorselRef};
 use crate::spill::SpillManager;
 
 /// A streaming operator: batch in, batch (or nothing) out, no state across batches.
@@ -450,6 +450,68 @@ type Chain = Arc<Vec<Arc<dyn StreamOperator>>>;
 struct WorkItem {
     morsel: MorselRef,
     ops: Chain,
+    /// This item runs only once the latch opens (every item counted in it finished).
+    after: Option<Arc<Latch>>,
+    /// Latches this item is counted in: each is counted down when it finishes.
+    counts: Vec<Arc<Latch>>,
+}
+
+impl WorkItem {
+    fn new(morsel: MorselRef, ops: Chain) -> Self {
+        WorkItem {
+            morsel,
+            ops,
+            after: None,
+            counts: Vec::new(),
+        }
+    }
+}
+
+/// Holds a work item back until the items counted in it have finished: the build rows a
+/// join emits after probing (unmatched or matched build rows) wait for every probe item, and
+/// then stream into the same pipeline instead of the probe output being buffered first.
+///
+/// The worker that takes a held item whose latch is closed parks it and goes on with other
+/// items; the worker that finishes the last counted item runs it. Nothing ever waits, so a
+/// worker blocked on a latch cannot hold (on its stack) an item the latch waits for.
+#[derive(Debug)]
+struct Latch {
+    pending: AtomicUsize,
+}
+
+impl Latch {
+    fn new(pending: usize) -> Arc<Self> {
+        Arc::new(Latch {
+            pending: AtomicUsize::new(pending),
+        })
+    }
+    fn open(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) == 0
+    }
+    fn count_down(&self) {
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The rows a join emits after its probe input is through (see [`Latch`]).
+struct AfterProbeMorsel {
+    run: Arc<dyn JoinRun>,
+    partition: usize,
+}
+
+impl Debug for AfterProbeMorsel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AfterProbeMorsel({})", self.partition)
+    }
+}
+
+impl Morsel for AfterProbeMorsel {
+    fn open(&self) -> Result<BatchIter> {
+        Ok(Box::new(self.run.after_probe()?.into_iter().map(Ok)))
+    }
+    fn partition(&self) -> usize {
+        self.partition
+    }
 }
 
 /// The plan of [`PhysicalPlan::Shared`]: the first reader runs it and keeps its output
@@ -520,30 +582,30 @@ impl Executor {
     }
 
     /// The probe pipeline of a join whose build side is in `run`.
-    fn compile_probe(
-        &self,
-        run: Arc<dyn JoinRun>,
-        probe: &PhysicalPlan,
-        join: &Arc<dyn JoinExec>,
-    ) -> Result<Vec<WorkItem>> {
+    fn compile_probe(&self, run: Arc<dyn JoinRun>, probe: &PhysicalPlan) -> Result<Vec<WorkItem>> {
         let mut items = self.compile(probe)?;
         append_operator(&mut items, &run.probe_operator()?);
         if !run.emits_after_probe() {
             return Ok(items);
         }
-        // Build rows are emitted once every probe batch has been seen, so the probe pipeline
-        // runs to completion here.
-        let schema = join.schema();
-        let collect = PartitionedCollectSink {
-            schema: Arc::clone(&schema),
-        };
-        let mut parts = self.run_pipeline(items, &collect)?;
-        let rest = run.after_probe()?;
-        if !rest.is_empty() {
-            parts.push(rest);
+        // Build rows are emitted once every probe batch has been seen: one more item, held
+        // back until the probe items finished, in a partition of its own.
+        let latch = Latch::new(items.len());
+        for it in &mut items {
+            it.counts.push(Arc::clone(&latch));
         }
-        let src = MemorySource::new(schema, parts);
-        self.compile(&PhysicalPlan::Source(Arc::new(src)))
+        let partition = items
+            .iter()
+            .map(|it| it.morsel.partition() + 1)
+            .max()
+            .unwrap_or(0);
+        let mut after = WorkItem::new(
+            Arc::new(AfterProbeMorsel { run, partition }),
+            Arc::new(vec![]),
+        );
+        after.after = Some(latch);
+        items.push(after);
+        Ok(items)
     }
 
     /// Turns a plan into work items, running every sink below the top on the way.
@@ -553,10 +615,7 @@ impl Executor {
                 let empty: Chain = Arc::new(vec![]);
                 s.morsels()?
                     .into_iter()
-                    .map(|m| WorkItem {
-                        morsel: m,
-                        ops: Arc::clone(&empty),
-                    })
+                    .map(|m| WorkItem::new(m, Arc::clone(&empty)))
                     .collect()
             }
             PhysicalPlan::Stream { input, op } => {
@@ -571,7 +630,7 @@ impl Executor {
                     let build_items = self.compile(build)?;
                     self.run_pipeline(build_items, run.build_sink().as_ref())?;
                     run.publish_runtime_filters()?;
-                    return self.compile_probe(run, probe, join);
+                    return self.compile_probe(run, probe);
                 };
                 // Buffer the build input; past the memory limit, split it into spill files.
                 let buffer = GraceBuildSink::new(&keys, build.schema());
@@ -584,7 +643,7 @@ impl Executor {
                         match self.run_pipeline(items, run.build_sink().as_ref()) {
                             Ok(_) => {
                                 run.publish_runtime_filters()?;
-                                return self.compile_probe(run, probe, join);
+                                return self.compile_probe(run, probe);
                             }
                             Err(e) if matches!(e.root(), Error::ResourcesExhausted(_)) => {
                                 drop(run);
@@ -650,7 +709,7 @@ impl Executor {
                                 offset,
                             })
                         },
-                        ops: it.ops,
+                        ..it
                     }));
                     offset += count;
                 }
@@ -707,6 +766,8 @@ impl Executor {
         let cursor = AtomicUsize::new(0);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
         let locals: Mutex<Vec<(usize, Box<dyn SinkLocal>)>> = Mutex::new(Vec::new());
+        // Items taken while their latch was closed (see [`Latch`]).
+        let parked: Mutex<Vec<usize>> = Mutex::new(Vec::new());
         let run_worker = |w: usize| {
             // A panic in an operator is a bug; it still becomes an error, never an abort.
             let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -720,12 +781,25 @@ impl Executor {
                             if stop.load(Ordering::Relaxed) {
                                 break;
                             }
-                            let i = cursor.fetch_add(1, Ordering::Relaxed);
-                            if i >= items.len() {
-                                break;
+                            let i = match take_ready(&parked, &items)? {
+                                Some(i) => i,
+                                None => {
+                                    let i = cursor.fetch_add(1, Ordering::Relaxed);
+                                    if i >= items.len() {
+                                        break;
+                                    }
+                                    i
+                                }
+                            };
+                            let item = &items[i];
+                            if let Some(latch) = &item.after {
+                                let mut p = parked.lock().map_err(|_| poisoned())?;
+                                if !latch.open() {
+                                    p.push(i);
+                                    continue;
+                                }
                             }
                             check_cancelled()?;
-                            let item = &items[i];
                             for batch in item.morsel.open()? {
                                 let mut b = Some(batch?);
                                 for op in item.ops.iter() {
@@ -754,6 +828,9 @@ impl Executor {
                                 }
                             }
                             local.item_done(i, item.morsel.partition())?;
+                            for latch in &item.counts {
+                                latch.count_down();
+                            }
                             self.ctx.progress.item_done();
                         }
                         Ok(())
@@ -803,6 +880,15 @@ impl Executor {
     }
 }
 
+/// A parked item whose latch has opened, removed from the parked list.
+fn take_ready(parked: &Mutex<Vec<usize>>, items: &[WorkItem]) -> Result<Option<usize>> {
+    let mut p = parked.lock().map_err(|_| poisoned())?;
+    let ready = p
+        .iter()
+        .position(|&i| items[i].after.as_ref().is_none_or(|l| l.open()));
+    Ok(ready.map(|k| p.swap_remove(k)))
+}
+
 /// Appends `op` to the chain of every item; items share chains, so each distinct chain is
 /// extended once.
 fn append_operator(items: &mut [WorkItem], op: &Arc<dyn StreamOperator>) {
@@ -830,8 +916,8 @@ struct OffsetMorsel {
     offset: usize,
 }
 
-impl crate::source::Morsel for OffsetMorsel {
-    fn open(&self) -> Result<crate::source::BatchIter> {
+impl Morsel for OffsetMorsel {
+    fn open(&self) -> Result<BatchIter> {
         self.inner.open()
     }
     fn partition(&self) -> usize {

@@ -15,8 +15,9 @@
 //!
 //! Join types that output build rows (unmatched build rows for Right/Full/RightAnti, matched
 //! ones for RightSemi, with the default build = right) mark matched build rows in a bitmap
-//! shared by the probe workers; the executor then runs the probe pipeline to completion and
-//! appends the rows [`JoinRun::after_probe`] returns.
+//! shared by the probe workers; the rows [`JoinRun::after_probe`] returns then stream into the
+//! same pipeline as one more work item, held back until every probe item has finished (the
+//! executor's latch), so the probe output is never buffered.
 //!
 //! Output columns are always the left input's then the right input's (one side only for
 //! semi/anti joins), whichever side is built.
@@ -405,7 +406,6 @@ impl JoinCore {
 /// Buffers the whole build side (its batches, key columns, hashes and the table), reserved in
 /// the memory pool. When it does not fit, the executor runs it as a grace hash join (both
 /// inputs split into spill files by key hash, joined partition by partition; see [`grace`]).
-/// Outer, right semi and right anti joins also buffer the probe output until probing ends.
 #[derive(Debug)]
 pub struct HashJoinExec {
     core: Arc<JoinCore>,
