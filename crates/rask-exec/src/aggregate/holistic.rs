@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, LargeListArray,
-    StringArray, UInt32Array,
+    new_empty_array, new_null_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array,
+    LargeListArray, LargeStringBuilder, StringArray, UInt32Array, UInt64Array,
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::compute::{cast, filter, interleave, lexsort_to_indices, take, SortColumn};
@@ -26,6 +26,52 @@ use super::group_keys::{new_interner, GroupInterner};
 /// Row positions (`ord`) carry the work item in their bits above this one, the row's offset
 /// within the item below.
 pub(crate) const ITEM_SHIFT: u32 = 36;
+
+/// Per-group lists as one spilled state column: group `g`'s items are
+/// `values[offsets[g]..offsets[g + 1]]`.
+fn list_state(offsets: Vec<i64>, values: ArrayRef) -> Result<ArrayRef> {
+    let field = Arc::new(Field::new_list_field(values.data_type().clone(), true));
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    Ok(Arc::new(LargeListArray::try_new(
+        field, offsets, values, None,
+    )?))
+}
+
+/// State column `i` (from [`list_state`]) read back: offsets from 0, and the values.
+fn list_parts(state: &[ArrayRef], i: usize) -> Result<(Vec<usize>, ArrayRef)> {
+    let Some(list) = state.get(i).and_then(|a| a.as_list_opt::<i64>()) else {
+        return internal_err!("spilled aggregate state column {i} is not a list");
+    };
+    let offs = list.value_offsets();
+    let base = offs.first().copied().unwrap_or(0);
+    let end = offs.last().copied().unwrap_or(0);
+    let offsets = offs.iter().map(|&o| (o - base) as usize).collect();
+    let values = list.values().slice(base as usize, (end - base) as usize);
+    Ok((offsets, values))
+}
+
+/// Row positions sorted by group (stably, groups `0..n`) and where each group starts: group
+/// `g`'s rows are `order[offsets[g]..offsets[g + 1]]`.
+fn group_order(gids: &[u32], n: usize) -> Result<(Vec<i64>, Vec<u32>)> {
+    let mut offsets = vec![0i64; n + 1];
+    for &g in gids {
+        match offsets.get_mut(g as usize + 1) {
+            Some(c) => *c += 1,
+            None => return internal_err!("group {g} out of range ({n} groups)"),
+        }
+    }
+    for g in 0..n {
+        offsets[g + 1] += offsets[g];
+    }
+    let mut next: Vec<i64> = offsets[..n].to_vec();
+    let mut order = vec![0u32; gids.len()];
+    for (i, &g) in gids.iter().enumerate() {
+        let at = &mut next[g as usize];
+        order[*at as usize] = i as u32;
+        *at += 1;
+    }
+    Ok((offsets, order))
+}
 
 // ---------------------------------------------------------------------------------------------
 // median
@@ -176,37 +222,20 @@ impl GroupsAcc for MedianAcc {
         let offsets: Vec<i64> = offsets.iter().take(n + 1).map(|&o| o as i64).collect();
         let end = offsets.last().map_or(0, |&o| o as usize);
         let values = Float64Array::from(vals[..end].to_vec());
-        let list = LargeListArray::try_new(
-            Arc::new(Field::new_list_field(DataType::Float64, false)),
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Arc::new(values),
-            None,
-        )?;
-        Ok(Some(vec![Arc::new(list)]))
+        Ok(Some(vec![list_state(offsets, Arc::new(values))?]))
     }
 
     fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
-        let Some(list) = state.first().and_then(|a| a.as_list_opt::<i64>()) else {
-            return internal_err!("spilled median state is not a list of values");
-        };
-        let Some(values) = list.values().as_primitive_opt::<Float64Type>() else {
+        let (offsets, values) = list_parts(state, 0)?;
+        let Some(values) = values.as_primitive_opt::<Float64Type>() else {
             return internal_err!("spilled median values are not doubles");
         };
-        let base = list.value_offsets().first().copied().unwrap_or(0);
-        let offsets: Vec<usize> = list
-            .value_offsets()
-            .iter()
-            .map(|&o| (o - base) as usize)
-            .collect();
-        let end = offsets.last().copied().unwrap_or(0);
-        let start = base as usize;
-        let vals = values.values()[start..start + end].to_vec();
         Ok(Box::new(MedianAcc {
             q: self.q,
-            groups: list.len(),
+            groups: offsets.len().saturating_sub(1),
             gids: Vec::new(),
             vals: Vec::new(),
-            frozen: Some((offsets, vals)),
+            frozen: Some((offsets, values.values().to_vec())),
         }))
     }
 
@@ -567,6 +596,57 @@ impl GroupsAcc for StringAggAcc {
         self.segs.capacity() * 24 + self.heap
     }
 
+    /// Two list columns: each group's segment positions and texts.
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        self.segs.resize_with(n, Vec::new);
+        let segs = std::mem::take(&mut self.segs);
+        self.heap = 0;
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0i64);
+        let mut pos = Vec::new();
+        let mut text = LargeStringBuilder::new();
+        for g in &segs[..n] {
+            for (p, t) in g {
+                pos.push(*p);
+                text.append_value(t);
+            }
+            offsets.push(pos.len() as i64);
+        }
+        Ok(Some(vec![
+            list_state(offsets.clone(), Arc::new(UInt64Array::from(pos)))?,
+            list_state(offsets, Arc::new(text.finish()))?,
+        ]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        let (offsets, pos) = list_parts(state, 0)?;
+        let (_, text) = list_parts(state, 1)?;
+        let (Some(pos), Some(text)) = (
+            pos.as_primitive_opt::<UInt64Type>(),
+            text.as_string_opt::<i64>(),
+        ) else {
+            return internal_err!("spilled string_agg state has the wrong types");
+        };
+        let mut heap = 0;
+        let segs = offsets
+            .windows(2)
+            .map(|w| {
+                (w[0]..w[1])
+                    .map(|i| {
+                        let t = text.value(i).to_string();
+                        heap += t.len() + 32;
+                        (pos.value(i), t)
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Box::new(StringAggAcc {
+            sep: self.sep.clone(),
+            segs,
+            heap,
+        }))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -721,6 +801,40 @@ impl GroupsAcc for DistinctAcc {
                 .frozen
                 .as_ref()
                 .map_or(0, |c| c.iter().map(|a| a.get_array_memory_size()).sum())
+    }
+
+    /// One list column: each group's distinct values.
+    fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        let cols = match (self.frozen.take(), self.pairs.take()) {
+            (Some(c), _) => c,
+            (None, Some(p)) => p.emit()?,
+            (None, None) => vec![
+                Arc::new(UInt32Array::from(Vec::<u32>::new())) as ArrayRef,
+                new_empty_array(&self.value_type),
+            ],
+        };
+        self.pair_ids = Vec::new();
+        let [gcol, values] = cols.as_slice() else {
+            return internal_err!("distinct state has {} columns", cols.len());
+        };
+        let (offsets, order) = group_order(gcol.as_primitive::<UInt32Type>().values(), n)?;
+        let values = take(values.as_ref(), &UInt32Array::from(order), None)?;
+        Ok(Some(vec![list_state(offsets, values)?]))
+    }
+
+    fn load_state(&self, state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
+        let (offsets, values) = list_parts(state, 0)?;
+        let mut gids = Vec::with_capacity(values.len());
+        for (g, w) in offsets.windows(2).enumerate() {
+            gids.extend(std::iter::repeat_n(g as u32, w[1] - w[0]));
+        }
+        Ok(Box::new(DistinctAcc {
+            spec: self.spec.clone(),
+            value_type: self.value_type.clone(),
+            pairs: None,
+            pair_ids: Vec::new(),
+            frozen: Some(vec![Arc::new(UInt32Array::from(gids)), values]),
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {

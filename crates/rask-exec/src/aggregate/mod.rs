@@ -111,8 +111,10 @@ pub struct AggregateExpr {
 ///
 /// When the pool refuses a worker's table, or merging the workers' tables would not fit, the
 /// groups are written out as partial states split by key hash into 32 spill files and
-/// finalised partition by partition (see the `spill` module); `median`, `string_agg` and
-/// `DISTINCT` aggregates cannot spill and fail with `ResourcesExhausted` instead.
+/// finalised partition by partition (see the `spill` module). Every aggregate spills: value
+/// lists (`median`, `string_agg` segments, `DISTINCT` values) as one list per group. A global
+/// aggregate (no GROUP BY) holds one group and cannot spill: past the limit it fails with
+/// `ResourcesExhausted`.
 #[derive(Debug)]
 pub struct HashAggregateExec {
     shared: Arc<Shared>,
@@ -518,7 +520,7 @@ impl Sink for HashAggregateExec {
             None
         };
         // A global aggregate holds one group: nothing to spill.
-        let can_spill = !self.is_global() && self.shared.specs.iter().all(spill::can_spill);
+        let can_spill = !self.is_global();
         Ok(Box::new(AggLocal {
             shared: Arc::clone(&self.shared),
             interner,
@@ -1635,8 +1637,8 @@ mod tests {
     fn memory_limit_is_enforced() {
         let rows = gen_rows(20_000, 4);
         let ctx = TaskContext::new(SessionConfig::new().with_threads(2).with_memory_limit(1024));
-        // string_agg keeps its strings in memory: it cannot spill.
-        let exec = make_exec(&[K_STR, K_INT, K_F], &[a(AggFunc::StringAgg, V_S)], false);
+        // A global string_agg keeps every string of its one group: it cannot spill.
+        let exec = make_exec(&[], &[a(AggFunc::StringAgg, V_S)], false);
         let src = PhysicalPlan::Source(Arc::new(MemorySource::new(
             input_schema(),
             partitions(&rows, 2, 1000),
@@ -1666,6 +1668,11 @@ mod tests {
             a(Last, V_S),
             a(Median, V_F),
             a(Quantile, V_I),
+            a(StringAgg, V_S),
+            distinct(a(Sum, V_I)),
+            distinct(a(Count, V_S)),
+            distinct(a(StringAgg, V_S)),
+            distinct(a(Median, V_F)),
         ];
         for keys in [vec![K_INT], vec![K_STR, K_INT]] {
             let want = expected(&rows, &keys, &aggs);

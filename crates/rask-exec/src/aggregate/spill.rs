@@ -27,9 +27,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rask_common::{internal_err, Error, Result};
 
-use rask_expr::AggFunc;
-
-use super::accumulators::{create_accumulator, value_type, AccSpec, GroupsAcc};
+use super::accumulators::{create_accumulator, value_type, GroupsAcc};
 use super::group_keys::new_interner;
 use super::{evaluate_table, partition_of, AggLocal, HashAggregateExec, Shared};
 use crate::executor::TaskContext;
@@ -89,19 +87,6 @@ fn state_schema(keys: &[ArrayRef], states: &[Vec<ArrayRef>]) -> SchemaRef {
         }
     }
     Arc::new(Schema::new(fields))
-}
-
-/// Whether the accumulator of `spec` can write its state out (see [`GroupsAcc::take_state`]):
-/// all but those keeping value lists.
-pub(super) fn can_spill(spec: &AccSpec) -> bool {
-    let distinct_matters = !matches!(
-        spec.func,
-        AggFunc::Min | AggFunc::Max | AggFunc::AnyValue | AggFunc::CountStar
-    );
-    // median/quantile spill their value lists (`MedianAcc::take_state`); string_agg keeps
-    // strings in input order and does not yet.
-    let keeps_values = matches!(spec.func, AggFunc::StringAgg);
-    !(keeps_values || spec.distinct && distinct_matters)
 }
 
 impl AggLocal {
