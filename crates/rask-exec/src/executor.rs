@@ -20,7 +20,10 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use rask_common::{internal_err, Error, Result, SessionConfig};
 
-use crate::join::grace::{spill_build, BuildOutcome, GraceBuildSink, GraceProbeSink, GraceSource};
+use crate::join::blocks::BlockSource;
+use crate::join::grace::{
+    spill_build, BuildOutcome, GraceBuildSink, GraceProbeSink, GraceSource, PartitionKeys,
+};
 use crate::join::{JoinExec, JoinRun};
 use crate::memory::{batch_memory, MemoryPool, Reservation};
 use crate::source::{BatchIter, DataSource, MemorySource, Morsel, MorselRef};
@@ -243,7 +246,7 @@ fn analyzed(node: &PhysicalPlan, ctx: &TaskContext) -> String {
         let spill_kind = match kind.as_str() {
             "SortExec" => "sort",
             "HashAggregateExec" => "aggregate",
-            "HashJoinExec" => "join",
+            "HashJoinExec" | "NestedLoopJoinExec" => "join",
             _ => "",
         };
         if !spill_kind.is_empty() {
@@ -625,12 +628,22 @@ impl Executor {
             }
             PhysicalPlan::Join { build, probe, join } => {
                 join.reset_runtime_filters();
-                let Some(keys) = join.partition_keys() else {
-                    let run = join.start(&self.ctx)?;
-                    let build_items = self.compile(build)?;
-                    self.run_pipeline(build_items, run.build_sink().as_ref())?;
-                    run.publish_runtime_filters()?;
-                    return self.compile_probe(run, probe);
+                // A nested loop join that can run in blocks is buffered and spilled like a
+                // hash join's inputs, without keys.
+                let blocks = match join.partition_keys() {
+                    Some(_) => None,
+                    None => join.block_plan().transpose()?,
+                };
+                let keys = match (join.partition_keys(), &blocks) {
+                    (Some(keys), _) => keys,
+                    (None, Some(_)) => PartitionKeys::none(),
+                    (None, None) => {
+                        let run = join.start(&self.ctx)?;
+                        let build_items = self.compile(build)?;
+                        self.run_pipeline(build_items, run.build_sink().as_ref())?;
+                        run.publish_runtime_filters()?;
+                        return self.compile_probe(run, probe);
+                    }
                 };
                 // Buffer the build input; past the memory limit, split it into spill files.
                 let buffer = GraceBuildSink::new(&keys, build.schema());
@@ -658,8 +671,21 @@ impl Executor {
                 let splitter = GraceProbeSink::new(&keys, &split, probe.schema());
                 let locals = self.run_workers(self.compile(probe)?, &splitter)?;
                 let probe_files = splitter.files(locals)?;
-                let src = GraceSource::new(Arc::clone(join), &self.ctx, split.files, probe_files);
-                self.compile(&PhysicalPlan::Source(Arc::new(src)))?
+                let src: Arc<dyn DataSource> = match blocks {
+                    Some(plan) => Arc::new(BlockSource::new(
+                        plan,
+                        &self.ctx,
+                        split.files.into_iter().flatten().collect(),
+                        probe_files.into_iter().flatten().collect(),
+                    )),
+                    None => Arc::new(GraceSource::new(
+                        Arc::clone(join),
+                        &self.ctx,
+                        split.files,
+                        probe_files,
+                    )),
+                };
+                self.compile(&PhysicalPlan::Source(src))?
             }
             PhysicalPlan::Shared(shared) => {
                 let mut result = shared

@@ -365,7 +365,7 @@ impl Sink for BuildSink {
             keys: Vec::new(),
             hashes: Vec::new(),
             scratch: Vec::new(),
-            reservation: ctx.pool.reservation("HashJoinExec(build)"),
+            reservation: ctx.pool.reservation(self.shared.core.build_consumer()),
         }))
     }
 
@@ -443,7 +443,7 @@ impl Sink for BuildSink {
         } else {
             (0..rows).map(|_| AtomicBool::new(false)).collect()
         };
-        let mut reservation = ctx.pool.reservation("HashJoinExec(build)");
+        let mut reservation = ctx.pool.reservation(core.build_consumer());
         let key_bytes: usize = keys
             .iter()
             .filter(|k| !batch.columns().iter().any(|c| Arc::ptr_eq(c, k)))

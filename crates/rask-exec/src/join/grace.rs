@@ -54,6 +54,18 @@ pub struct PartitionKeys {
     pub null_aware: bool,
 }
 
+impl PartitionKeys {
+    /// No keys: every row goes to one partition (a nested loop join's inputs, see
+    /// [`blocks`](super::blocks)).
+    pub fn none() -> Self {
+        PartitionKeys {
+            build: Vec::new(),
+            probe: Vec::new(),
+            null_aware: false,
+        }
+    }
+}
+
 /// What a split does with rows that have a NULL key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NullRows {
@@ -156,7 +168,12 @@ impl PartitionWriters {
     }
 
     fn write_hashed(&mut self, batch: &RecordBatch, keys: &[ArrayRef]) -> Result<()> {
-        let hashes = hash_rows(keys, batch.num_rows())?;
+        // No keys (a nested loop join's inputs): every row goes to one partition.
+        let hashes = if keys.is_empty() {
+            vec![0; batch.num_rows()]
+        } else {
+            hash_rows(keys, batch.num_rows())?
+        };
         let depth = self.depth;
         self.files
             .write(batch, &hashes, |h| grace_partition(h, depth))
@@ -260,9 +277,15 @@ impl Sink for GraceBuildSink {
     fn make_local(&self, ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
         Ok(Box::new(GraceBuildLocal {
             batches: Vec::new(),
-            reservation: ctx
-                .pool
-                .spillable_reservation("HashJoinExec(build)", ctx.config.effective_threads()),
+            reservation: ctx.pool.spillable_reservation(
+                // No keys: a nested loop join's build side (see `blocks`).
+                if self.keys.is_empty() {
+                    "NestedLoopJoinExec(build)"
+                } else {
+                    "HashJoinExec(build)"
+                },
+                ctx.config.effective_threads(),
+            ),
             writers: None,
             spill: Arc::clone(&ctx.spill),
             keys: self.keys.clone(),

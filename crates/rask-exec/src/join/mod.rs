@@ -24,6 +24,7 @@
 //!
 //! [`PhysicalPlan::Join`]: crate::executor::PhysicalPlan::Join
 
+pub mod blocks;
 mod build;
 pub mod grace;
 mod probe;
@@ -77,6 +78,11 @@ pub trait JoinExec: Send + Sync + Debug {
     }
     /// Empties the join's runtime filter slots (before a new execution builds it).
     fn reset_runtime_filters(&self) {}
+    /// For a join without partition keys that can run block by block when its build side
+    /// does not fit (see [`blocks`]): the joins each block runs. `None`: it cannot.
+    fn block_plan(&self) -> Option<Result<blocks::BlockPlan>> {
+        None
+    }
 }
 
 /// One execution of a join.
@@ -313,6 +319,14 @@ impl JoinCore {
         })
     }
 
+    /// The memory pool consumer holding the build side.
+    fn build_consumer(&self) -> &'static str {
+        match self.index {
+            IndexKind::All => "NestedLoopJoinExec(build)",
+            IndexKind::Hash => "HashJoinExec(build)",
+        }
+    }
+
     fn build_is_right(&self) -> bool {
         self.spec.build_side == JoinSide::Right
     }
@@ -471,7 +485,8 @@ impl JoinExec for HashJoinExec {
 ///
 /// Buffers the build side (reserved in the pool); candidate pairs are evaluated in chunks of
 /// at most 64Ki pairs, but a probe batch's output is one batch (for a cross join, probe rows ×
-/// build rows).
+/// build rows). When the build side does not fit, both inputs are spilled and the build side
+/// is joined block by block (see [`blocks`]).
 #[derive(Debug)]
 pub struct NestedLoopJoinExec {
     core: Arc<JoinCore>,
@@ -500,6 +515,12 @@ impl JoinExec for NestedLoopJoinExec {
     }
     fn start(&self, ctx: &TaskContext) -> Result<Arc<dyn JoinRun>> {
         build::start(Arc::clone(&self.core), ctx)
+    }
+    fn block_plan(&self) -> Option<Result<blocks::BlockPlan>> {
+        let this = Arc::new(NestedLoopJoinExec {
+            core: Arc::clone(&self.core),
+        });
+        Some(blocks::BlockPlan::new(&self.core, this))
     }
     fn probe_input_column(&self, output: usize) -> Option<usize> {
         self.core.probe_input_column(output)

@@ -463,8 +463,17 @@ fn grace_join_under_a_small_limit_matches() {
     ] {
         for filter in [false, true] {
             let want = reference(jt, Keys::IntStr, filter, &left, &right);
-            let (got, files) =
-                run_with_thief(jt, Keys::IntStr, filter, &left, &right, threads, leave);
+            let (got, files) = run_with_thief(
+                Algo::Hash,
+                JoinSide::Right,
+                jt,
+                Keys::IntStr,
+                filter,
+                &left,
+                &right,
+                threads,
+                leave,
+            );
             assert_eq!(got, want, "{jt} filter {filter} leave {leave}");
             assert!(files > 0, "{jt}: spilled");
             if leave < 300_000 {
@@ -478,10 +487,13 @@ fn grace_join_under_a_small_limit_matches() {
     }
 }
 
-/// A hash join building `right` under a 4 MiB limit of which a thief holds all but `leave`
+/// A join building `build` under a 4 MiB limit of which a thief holds all but `leave`
 /// bytes: its rows and the number of spill files written (the spill directory is empty
 /// afterwards).
+#[allow(clippy::too_many_arguments)]
 fn run_with_thief(
+    algo: Algo,
+    build: JoinSide,
     jt: JoinType,
     keys: Keys,
     filter: bool,
@@ -498,22 +510,46 @@ fn run_with_thief(
     let ctx = TaskContext::new(config);
     let mut thief = ctx.pool.reservation("thief");
     thief.try_grow((4 << 20) - leave).unwrap();
-    let got = run_join_in(
-        Algo::Hash,
-        jt,
-        keys,
-        filter,
-        JoinSide::Right,
-        left,
-        right,
-        256,
-        ctx.clone(),
-    )
-    .unwrap();
+    let got = run_join_in(algo, jt, keys, filter, build, left, right, 256, ctx.clone()).unwrap();
     let files = ctx.spill.metrics().spill_count();
     drop((thief, ctx));
     assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     (got, files)
+}
+
+#[test]
+fn block_nested_loop_join_under_a_small_limit_matches() {
+    // Neither build side fits in what the thief leaves: both inputs are spilled and the
+    // build side is joined in blocks (about 7 KB, a batch or two each), every join type and
+    // build side.
+    let mut rng = Rng(5);
+    let left = gen_rows(&mut rng, 600, 100, 1, true);
+    let right = gen_rows(&mut rng, 500, 100, 1, false);
+    for jt in ALL_TYPES {
+        for build in [JoinSide::Right, JoinSide::Left] {
+            for (keys, filter) in [(Keys::None, true), (Keys::Int, true), (Keys::Str, false)] {
+                if !supported(Algo::NestedLoop, jt, keys, filter, build) {
+                    continue;
+                }
+                let want = reference(jt, keys, filter, &left, &right);
+                let threads = if build == JoinSide::Right { 3 } else { 1 };
+                let (got, files) = run_with_thief(
+                    Algo::NestedLoop,
+                    build,
+                    jt,
+                    keys,
+                    filter,
+                    &left,
+                    &right,
+                    threads,
+                    30_000,
+                );
+                let what = format!("{jt} build {build:?} keys {keys:?} filter {filter}");
+                assert_eq!(got, want, "{what}");
+                assert!(files > 0, "{what}: spilled");
+            }
+        }
+    }
 }
 
 #[test]
@@ -538,6 +574,8 @@ fn grace_null_aware_anti_join_matches() {
         let want = reference(JoinType::LeftAntiNullAware, Keys::Int, false, &left, right);
         assert_eq!(!want.is_empty(), rows);
         let (got, files) = run_with_thief(
+            Algo::Hash,
+            JoinSide::Right,
             JoinType::LeftAntiNullAware,
             Keys::Int,
             false,
