@@ -597,11 +597,7 @@ impl Executor {
         for it in &mut items {
             it.counts.push(Arc::clone(&latch));
         }
-        let partition = items
-            .iter()
-            .map(|it| it.morsel.partition() + 1)
-            .max()
-            .unwrap_or(0);
+        let partition = partition_count(&items);
         let mut after = WorkItem::new(
             Arc::new(AfterProbeMorsel { run, partition }),
             Arc::new(vec![]),
@@ -630,20 +626,18 @@ impl Executor {
                 join.reset_runtime_filters();
                 // A nested loop join that can run in blocks is buffered and spilled like a
                 // hash join's inputs, without keys.
-                let blocks = match join.partition_keys() {
-                    Some(_) => None,
-                    None => join.block_plan().transpose()?,
-                };
-                let keys = match (join.partition_keys(), &blocks) {
-                    (Some(keys), _) => keys,
-                    (None, Some(_)) => PartitionKeys::none(),
-                    (None, None) => {
-                        let run = join.start(&self.ctx)?;
-                        let build_items = self.compile(build)?;
-                        self.run_pipeline(build_items, run.build_sink().as_ref())?;
-                        run.publish_runtime_filters()?;
-                        return self.compile_probe(run, probe);
-                    }
+                let (keys, blocks) = match join.partition_keys() {
+                    Some(keys) => (keys, None),
+                    None => match join.block_plan().transpose()? {
+                        Some(plan) => (PartitionKeys::none(), Some(plan)),
+                        None => {
+                            let run = join.start(&self.ctx)?;
+                            let build_items = self.compile(build)?;
+                            self.run_pipeline(build_items, run.build_sink().as_ref())?;
+                            run.publish_runtime_filters()?;
+                            return self.compile_probe(run, probe);
+                        }
+                    },
                 };
                 // Buffer the build input; past the memory limit, split it into spill files.
                 let buffer = GraceBuildSink::new(&keys, build.schema());
@@ -721,11 +715,7 @@ impl Executor {
                 let mut offset = 0;
                 for i in inputs {
                     let items = self.compile(i)?;
-                    let count = items
-                        .iter()
-                        .map(|it| it.morsel.partition() + 1)
-                        .max()
-                        .unwrap_or(0);
+                    let count = partition_count(&items);
                     all.extend(items.into_iter().map(|it| WorkItem {
                         morsel: if offset == 0 {
                             it.morsel
@@ -792,8 +782,10 @@ impl Executor {
         let cursor = AtomicUsize::new(0);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
         let locals: Mutex<Vec<(usize, Box<dyn SinkLocal>)>> = Mutex::new(Vec::new());
-        // Items taken while their latch was closed (see [`Latch`]).
+        // Items taken while their latch was closed (see [`Latch`]); only looked at when a
+        // pipeline has held items.
         let parked: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+        let held = items.iter().any(|it| it.after.is_some());
         let run_worker = |w: usize| {
             // A panic in an operator is a bug; it still becomes an error, never an abort.
             let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -807,7 +799,12 @@ impl Executor {
                             if stop.load(Ordering::Relaxed) {
                                 break;
                             }
-                            let i = match take_ready(&parked, &items)? {
+                            let ready = if held {
+                                take_ready(&parked, &items)?
+                            } else {
+                                None
+                            };
+                            let i = match ready {
                                 Some(i) => i,
                                 None => {
                                     let i = cursor.fetch_add(1, Ordering::Relaxed);
@@ -904,6 +901,15 @@ impl Executor {
         locals.sort_by_key(|(w, _)| *w);
         Ok(locals.into_iter().map(|(_, l)| l).collect())
     }
+}
+
+/// How many partitions `items` cover (the highest partition index plus one).
+fn partition_count(items: &[WorkItem]) -> usize {
+    items
+        .iter()
+        .map(|it| it.morsel.partition() + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// A parked item whose latch has opened, removed from the parked list.

@@ -374,6 +374,41 @@ impl Iterator for SpillReader {
     }
 }
 
+/// Reads spill files one after another, each in the order it was written.
+pub struct FilesReader<F> {
+    files: Vec<F>,
+    next: usize,
+    reader: Option<SpillReader>,
+}
+
+impl<F: std::borrow::Borrow<SpillFile>> FilesReader<F> {
+    /// Reads `files` in order.
+    pub fn new(files: Vec<F>) -> Self {
+        FilesReader {
+            files,
+            next: 0,
+            reader: None,
+        }
+    }
+
+    /// The next batch, `None` after the last file.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            if let Some(r) = &mut self.reader {
+                match r.next().transpose()? {
+                    Some(b) => return Ok(Some(b)),
+                    None => self.reader = None,
+                }
+            }
+            let Some(f) = self.files.get(self.next) else {
+                return Ok(None);
+            };
+            self.reader = Some(f.borrow().read()?);
+            self.next += 1;
+        }
+    }
+}
+
 /// One spill file per partition, opened on the first rows for it: how aggregations and joins
 /// split what they spill by key hash.
 pub struct PartitionedSpill {

@@ -25,7 +25,7 @@ use super::{BuildOutput, JoinCore, JoinExec, JoinRun, NestedLoopJoinExec, ProbeO
 use crate::executor::{StreamOperator, TaskContext};
 use crate::memory::{batch_memory, Reservation};
 use crate::source::{batches_of, BatchIter, DataSource, Morsel, MorselRef};
-use crate::spill::{SpillFile, SpillReader, SpillWriter};
+use crate::spill::{FilesReader, SpillFile, SpillWriter};
 
 /// The joins a block runs, derived from the join's type.
 #[derive(Debug, Clone)]
@@ -189,9 +189,7 @@ impl Morsel for BlockMorsel {
             plan: self.plan.clone(),
             reservation: self.ctx.pool.reservation("NestedLoopJoinExec(block)"),
             ctx: self.ctx.clone(),
-            build,
-            next_build: 0,
-            build_reader: None,
+            build: FilesReader::new(build),
             carry: None,
             open: probe.clone(),
             probe,
@@ -221,9 +219,7 @@ struct Pass {
     step: Step,
     run: Option<Arc<dyn JoinRun>>,
     op: Option<Arc<dyn StreamOperator>>,
-    files: Vec<Arc<SpillFile>>,
-    next: usize,
-    reader: Option<SpillReader>,
+    files: FilesReader<Arc<SpillFile>>,
     /// The anti pass writes the rows still unmatched here.
     writer: Option<SpillWriter>,
 }
@@ -233,9 +229,7 @@ struct BlockIter {
     ctx: TaskContext,
     /// Holds the current block.
     reservation: Reservation,
-    build: Vec<SpillFile>,
-    next_build: usize,
-    build_reader: Option<SpillReader>,
+    build: FilesReader<SpillFile>,
     /// A build batch read but left for the next block.
     carry: Option<RecordBatch>,
     probe: Vec<Arc<SpillFile>>,
@@ -254,20 +248,12 @@ impl BlockIter {
         if let Some(b) = self.carry.take() {
             return Ok(Some(b));
         }
-        loop {
-            if let Some(r) = &mut self.build_reader {
-                match r.next().transpose()? {
-                    Some(b) if b.num_rows() == 0 => continue,
-                    Some(b) => return Ok(Some(b)),
-                    None => self.build_reader = None,
-                }
+        while let Some(b) = self.build.next_batch()? {
+            if b.num_rows() > 0 {
+                return Ok(Some(b));
             }
-            let Some(f) = self.build.get(self.next_build) else {
-                return Ok(None);
-            };
-            self.build_reader = Some(f.read()?);
-            self.next_build += 1;
         }
+        Ok(None)
     }
 
     /// Reads the next block: build batches while a quarter of the memory still free holds
@@ -315,10 +301,10 @@ impl BlockIter {
         };
         let run = join.map(|j| self.build_run(&j)).transpose()?;
         let op = run.as_ref().map(|r| r.probe_operator()).transpose()?;
-        let files = match step {
+        let files = FilesReader::new(match step {
             Step::Pairs => self.probe.clone(),
             _ => self.open.clone(),
-        };
+        });
         let writer = match (step, self.open.first()) {
             (Step::Anti, Some(f)) => Some(self.ctx.spill.writer(f.schema(), "join")?),
             _ => None,
@@ -328,8 +314,6 @@ impl BlockIter {
             run,
             op,
             files,
-            next: 0,
-            reader: None,
             writer,
         });
         Ok(())
@@ -359,35 +343,24 @@ impl BlockIter {
                 return Ok(Some(b));
             }
             if let Some(pass) = &mut self.pass {
-                if let Some(r) = &mut pass.reader {
-                    match r.next().transpose()? {
-                        Some(b) => {
-                            let b = match &pass.op {
-                                Some(op) => op.execute(b)?,
-                                None => Some(b),
-                            };
-                            let Some(b) = b.filter(|b| b.num_rows() > 0) else {
-                                continue;
-                            };
-                            match &mut pass.writer {
-                                Some(w) => w.write(&b)?,
-                                None => {
-                                    let pad =
-                                        pass.step == Step::Last && self.plan.last == Last::Padded;
-                                    return Ok(Some(self.plan.conform(b, pad)?));
-                                }
-                            }
-                            continue;
-                        }
-                        None => pass.reader = None,
+                let Some(b) = pass.files.next_batch()? else {
+                    self.end_pass()?;
+                    continue;
+                };
+                let b = match &pass.op {
+                    Some(op) => op.execute(b)?,
+                    None => Some(b),
+                };
+                let Some(b) = b.filter(|b| b.num_rows() > 0) else {
+                    continue;
+                };
+                match &mut pass.writer {
+                    Some(w) => w.write(&b)?,
+                    None => {
+                        let pad = pass.step == Step::Last && self.plan.last == Last::Padded;
+                        return Ok(Some(self.plan.conform(b, pad)?));
                     }
                 }
-                if let Some(f) = pass.files.get(pass.next) {
-                    pass.reader = Some(f.read()?);
-                    pass.next += 1;
-                    continue;
-                }
-                self.end_pass()?;
                 continue;
             }
             if let Some(step) = self.steps.pop_front() {

@@ -38,7 +38,7 @@ use crate::hash::hash_rows;
 use crate::memory::{batch_memory, Reservation};
 use crate::physical_expr::PhysicalExpr;
 use crate::source::{batches_of, BatchIter, DataSource, Morsel, MorselRef};
-use crate::spill::{gather_partitions, PartitionedSpill, SpillFile, SpillManager, SpillReader};
+use crate::spill::{gather_partitions, FilesReader, PartitionedSpill, SpillFile, SpillManager};
 
 /// Both inputs of a spilled join are split into this many partitions.
 pub const GRACE_PARTITIONS: usize = 32;
@@ -168,12 +168,8 @@ impl PartitionWriters {
     }
 
     fn write_hashed(&mut self, batch: &RecordBatch, keys: &[ArrayRef]) -> Result<()> {
-        // No keys (a nested loop join's inputs): every row goes to one partition.
-        let hashes = if keys.is_empty() {
-            vec![0; batch.num_rows()]
-        } else {
-            hash_rows(keys, batch.num_rows())?
-        };
+        // No keys (a nested loop join's inputs): every row hashes alike, one partition.
+        let hashes = hash_rows(keys, batch.num_rows())?;
         let depth = self.depth;
         self.files
             .write(batch, &hashes, |h| grace_partition(h, depth))
@@ -529,9 +525,7 @@ const MAX_DEPTH: u32 = 3;
 struct PairRun {
     run: Arc<dyn super::JoinRun>,
     op: Arc<dyn StreamOperator>,
-    probe: Vec<SpillFile>,
-    next_file: usize,
-    reader: Option<SpillReader>,
+    probe: FilesReader<SpillFile>,
 }
 
 /// Joins one partition (and, when it had to be split, its sub-partitions one by one).
@@ -599,9 +593,7 @@ impl GraceIter {
                     self.current = Some(PairRun {
                         run,
                         op,
-                        probe,
-                        next_file: 0,
-                        reader: None,
+                        probe: FilesReader::new(probe),
                     });
                     return Ok(true);
                 }
@@ -636,22 +628,12 @@ impl GraceIter {
                 }
                 return Ok(None);
             };
-            if let Some(r) = &mut cur.reader {
-                match r.next().transpose()? {
-                    Some(b) => {
-                        if let Some(out) = cur.op.execute(b)? {
-                            if out.num_rows() > 0 {
-                                return Ok(Some(out));
-                            }
-                        }
-                        continue;
+            if let Some(b) = cur.probe.next_batch()? {
+                if let Some(out) = cur.op.execute(b)? {
+                    if out.num_rows() > 0 {
+                        return Ok(Some(out));
                     }
-                    None => cur.reader = None,
                 }
-            }
-            if cur.next_file < cur.probe.len() {
-                cur.reader = Some(cur.probe[cur.next_file].read()?);
-                cur.next_file += 1;
                 continue;
             }
             // This pair is probed: the build rows the join emits now.
