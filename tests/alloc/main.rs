@@ -163,6 +163,12 @@ fn main() {
         "SELECT count(*) FROM (SELECT l_comment, l_orderkey FROM lineitem \
          ORDER BY l_comment, l_orderkey) t",
     );
+    check(
+        "window",
+        "SELECT count(*), sum(rn), sum(rs), max(length(c)) FROM (SELECT l_comment || l_shipinstruct AS c, \
+         row_number() OVER (ORDER BY l_comment, l_orderkey) rn, \
+         sum(l_quantity) OVER (ORDER BY l_comment, l_orderkey) rs FROM lineitem) t",
+    );
     check_copy();
-    println!("alloc: 4 checks passed");
+    println!("alloc: 5 checks passed");
 }

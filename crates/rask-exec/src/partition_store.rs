@@ -504,6 +504,29 @@ impl PartitionStore {
             .map_or(0, |segs| segs.iter().map(|s| s.len).sum())
     }
 
+    /// About how many bytes the rows of output partition `p` take in memory: exact for rows
+    /// held in memory, estimated from their file's bytes per row for spilled ones.
+    pub fn partition_bytes(&self, p: usize) -> usize {
+        let Some(segs) = self.layout.get(p) else {
+            return 0;
+        };
+        segs.iter()
+            .map(|s| {
+                let Some(c) = self.chunks.get(s.partition).and_then(|c| c.get(s.chunk)) else {
+                    return 0;
+                };
+                let (bytes, rows) = match &c.stored {
+                    Stored::Mem(b) => (batch_memory(b) as u64, b.num_rows() as u64),
+                    Stored::Disk { file, .. } => self
+                        .files
+                        .get(*file)
+                        .map_or((0, 1), |f| (f.bytes(), f.rows())),
+                };
+                (bytes as u128 * s.len as u128 / rows.max(1) as u128) as usize
+            })
+            .sum()
+    }
+
     /// Total rows.
     pub fn num_rows(&self) -> usize {
         (0..self.layout.len()).map(|p| self.partition_rows(p)).sum()
@@ -605,56 +628,85 @@ impl PartitionStore {
 
     /// Reads the rows of `segments` in order.
     fn read(&self, segments: &[Segment]) -> Result<Vec<RecordBatch>> {
-        let mut readers: HashMap<usize, (SpillReader, usize)> = HashMap::new();
-        let mut out = Vec::with_capacity(segments.len());
-        for seg in segments {
-            let Some(chunk) = self
-                .chunks
-                .get(seg.partition)
-                .and_then(|c| c.get(seg.chunk))
-            else {
-                return internal_err!("store segment out of range");
-            };
-            let batch = match &chunk.stored {
-                Stored::Mem(b) => b.clone(),
-                Stored::Disk { file, index } => {
-                    let Some(f) = self.files.get(*file) else {
-                        return internal_err!("store spill file out of range");
-                    };
-                    let reopen = match readers.get(file) {
-                        Some((_, next)) => *next > *index,
-                        None => true,
-                    };
-                    if reopen {
-                        readers.insert(*file, (f.read()?, 0));
+        let mut readers = HashMap::new();
+        segments
+            .iter()
+            .map(|seg| self.read_segment(seg, &mut readers))
+            .collect()
+    }
+
+    /// The rows of `seg`, read with the open readers in `readers` (file index to the reader
+    /// and the index of the next batch it yields), so that segments read in file order
+    /// read each file once.
+    fn read_segment(
+        &self,
+        seg: &Segment,
+        readers: &mut HashMap<usize, (SpillReader, usize)>,
+    ) -> Result<RecordBatch> {
+        let Some(chunk) = self
+            .chunks
+            .get(seg.partition)
+            .and_then(|c| c.get(seg.chunk))
+        else {
+            return internal_err!("store segment out of range");
+        };
+        let batch = match &chunk.stored {
+            Stored::Mem(b) => b.clone(),
+            Stored::Disk { file, index } => {
+                let Some(f) = self.files.get(*file) else {
+                    return internal_err!("store spill file out of range");
+                };
+                let reopen = match readers.get(file) {
+                    Some((_, next)) => *next > *index,
+                    None => true,
+                };
+                if reopen {
+                    if readers.len() >= MAX_OPEN_READERS {
+                        // Bounded open files: a partition may span thousands of spill files.
+                        readers.clear();
                     }
-                    let Some((reader, next)) = readers.get_mut(file) else {
-                        return internal_err!("spill reader missing");
-                    };
-                    let mut found = None;
-                    while *next <= *index {
-                        let b = match reader.next() {
-                            Some(b) => b?,
-                            None => return internal_err!("spill file ended early"),
-                        };
-                        if *next == *index {
-                            found = Some(b);
-                        }
-                        *next += 1;
-                    }
-                    match found {
-                        Some(b) => b,
-                        None => return internal_err!("spilled chunk not found"),
-                    }
+                    readers.insert(*file, (f.read()?, 0));
                 }
-            };
-            if seg.offset == 0 && seg.len == batch.num_rows() {
-                out.push(batch);
-            } else {
-                out.push(batch.slice(seg.offset, seg.len));
+                let Some((reader, next)) = readers.get_mut(file) else {
+                    return internal_err!("spill reader missing");
+                };
+                let mut found = None;
+                while *next <= *index {
+                    let b = match reader.next() {
+                        Some(b) => b?,
+                        None => return internal_err!("spill file ended early"),
+                    };
+                    if *next == *index {
+                        found = Some(b);
+                    }
+                    *next += 1;
+                }
+                match found {
+                    Some(b) => b,
+                    None => return internal_err!("spilled chunk not found"),
+                }
             }
-        }
-        Ok(out)
+        };
+        Ok(if seg.offset == 0 && seg.len == batch.num_rows() {
+            batch
+        } else {
+            batch.slice(seg.offset, seg.len)
+        })
+    }
+
+    /// The batches of output partition `p`, in order, read as they are pulled (each spill
+    /// file once).
+    pub fn partition_batches(self: &Arc<Self>, p: usize) -> BatchIter {
+        let store = Arc::clone(self);
+        let mut readers = HashMap::new();
+        let mut next = 0;
+        crate::source::batches_of(move || {
+            let Some(seg) = store.layout.get(p).and_then(|s| s.get(next)).copied() else {
+                return Ok(None);
+            };
+            next += 1;
+            store.read_segment(&seg, &mut readers).map(Some)
+        })
     }
 
     /// Every batch of output partition `p`, in order.
@@ -668,6 +720,9 @@ impl PartitionStore {
         }
     }
 }
+
+/// Spill files one read of a store keeps open at a time.
+const MAX_OPEN_READERS: usize = 16;
 
 /// Chunks per morsel of a store's partition.
 const CHUNKS_PER_MORSEL: usize = 4;

@@ -38,6 +38,8 @@ use crate::sort::PhysicalSortExpr;
 use crate::source::{BatchIter, DataSource, Morsel, MorselRef};
 use crate::window_topk::{supported_order_type, TopKPerPartition, TopKPrefilter};
 
+mod stream;
+
 /// One window function of a [`WindowExec`].
 #[derive(Debug, Clone)]
 pub struct WindowFunctionExpr {
@@ -341,35 +343,7 @@ impl Shared {
             };
             (sorted, take_all(&pkeys)?, take_all(&okeys)?)
         };
-        let partitions = if pkeys.is_empty() {
-            std::iter::once(0..n).collect()
-        } else {
-            partition(&pkeys)?.ranges()
-        };
-        let needs_peers = self.exprs.iter().zip(&self.frames).any(|(e, f)| {
-            matches!(
-                e.func,
-                WindowFunc::Rank
-                    | WindowFunc::DenseRank
-                    | WindowFunc::PercentRank
-                    | WindowFunc::CumeDist
-            ) || (!e.func.ignores_frame() && !f.rows)
-        });
-        let peers = if !needs_peers {
-            vec![]
-        } else if okeys.is_empty() {
-            partitions.clone()
-        } else {
-            let mut all = pkeys.clone();
-            all.extend(okeys.iter().cloned());
-            partition(&all)?.ranges()
-        };
-        let layout = Layout {
-            partitions,
-            peers,
-            order_key: okeys.first().cloned(),
-            order_options: self.order_by.first().map(|k| k.options),
-        };
+        let layout = self.layout(&pkeys, &okeys, n)?;
         let mut columns = input.columns().to_vec();
         for (e, frame) in self.exprs.iter().zip(&self.frames) {
             let args = e
@@ -390,6 +364,40 @@ impl Shared {
             offset += len;
         }
         Ok(batches)
+    }
+
+    /// The partitions and (when a function needs them) peer groups of `n` rows sorted by
+    /// their partition keys `pkeys` and order keys `okeys`.
+    fn layout(&self, pkeys: &[ArrayRef], okeys: &[ArrayRef], n: usize) -> Result<Layout> {
+        let partitions = if pkeys.is_empty() {
+            std::iter::once(0..n).collect()
+        } else {
+            partition(pkeys)?.ranges()
+        };
+        let needs_peers = self.exprs.iter().zip(&self.frames).any(|(e, f)| {
+            matches!(
+                e.func,
+                WindowFunc::Rank
+                    | WindowFunc::DenseRank
+                    | WindowFunc::PercentRank
+                    | WindowFunc::CumeDist
+            ) || (!e.func.ignores_frame() && !f.rows)
+        });
+        let peers = if !needs_peers {
+            vec![]
+        } else if okeys.is_empty() {
+            partitions.clone()
+        } else {
+            let mut all = pkeys.to_vec();
+            all.extend(okeys.iter().cloned());
+            partition(&all)?.ranges()
+        };
+        Ok(Layout {
+            partitions,
+            peers,
+            order_key: okeys.first().cloned(),
+            order_options: self.order_by.first().map(|k| k.options),
+        })
     }
 
     /// The order of rows by (partition keys, order keys), ties in input order.
@@ -1435,10 +1443,55 @@ impl Drop for Admitted<'_> {
 
 impl Morsel for WindowMorsel {
     fn open(&self) -> Result<BatchIter> {
+        // A bucket that cannot fit is evaluated segment by segment (all of them are with
+        // `force_spill`, so that the test suites cover that path).
+        let external = stream::Plan::new(&self.shared);
+        let segments = |plan| {
+            stream::evaluate_bucket(
+                Arc::clone(&self.shared),
+                plan,
+                &self.store,
+                self.bucket,
+                &self.ctx,
+            )
+        };
+        let external = match external {
+            Ok(plan) if self.ctx.config.force_spill => return segments(plan),
+            other => other,
+        };
+        let cannot_fit = |e: Error, external| match (e, external) {
+            (Error::ResourcesExhausted(_), Ok(plan)) => segments(plan),
+            (Error::ResourcesExhausted(msg), Err(why)) => Err(Error::ResourcesExhausted(format!(
+                "{msg}. The window bucket does not fit, and it cannot be evaluated in pieces: {why}"
+            ))),
+            (e, _) => Err(e),
+        };
+        // The bucket is concatenated, then sorted into a copy: twice its size at the peak,
+        // with the sort's keys and indices and the function columns.
+        let rows = self.store.partition_rows(self.bucket);
+        let per_row = 48 + 16 * self.shared.exprs.len();
+        let working = rows.saturating_mul(per_row);
+        let estimate = self.store.partition_bytes(self.bucket);
+        let needed = estimate.saturating_mul(2).saturating_add(working);
+        let mut admitted = match self.gate.admit(&self.ctx, needed) {
+            Ok(a) => a,
+            Err(e) => return cannot_fit(e, external),
+        };
         let batches = self.store.read_partition(self.bucket)?;
-        let bytes: usize = batches.iter().map(batch_memory).sum();
-        // The bucket is concatenated, then sorted into a copy: twice its size at the peak.
-        let admitted = self.gate.admit(&self.ctx, bytes.saturating_mul(2))?;
+        let bytes: usize = batches
+            .iter()
+            .map(batch_memory)
+            .sum::<usize>()
+            .saturating_mul(2)
+            .saturating_add(working);
+        if let Err(e) = admitted
+            .reservation
+            .try_grow(bytes.saturating_sub(admitted.reservation.size()))
+        {
+            drop(batches);
+            drop(admitted);
+            return cannot_fit(e, external);
+        }
         let out = self.shared.process(batches, &self.ctx)?;
         drop(admitted);
         Ok(Box::new(out.into_iter().map(Ok)))
@@ -1823,6 +1876,216 @@ mod tests {
         }
     }
 
+    /// Functions and frames the segment-by-segment evaluation covers, with `v` (column 2) as
+    /// argument where there is one.
+    fn external_exprs() -> Vec<WindowFunctionExpr> {
+        use WindowFrameBound::{
+            CurrentRow, Following, Preceding, UnboundedFollowing, UnboundedPreceding,
+        };
+        let n = |k: i64| ScalarValue::Int64(Some(k));
+        let lit = |k: i64| PhysicalExpr::Literal(ScalarValue::Int64(Some(k)));
+        let agg = |f: AggFunc, frame: WindowFrame, t: DataType| {
+            call(WindowFunc::Aggregate(f), vec![2], frame, t)
+        };
+        let rows = |s, e| rows_frame(s, e);
+        let whole = || rows(UnboundedPreceding, UnboundedFollowing);
+        let running = WindowFrame::default;
+        let int = DataType::Int64;
+        let float = DataType::Float64;
+        let mut exprs = vec![
+            call(WindowFunc::RowNumber, vec![], running(), int.clone()),
+            call(WindowFunc::Rank, vec![], running(), int.clone()),
+            call(WindowFunc::DenseRank, vec![], running(), int.clone()),
+            call(WindowFunc::PercentRank, vec![], running(), float.clone()),
+            call(WindowFunc::CumeDist, vec![], running(), float.clone()),
+            call(WindowFunc::Ntile, vec![], running(), int.clone()),
+            call(WindowFunc::Lag, vec![2], running(), int.clone()),
+            call(WindowFunc::Lead, vec![2], running(), int.clone()),
+            agg(AggFunc::Sum, running(), int.clone()),
+            agg(
+                AggFunc::Count,
+                rows(UnboundedPreceding, CurrentRow),
+                int.clone(),
+            ),
+            agg(
+                AggFunc::Avg,
+                rows(UnboundedPreceding, Following(n(1))),
+                float.clone(),
+            ),
+            agg(AggFunc::Min, running(), int.clone()),
+            agg(
+                AggFunc::Max,
+                rows(UnboundedPreceding, Following(n(2))),
+                int.clone(),
+            ),
+            agg(
+                AggFunc::VarSamp,
+                rows(UnboundedPreceding, CurrentRow),
+                float.clone(),
+            ),
+            agg(AggFunc::StddevPop, whole(), float.clone()),
+            agg(AggFunc::Sum, whole(), int.clone()),
+            agg(AggFunc::Min, whole(), int.clone()),
+            call(
+                WindowFunc::Aggregate(AggFunc::CountStar),
+                vec![],
+                whole(),
+                int.clone(),
+            ),
+            call(WindowFunc::FirstValue, vec![2], running(), int.clone()),
+            call(WindowFunc::LastValue, vec![2], running(), int.clone()),
+            call(WindowFunc::NthValue, vec![2], running(), int.clone()),
+            call(WindowFunc::LastValue, vec![2], whole(), int.clone()),
+            call(WindowFunc::NthValue, vec![2], whole(), int.clone()),
+            agg(
+                AggFunc::Sum,
+                rows(Preceding(n(2)), Following(n(1))),
+                int.clone(),
+            ),
+            agg(
+                AggFunc::Max,
+                rows(Preceding(n(3)), Preceding(n(1))),
+                int.clone(),
+            ),
+            agg(
+                AggFunc::Avg,
+                WindowFrame {
+                    units: WindowFrameUnits::Range,
+                    start: CurrentRow,
+                    end: CurrentRow,
+                },
+                float.clone(),
+            ),
+            call(
+                WindowFunc::FirstValue,
+                vec![2],
+                rows(Following(n(1)), Following(n(3))),
+                int.clone(),
+            ),
+            agg(AggFunc::Count, running(), int.clone()),
+            call(
+                WindowFunc::Aggregate(AggFunc::CountStar),
+                vec![],
+                running(),
+                int.clone(),
+            ),
+            agg(AggFunc::Sum, rows(UnboundedPreceding, CurrentRow), int),
+        ];
+        exprs[5].args = vec![lit(3)];
+        exprs[7].args = vec![PhysicalExpr::Column(2), lit(2), lit(-1)];
+        for i in [20, 22] {
+            exprs[i].args = vec![PhysicalExpr::Column(2), lit(if i == 20 { 3 } else { 2 })];
+        }
+        for (i, e) in exprs.iter_mut().enumerate() {
+            e.name = format!("f{i}");
+        }
+        exprs
+    }
+
+    /// Cells equal, numbers to 9 significant digits (sums of floats in another order).
+    fn same_cells(a: &HashMap<i64, Vec<String>>, b: &HashMap<i64, Vec<String>>) -> Option<String> {
+        if a.len() != b.len() {
+            return Some(format!("{} rows against {}", a.len(), b.len()));
+        }
+        for (id, x) in a {
+            let Some(y) = b.get(id) else {
+                return Some(format!("id {id} missing"));
+            };
+            for (c, (p, q)) in x.iter().zip(y).enumerate() {
+                let close = match (p.parse::<f64>(), q.parse::<f64>()) {
+                    (Ok(u), Ok(v)) => (u - v).abs() <= 1e-9 * u.abs().max(v.abs()).max(1.0),
+                    _ => p == q,
+                };
+                if !close {
+                    return Some(format!("id {id}, f{c}: {p} against {q}"));
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn segment_by_segment_matches_in_memory() {
+        let exprs = external_exprs();
+        let orders: [Vec<PhysicalSortExpr>; 3] = [vec![asc(1)], vec![asc(1), asc(3)], vec![]];
+        for (rows, keys) in [(gen_rows(2_000, 7, 3), 7), (gen_rows(3_000, 1, 5), 1)] {
+            for partition_by in [vec![0], vec![]] {
+                for order_by in &orders {
+                    let exprs: Vec<_> = if order_by.is_empty() {
+                        // ROWS frames over unordered rows depend on the input order.
+                        exprs
+                            .iter()
+                            .filter(|e| {
+                                e.frame.units == WindowFrameUnits::Range || e.func.ignores_frame()
+                            })
+                            .filter(|e| {
+                                !matches!(
+                                    e.func,
+                                    WindowFunc::Lag
+                                        | WindowFunc::Lead
+                                        | WindowFunc::RowNumber
+                                        | WindowFunc::Ntile
+                                        | WindowFunc::FirstValue
+                                        | WindowFunc::LastValue
+                                        | WindowFunc::NthValue
+                                )
+                            })
+                            .cloned()
+                            .collect()
+                    } else {
+                        exprs.clone()
+                    };
+                    let plan = || {
+                        let exec = WindowExec::try_new(
+                            partition_by
+                                .iter()
+                                .map(|c| PhysicalExpr::Column(*c))
+                                .collect(),
+                            order_by.clone(),
+                            exprs.clone(),
+                            schema(),
+                        )
+                        .unwrap();
+                        PhysicalPlan::Sink {
+                            input: Box::new(source(&rows, 3)),
+                            sink: Arc::new(exec),
+                        }
+                    };
+                    let what = format!(
+                        "{keys} keys, partition by {partition_by:?}, {} order keys",
+                        order_by.len()
+                    );
+                    let (want, _) = run_with(
+                        &plan(),
+                        TaskContext::new(SessionConfig::new().with_threads(2)),
+                    )
+                    .unwrap();
+                    for threads in [1, 3] {
+                        let forced = SessionConfig::new()
+                            .with_threads(threads)
+                            .with_force_spill(true);
+                        let (got, spills) = run_with(&plan(), TaskContext::new(forced)).unwrap();
+                        assert!(spills > 0, "{what}: nothing spilled");
+                        if let Some(d) = same_cells(&want, &got) {
+                            panic!("{what}, {threads} threads, forced: {d}");
+                        }
+                    }
+                    // A limit the one big bucket does not fit in: segments of hundreds of rows.
+                    if partition_by.is_empty() || keys == 1 {
+                        let limited = SessionConfig::new()
+                            .with_threads(2)
+                            .with_memory_limit(150_000);
+                        let (got, spills) = run_with(&plan(), TaskContext::new(limited)).unwrap();
+                        assert!(spills > 0, "{what}: nothing spilled under the limit");
+                        if let Some(d) = same_cells(&want, &got) {
+                            panic!("{what}, limited: {d}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn ntile_matches_duckdb() {
         let got: Vec<i64> = (0..10).map(|r| ntile(r, 10, 3)).collect();
@@ -2178,13 +2441,20 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("non-negative integer"), "{e}");
 
+        // A RANGE frame with an offset is not evaluated in segments: a bucket that does not
+        // fit is an error that says why.
+        let range = WindowFrame {
+            units: WindowFrameUnits::Range,
+            start: WindowFrameBound::Preceding(ScalarValue::Int64(Some(2))),
+            end: WindowFrameBound::CurrentRow,
+        };
         let exec = WindowExec::try_new(
             vec![PhysicalExpr::Column(0)],
             vec![asc(1)],
             vec![call(
-                WindowFunc::RowNumber,
-                vec![],
-                WindowFrame::default(),
+                WindowFunc::Aggregate(AggFunc::Sum),
+                vec![2],
+                range,
                 DataType::Int64,
             )],
             schema(),
@@ -2202,5 +2472,10 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, Error::ResourcesExhausted(_)), "{e}");
         assert!(e.to_string().contains("WindowExec"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("cannot be evaluated in pieces: sum() over a RANGE frame with an offset"),
+            "{e}"
+        );
     }
 }
