@@ -3,7 +3,7 @@
 use arrow::datatypes::{DataType, Field};
 use rask_common::{plan_err, Result};
 
-use crate::expr::{AggFunc, Expr, Operator, WindowFunc, WindowFunction};
+use crate::expr::{AggFunc, Expr, Operator, ScalarFunc, WindowFunc, WindowFunction};
 use crate::functions::signature;
 use crate::schema::PlanSchema;
 use crate::type_coercion::{aggregate_return_type, binary_types, comparison_type, is_numeric};
@@ -121,6 +121,17 @@ impl Expr {
                     | WindowFunc::CumeDist
                     | WindowFunc::Aggregate(AggFunc::Count | AggFunc::CountStar)
             ),
+            Expr::ScalarFunction {
+                func: ScalarFunc::Coalesce,
+                args,
+            } => {
+                // NULL only when every argument can be.
+                let mut all = true;
+                for a in args {
+                    all &= a.nullable(schema)?;
+                }
+                all
+            }
             Expr::BinaryExpr { left, op, right } => {
                 // Division by zero yields an error, not NULL; arithmetic keeps nullability.
                 let _ = op;
