@@ -355,15 +355,7 @@ impl Shared {
             columns.push(out);
         }
         let out = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
-        let batch_size = ctx.config.batch_size.max(1);
-        let mut batches = Vec::with_capacity(n / batch_size + 1);
-        let mut offset = 0;
-        while offset < n {
-            let len = batch_size.min(n - offset);
-            batches.push(out.slice(offset, len));
-            offset += len;
-        }
-        Ok(batches)
+        Ok(slices(&out, ctx.config.batch_size).collect())
     }
 
     /// The partitions and (when a function needs them) peer groups of `n` rows sorted by
@@ -450,6 +442,14 @@ impl Shared {
         });
         Ok(UInt32Array::from(idx))
     }
+}
+
+/// `batch` in slices of at most `size` rows (zero-copy).
+fn slices(batch: &RecordBatch, size: usize) -> impl Iterator<Item = RecordBatch> + '_ {
+    let size = size.max(1);
+    (0..batch.num_rows())
+        .step_by(size)
+        .map(move |o| batch.slice(o, size.min(batch.num_rows() - o)))
 }
 
 /// Where the partitions and peer groups of a sorted bucket are.

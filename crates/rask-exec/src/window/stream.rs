@@ -281,30 +281,22 @@ impl Summary {
         if rows == 0 {
             return Ok(());
         }
+        let counted = match self {
+            Summary::Count(c) => *c,
+            _ => 0,
+        };
         let Some(a) = args.first() else {
             // count(*): the only function without an argument that has a summary.
-            let before = match self {
-                Summary::Count(c) => *c,
-                _ => 0,
-            };
-            *self = Summary::Count(before + rows as i64);
+            *self = Summary::Count(counted + rows as i64);
             return Ok(());
         };
         let valid = |i: usize| a.is_valid(i);
         match func {
             WindowFunc::Aggregate(AggFunc::CountStar) => {
-                let before = match self {
-                    Summary::Count(c) => *c,
-                    _ => 0,
-                };
-                *self = Summary::Count(before + rows as i64);
+                *self = Summary::Count(counted + rows as i64);
             }
             WindowFunc::Aggregate(AggFunc::Count) => {
-                let before = match self {
-                    Summary::Count(c) => *c,
-                    _ => 0,
-                };
-                *self = Summary::Count(before + (a.len() - a.logical_null_count()) as i64);
+                *self = Summary::Count(counted + (a.len() - a.logical_null_count()) as i64);
             }
             WindowFunc::Aggregate(AggFunc::Sum | AggFunc::Avg) => {
                 let ints: Option<(Vec<i128>, i8)> = match a.data_type() {
@@ -797,7 +789,7 @@ impl Segments {
             .seg_rows
             .saturating_add(self.plan.after)
             .saturating_add(1);
-        let (window, view, b) = loop {
+        let (window, view, layout, b) = loop {
             if !self.fill(need)? {
                 self.done = true;
                 return Ok(());
@@ -815,13 +807,9 @@ impl Segments {
             let view = window.slice(0, view_len);
             let last = self.input_done && view_len == n;
             let want = (a + self.seg_rows).min(view_len);
+            let layout = self.shared.layout_of(&view)?;
             let cut = if self.plan.peers && want < view_len {
-                let keys = self.shared.peer_keys(&view)?;
-                partition(&keys)?
-                    .ranges()
-                    .iter()
-                    .map(|r| r.start)
-                    .find(|&s| s >= want)
+                layout.peers.iter().map(|r| r.start).find(|&s| s >= want)
             } else if want < view_len || last {
                 Some(want)
             } else {
@@ -829,15 +817,15 @@ impl Segments {
             };
             match cut {
                 Some(b) if last || b.saturating_add(self.plan.after) < view_len => {
-                    break (window, view, b)
+                    break (window, view, layout, b)
                 }
-                None if last => break (window, view, view_len),
+                None if last => break (window, view, layout, view_len),
                 _ => need = need.saturating_mul(2),
             }
         };
         self.reservation
             .try_resize(batch_memory(&view).saturating_mul(3))?;
-        self.evaluate(&view, b)?;
+        self.evaluate(&view, &layout, b)?;
         let from = b - keep.min(b);
         let n = window.num_rows();
         self.pending = vec![window.slice(from, n - from)];
@@ -846,18 +834,12 @@ impl Segments {
         Ok(())
     }
 
-    /// Computes the window columns of rows `context..b` of `view` and queues them.
-    fn evaluate(&mut self, view: &RecordBatch, b: usize) -> Result<()> {
+    /// Computes the window columns of rows `context..b` of `view` (whose partitions and peer
+    /// groups are `layout`) and queues them.
+    fn evaluate(&mut self, view: &RecordBatch, layout: &Layout, b: usize) -> Result<()> {
         let s = Arc::clone(&self.shared);
         let a = self.context;
         let n = view.num_rows();
-        let pkeys = s.partition_keys(view)?;
-        let okeys = s
-            .order_by
-            .iter()
-            .map(|k| k.expr.evaluate_to_array(view))
-            .collect::<Result<Vec<_>>>()?;
-        let layout = s.layout(&pkeys, &okeys, n)?;
         // Row `a` continues the partition of the row before it (the last one output).
         let Some(first) = layout.partitions.iter().find(|p| p.contains(&a)) else {
             return internal_err!("window segment row outside every partition");
@@ -893,7 +875,12 @@ impl Segments {
             0
         };
         let mut columns: Vec<ArrayRef> = view.columns().iter().map(|c| c.slice(a, b - a)).collect();
-        let mut dense_last = 0;
+        let ranks = if self.plan.modes.contains(&Mode::Rank) {
+            Some(self.rank_parts(&segment, before_first, carried))
+        } else {
+            None
+        };
+        let mut all_args = Vec::with_capacity(s.exprs.len());
         for (f, e) in s.exprs.iter().enumerate() {
             let frame = &s.frames[f];
             let args = e
@@ -901,16 +888,14 @@ impl Segments {
                 .iter()
                 .map(|x| x.evaluate_to_array(view))
                 .collect::<Result<Vec<_>>>()?;
-            let col = match self.plan.modes[f] {
-                Mode::Local => evaluate(e, frame, &args, &layout, n)?.slice(a, b - a),
-                Mode::Rank => {
+            let col = match (self.plan.modes[f], &ranks) {
+                (Mode::Local, _) => evaluate(e, frame, &args, layout, n)?.slice(a, b - a),
+                (Mode::Rank, Some(ranks)) => {
                     let args: Vec<ArrayRef> = args.iter().map(|x| x.slice(a, b - a)).collect();
-                    let (col, dense) =
-                        self.rank(e, &args, &segment, &ordinals, before_first, carried)?;
-                    dense_last = dense;
-                    col
+                    self.rank_column(e, &args, ranks, &ordinals)?
                 }
-                Mode::Whole => {
+                (Mode::Rank, None) => return internal_err!("window ranks not computed"),
+                (Mode::Whole, _) => {
                     let mut values = Vec::with_capacity(ordinals.len());
                     let mut idx = Vec::with_capacity(b - a);
                     for (j, (p, o)) in segment.partitions.iter().zip(&ordinals).enumerate() {
@@ -924,7 +909,7 @@ impl Segments {
                     let values = concat(&refs)?;
                     take(values.as_ref(), &UInt32Array::from(idx), None)?
                 }
-                Mode::Prefix => {
+                (Mode::Prefix, _) => {
                     let args: Vec<ArrayRef> = args.iter().map(|x| x.slice(a, n - a)).collect();
                     let prefix = if carried {
                         self.carry.prefix[f].clone()
@@ -944,6 +929,7 @@ impl Segments {
                 }
             };
             columns.push(col);
+            all_args.push(args);
         }
         // Carry to the next segment.
         let Some(last) = segment.partitions.last() else {
@@ -955,11 +941,7 @@ impl Segments {
                 continue;
             }
             let lo = a + last.start;
-            let args = e
-                .args
-                .iter()
-                .map(|x| Ok(x.evaluate_to_array(view)?.slice(lo, b - lo)))
-                .collect::<Result<Vec<_>>>()?;
+            let args: Vec<ArrayRef> = all_args[f].iter().map(|x| x.slice(lo, b - lo)).collect();
             if !last_carried {
                 self.carry.prefix[f] = Summary::Empty;
             }
@@ -969,52 +951,34 @@ impl Segments {
             self.carry.part_start = self.carry.next_row + last.start as u64;
         }
         self.carry.ordinal = ordinals.last().copied().unwrap_or(self.carry.ordinal);
-        self.carry.dense = dense_last;
+        if let Some(ranks) = &ranks {
+            self.carry.dense = ranks.dense.last().copied().unwrap_or(0);
+        }
         self.carry.next_row += (b - a) as u64;
         let out = RecordBatch::try_new(Arc::clone(&s.schema), columns)?;
-        let rows = out.num_rows();
-        let mut offset = 0;
-        while offset < rows {
-            let len = self.batch_size.min(rows - offset);
-            self.out.push_back(out.slice(offset, len));
-            offset += len;
-        }
+        self.out.extend(super::slices(&out, self.batch_size));
         Ok(())
     }
 
-    /// A ranking function over the segment; also the dense rank of its last row.
-    fn rank(
-        &self,
-        e: &WindowFunctionExpr,
-        args: &[ArrayRef],
-        segment: &Layout,
-        ordinals: &[usize],
-        before_first: u64,
-        carried: bool,
-    ) -> Result<(ArrayRef, i64)> {
+    /// Every row's position in its partition, rank, dense rank and end of its peer group
+    /// over the segment `segment`, whose first partition has `before_first` rows before it.
+    fn rank_parts(&self, segment: &Layout, before_first: u64, carried: bool) -> RankParts {
         let n: usize = segment.partitions.iter().map(|p| p.len()).sum();
-        let ordered = !self.shared.order_by.is_empty();
-        let size = |o: usize| -> Result<u64> {
-            match self.totals.get(o) {
-                Some(t) => Ok(t.rows),
-                None => internal_err!("window partition {o} has no size"),
-            }
+        let mut r = RankParts {
+            pos: vec![0; n],
+            rank: vec![1; n],
+            dense: vec![1; n],
+            peer_end: vec![0; n],
+            part_of: vec![0; n],
         };
-        // Per row: its position in the partition, rank, dense rank, and one past its last
-        // peer (all counted from the partition's first row).
-        let mut pos = vec![0u64; n];
-        let mut rank = vec![1u64; n];
-        let mut dense = vec![1i64; n];
-        let mut peer_end = vec![0u64; n];
-        let mut part_of = vec![0usize; n];
         for (j, p) in segment.partitions.iter().enumerate() {
             let before = if j == 0 { before_first } else { 0 };
             for i in p.clone() {
-                pos[i] = before + (i - p.start) as u64;
-                part_of[i] = j;
+                r.pos[i] = before + (i - p.start) as u64;
+                r.part_of[i] = j;
             }
         }
-        if ordered {
+        if !self.shared.order_by.is_empty() {
             let mut last_part = usize::MAX;
             let mut j = usize::MAX;
             let mut d = 0i64;
@@ -1031,12 +995,38 @@ impl Segments {
                 d += 1;
                 let before = if j == 0 { before_first } else { 0 };
                 for i in g.clone() {
-                    rank[i] = before + (g.start - p.start) as u64 + 1;
-                    dense[i] = d;
-                    peer_end[i] = before + (g.end - p.start) as u64;
+                    r.rank[i] = before + (g.start - p.start) as u64 + 1;
+                    r.dense[i] = d;
+                    r.peer_end[i] = before + (g.end - p.start) as u64;
                 }
             });
         }
+        r
+    }
+
+    /// A ranking function over the segment, from its [`RankParts`].
+    fn rank_column(
+        &self,
+        e: &WindowFunctionExpr,
+        args: &[ArrayRef],
+        parts: &RankParts,
+        ordinals: &[usize],
+    ) -> Result<ArrayRef> {
+        let RankParts {
+            pos,
+            rank,
+            dense,
+            peer_end,
+            part_of,
+        } = parts;
+        let n = pos.len();
+        let ordered = !self.shared.order_by.is_empty();
+        let size = |o: usize| -> Result<u64> {
+            match self.totals.get(o) {
+                Some(t) => Ok(t.rows),
+                None => internal_err!("window partition {o} has no size"),
+            }
+        };
         let out: ArrayRef = match e.func {
             WindowFunc::RowNumber => Arc::new(Int64Array::from_iter_values(
                 pos.iter().map(|&p| p as i64 + 1),
@@ -1091,13 +1081,22 @@ impl Segments {
             }
             other => return internal_err!("{} is not a ranking function", other.name()),
         };
-        let out = if out.data_type() != &e.return_type {
-            cast(&out, &e.return_type)?
-        } else {
-            out
-        };
-        Ok((out, dense.last().copied().unwrap_or(0)))
+        if out.data_type() != &e.return_type {
+            return Ok(cast(&out, &e.return_type)?);
+        }
+        Ok(out)
     }
+}
+
+/// Per row of a segment, what ranking functions are computed from (counted from the first
+/// row of the row's partition).
+struct RankParts {
+    pos: Vec<u64>,
+    rank: Vec<u64>,
+    dense: Vec<i64>,
+    peer_end: Vec<u64>,
+    /// The row's partition among the segment's.
+    part_of: Vec<usize>,
 }
 
 /// A frame from UNBOUNDED PRECEDING over `tail` (the segment and the rows after it), whose
@@ -1340,13 +1339,15 @@ impl Shared {
             .collect()
     }
 
-    /// The PARTITION BY and ORDER BY keys of `batch`: rows equal on all are peers.
-    fn peer_keys(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-        let mut keys = self.partition_keys(batch)?;
-        for k in &self.order_by {
-            keys.push(k.expr.evaluate_to_array(batch)?);
-        }
-        Ok(keys)
+    /// The partitions and peer groups of `batch`'s rows, which are sorted.
+    fn layout_of(&self, batch: &RecordBatch) -> Result<Layout> {
+        let pkeys = self.partition_keys(batch)?;
+        let okeys = self
+            .order_by
+            .iter()
+            .map(|k| k.expr.evaluate_to_array(batch))
+            .collect::<Result<Vec<_>>>()?;
+        self.layout(&pkeys, &okeys, batch.num_rows())
     }
 
     /// Per function over the whole partition: its arguments on `batch`.
