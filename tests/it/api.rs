@@ -241,7 +241,10 @@ fn explain_analyze_reports_rows_memory_and_spills() {
         .context_in(&Setup::spill_dir("explain"))
         .expect("context");
     let rows = ctx
-        .sql("EXPLAIN ANALYZE SELECT l_orderkey, l_comment FROM lineitem ORDER BY l_comment")
+        .sql(
+            "EXPLAIN ANALYZE SELECT l_orderkey, l_comment, o_comment FROM lineitem \
+             JOIN orders ON l_orderkey = o_orderkey ORDER BY l_comment",
+        )
         .and_then(|d| d.collect())
         .expect("explain analyze");
     let text = format_rows(&rows)
@@ -249,16 +252,16 @@ fn explain_analyze_reports_rows_memory_and_spills() {
         .map(|r| r.join(" "))
         .collect::<Vec<_>>()
         .join("\n");
-    let sort = text
-        .lines()
-        .find(|l| l.contains("SortExec") && l.contains("rows_in="))
-        .unwrap_or_else(|| panic!("no analyzed SortExec line in:\n{text}"));
-    assert!(sort.contains("rows_in=60175"), "{sort}");
-    assert!(
-        !sort.contains("spill_count=0 "),
-        "the sort spilled under 1 MB: {sort}"
-    );
-    let number = |key: &str| -> u64 {
+    let text = text
+        .split_once("analyzed_plan")
+        .map(|(_, analyzed)| analyzed.to_string())
+        .unwrap_or_else(|| panic!("no analyzed plan in:\n{text}"));
+    let line = |what: &str| {
+        text.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no analyzed {what} line in:\n{text}"))
+    };
+    let number = |text: &str, key: &str| -> u64 {
         let at = text
             .find(key)
             .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
@@ -269,8 +272,26 @@ fn explain_analyze_reports_rows_memory_and_spills() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{key} is not a number in:\n{text}"))
     };
-    assert!(number("peak_memory=") <= 1 << 20, "{text}");
-    assert!(number("spill_count=") > 0, "{text}");
+    // Every operator reports what it did: the sort its input rows and spill files, the
+    // join its output and build rows, each scan its rows.
+    let sort = line("SortExec: [");
+    assert_eq!(number(sort, "rows_in="), 60175, "{sort}");
+    assert!(number(sort, "spill_count=") > 0, "the sort spilled: {sort}");
+    let join = line("HashJoinExec");
+    assert_eq!(number(join, "rows="), 60175, "{join}");
+    assert_eq!(number(join, "build_rows="), 15000, "{join}");
+    assert!(number(join, "peak_mem=") > 0, "{join}");
+    assert_eq!(number(line("/orders\""), "rows="), 15000, "{text}");
+    assert!(text.contains("/lineitem\""), "{text}");
+    let summary = line("output_rows=");
+    assert!(number(summary, "peak_memory=") <= 1 << 20, "{text}");
+    // Each spill file is counted for exactly one operator.
+    let per_operator: u64 = text
+        .lines()
+        .filter(|l| l.contains("spill_count=") && !l.contains("output_rows="))
+        .map(|l| number(l, "spill_count="))
+        .sum();
+    assert_eq!(per_operator, number(summary, "spill_count="), "{text}");
 }
 
 #[test]

@@ -212,56 +212,59 @@ impl PhysicalPlan {
     }
 }
 
-/// The EXPLAIN ANALYZE annotation of one plan node.
+/// The EXPLAIN ANALYZE annotation of one plan node: rows and time where it reads or streams,
+/// and for buffering operators (sinks and joins) also their peak memory and spill files.
 fn analyzed(node: &PhysicalPlan, ctx: &TaskContext) -> String {
-    let (stats, kind) = match node {
-        PhysicalPlan::Stream { op, .. } => (ctx.metrics.get(op_key(op.as_ref())), None),
-        PhysicalPlan::Sink { sink, .. } => {
-            let d = sink.describe();
-            let kind = d.split(':').next().unwrap_or_default().to_string();
-            (ctx.metrics.get(op_key(sink.as_ref())), Some(kind))
+    let stats = |key: usize| ctx.metrics.get(key).unwrap_or_default();
+    let (key, mut parts) = match node {
+        PhysicalPlan::Source(s) => {
+            let key = op_key(s.as_ref());
+            let st = stats(key);
+            return format!("  [rows={} time={}]", st.rows, fmt_ms(st.nanos));
         }
-        PhysicalPlan::Join { join, .. } => {
-            let d = join.describe();
+        PhysicalPlan::Stream { op, .. } => {
+            let st = stats(op_key(op.as_ref()));
+            return format!("  [rows={} time={}]", st.rows, fmt_ms(st.nanos));
+        }
+        PhysicalPlan::Sink { sink, .. } => {
+            let key = op_key(sink.as_ref());
+            let st = stats(key);
             (
-                None,
-                Some(d.split(':').next().unwrap_or_default().to_string()),
+                key,
+                vec![
+                    format!("rows_in={}", st.rows),
+                    format!("time={}", fmt_ms(st.nanos)),
+                ],
             )
         }
-        _ => (None, None),
-    };
-    let mut parts = Vec::new();
-    if let Some(s) = stats {
-        let what = if matches!(node, PhysicalPlan::Sink { .. }) {
-            "rows_in"
-        } else {
-            "rows"
-        };
-        parts.push(format!("{what}={}", s.rows));
-        parts.push(format!("time={:.3}ms", s.nanos as f64 / 1e6));
-    }
-    if let Some(kind) = kind {
-        let peak = ctx.pool.consumer_peak(&kind);
-        parts.push(format!("peak_mem={}", fmt_bytes(peak as u64)));
-        let spill_kind = match kind.as_str() {
-            "SortExec" => "sort",
-            "HashAggregateExec" => "aggregate",
-            "HashJoinExec" | "NestedLoopJoinExec" => "join",
-            _ => "",
-        };
-        if !spill_kind.is_empty() {
-            let (files, bytes) = ctx.spill.operator_spills(spill_kind);
-            parts.push(format!(
-                "spill_count={files} spilled_bytes={}",
-                fmt_bytes(bytes)
-            ));
+        PhysicalPlan::Join { join, .. } => {
+            let key = op_key(join.as_ref());
+            let (out, build, other) = (stats(key), stats(key ^ 1), stats(key ^ 2));
+            (
+                key,
+                vec![
+                    format!("rows={}", out.rows),
+                    format!("build_rows={}", build.rows),
+                    format!("time={}", fmt_ms(out.nanos + build.nanos + other.nanos)),
+                ],
+            )
         }
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("  [{}]", parts.join(" "))
-    }
+        PhysicalPlan::Union { .. } | PhysicalPlan::Shared(_) => return String::new(),
+    };
+    let (files, bytes) = ctx.spill.scope_spills(key);
+    parts.push(format!(
+        "peak_mem={}",
+        fmt_bytes(ctx.pool.scope_peak(key) as u64)
+    ));
+    parts.push(format!(
+        "spill_count={files} spilled_bytes={}",
+        fmt_bytes(bytes)
+    ));
+    format!("  [{}]", parts.join(" "))
+}
+
+fn fmt_ms(nanos: u64) -> String {
+    format!("{:.3}ms", nanos as f64 / 1e6)
 }
 
 fn fmt_bytes(b: u64) -> String {
@@ -400,6 +403,18 @@ pub fn op_key<T: ?Sized>(op: &T) -> usize {
 }
 
 impl TaskContext {
+    /// The same context, with memory reserved and files spilled through it also counted
+    /// for the operator at `key` (EXPLAIN ANALYZE).
+    pub fn scoped(&self, key: usize) -> TaskContext {
+        TaskContext {
+            config: self.config.clone(),
+            pool: self.pool.scoped(key),
+            spill: self.spill.scoped(key),
+            metrics: Arc::clone(&self.metrics),
+            progress: Arc::clone(&self.progress),
+        }
+    }
+
     /// A context with its own pool sized from the configuration.
     pub fn new(config: SessionConfig) -> Self {
         let pool = MemoryPool::new(config.memory_limit);
@@ -448,11 +463,14 @@ fn check_cancelled() -> Result<()> {
     Ok(())
 }
 
-type Chain = Arc<Vec<Arc<dyn StreamOperator>>>;
+/// Streaming operators a work item's batches go through, each with its metrics key.
+type Chain = Arc<Vec<(usize, Arc<dyn StreamOperator>)>>;
 
 struct WorkItem {
     morsel: MorselRef,
     ops: Chain,
+    /// Where the rows and time of reading the morsel are counted (0: nowhere).
+    source_key: usize,
     /// This item runs only once the latch opens (every item counted in it finished).
     after: Option<Arc<Latch>>,
     /// Latches this item is counted in: each is counted down when it finishes.
@@ -464,6 +482,7 @@ impl WorkItem {
         WorkItem {
             morsel,
             ops,
+            source_key: 0,
             after: None,
             counts: Vec::new(),
         }
@@ -581,13 +600,19 @@ impl Executor {
         sink: Arc<dyn Sink>,
     ) -> Result<Vec<Vec<RecordBatch>>> {
         let items = self.compile(plan)?;
-        self.run_pipeline(items, sink.as_ref())
+        let key = op_key(sink.as_ref());
+        self.run_pipeline(items, sink.as_ref(), &self.ctx.scoped(key), key)
     }
 
     /// The probe pipeline of a join whose build side is in `run`.
-    fn compile_probe(&self, run: Arc<dyn JoinRun>, probe: &PhysicalPlan) -> Result<Vec<WorkItem>> {
+    fn compile_probe(
+        &self,
+        run: Arc<dyn JoinRun>,
+        probe: &PhysicalPlan,
+        key: usize,
+    ) -> Result<Vec<WorkItem>> {
         let mut items = self.compile(probe)?;
-        append_operator(&mut items, &run.probe_operator()?);
+        append_operator(&mut items, &run.probe_operator()?, key);
         if !run.emits_after_probe() {
             return Ok(items);
         }
@@ -603,6 +628,7 @@ impl Executor {
             Arc::new(vec![]),
         );
         after.after = Some(latch);
+        after.source_key = key;
         items.push(after);
         Ok(items)
     }
@@ -610,20 +636,20 @@ impl Executor {
     /// Turns a plan into work items, running every sink below the top on the way.
     fn compile(&self, plan: &PhysicalPlan) -> Result<Vec<WorkItem>> {
         Ok(match plan {
-            PhysicalPlan::Source(s) => {
-                let empty: Chain = Arc::new(vec![]);
-                s.morsels()?
-                    .into_iter()
-                    .map(|m| WorkItem::new(m, Arc::clone(&empty)))
-                    .collect()
-            }
+            PhysicalPlan::Source(s) => source_items(s.as_ref(), op_key(s.as_ref()))?,
             PhysicalPlan::Stream { input, op } => {
                 let mut items = self.compile(input)?;
-                append_operator(&mut items, op);
+                append_operator(&mut items, op, op_key(op.as_ref()));
                 items
             }
             PhysicalPlan::Join { build, probe, join } => {
                 join.reset_runtime_filters();
+                // The join's memory and spill files are counted under its key; its output
+                // rows and probe time under `key`, its build rows and time under `key ^ 1`,
+                // and the time of other passes (replaying or splitting inputs) under
+                // `key ^ 2` (keys are addresses, aligned, so these never collide).
+                let key = op_key(join.as_ref());
+                let jctx = self.ctx.scoped(key);
                 // A nested loop join that can run in blocks is buffered and spilled like a
                 // hash join's inputs, without keys.
                 let (keys, blocks) = match join.partition_keys() {
@@ -631,30 +657,32 @@ impl Executor {
                     None => match join.block_plan().transpose()? {
                         Some(plan) => (PartitionKeys::none(), Some(plan)),
                         None => {
-                            let run = join.start(&self.ctx)?;
+                            let run = join.start(&jctx)?;
                             let build_items = self.compile(build)?;
-                            self.run_pipeline(build_items, run.build_sink().as_ref())?;
+                            let sink = run.build_sink();
+                            self.run_pipeline(build_items, sink.as_ref(), &jctx, key ^ 1)?;
                             run.publish_runtime_filters()?;
-                            return self.compile_probe(run, probe);
+                            return self.compile_probe(run, probe, key);
                         }
                     },
                 };
                 // Buffer the build input; past the memory limit, split it into spill files.
                 let buffer = GraceBuildSink::new(&keys, build.schema());
-                let locals = self.run_workers(self.compile(build)?, &buffer)?;
+                let locals = self.run_workers(self.compile(build)?, &buffer, &jctx, key ^ 1)?;
                 let split = match buffer.build_outcome(locals)? {
                     BuildOutcome::InMemory(parts) => {
-                        let run = join.start(&self.ctx)?;
+                        let run = join.start(&jctx)?;
                         let src = MemorySource::new(build.schema(), parts.clone());
-                        let items = self.compile(&PhysicalPlan::Source(Arc::new(src)))?;
-                        match self.run_pipeline(items, run.build_sink().as_ref()) {
+                        let items = source_items(&src, 0)?;
+                        let sink = run.build_sink();
+                        match self.run_pipeline(items, sink.as_ref(), &jctx, key ^ 2) {
                             Ok(_) => {
                                 run.publish_runtime_filters()?;
-                                return self.compile_probe(run, probe);
+                                return self.compile_probe(run, probe, key);
                             }
                             Err(e) if matches!(e.root(), Error::ResourcesExhausted(_)) => {
                                 drop(run);
-                                spill_build(parts, &keys, &build.schema(), &self.ctx)?
+                                spill_build(parts, &keys, &build.schema(), &jctx)?
                             }
                             Err(e) => return Err(e),
                         }
@@ -663,23 +691,23 @@ impl Executor {
                 };
                 // Grace hash join: split the probe input the same way, join partition pairs.
                 let splitter = GraceProbeSink::new(&keys, &split, probe.schema());
-                let locals = self.run_workers(self.compile(probe)?, &splitter)?;
+                let locals = self.run_workers(self.compile(probe)?, &splitter, &jctx, key ^ 2)?;
                 let probe_files = splitter.files(locals)?;
                 let src: Arc<dyn DataSource> = match blocks {
                     Some(plan) => Arc::new(BlockSource::new(
                         plan,
-                        &self.ctx,
+                        &jctx,
                         split.files.into_iter().flatten().collect(),
                         probe_files.into_iter().flatten().collect(),
                     )),
                     None => Arc::new(GraceSource::new(
                         Arc::clone(join),
-                        &self.ctx,
+                        &jctx,
                         split.files,
                         probe_files,
                     )),
                 };
-                self.compile(&PhysicalPlan::Source(src))?
+                source_items(src.as_ref(), key)?
             }
             PhysicalPlan::Shared(shared) => {
                 let mut result = shared
@@ -691,7 +719,8 @@ impl Executor {
                     None => {
                         let schema = shared.plan.schema();
                         let items = self.compile(&shared.plan)?;
-                        let parts = self.run_pipeline(items, &PartitionedCollectSink { schema })?;
+                        let sink = PartitionedCollectSink { schema };
+                        let parts = self.run_pipeline(items, &sink, &self.ctx, 0)?;
                         let mut reservation = self.ctx.pool.reservation("SharedExec");
                         let bytes = parts.iter().flatten().map(batch_memory).sum();
                         if reservation.try_grow(bytes).is_ok() {
@@ -701,13 +730,12 @@ impl Executor {
                     }
                 };
                 drop(result);
-                let src = MemorySource::new(shared.plan.schema(), parts);
-                self.compile(&PhysicalPlan::Source(Arc::new(src)))?
+                source_items(&MemorySource::new(shared.plan.schema(), parts), 0)?
             }
             PhysicalPlan::Sink { input, sink } => {
                 let items = self.compile(input)?;
                 let src = self.run_pipeline_source(items, sink.as_ref())?;
-                self.compile(&PhysicalPlan::Source(src))?
+                source_items(src.as_ref(), 0)?
             }
             PhysicalPlan::Union { inputs, .. } => {
                 // Partitions of later inputs follow those of earlier ones.
@@ -734,18 +762,26 @@ impl Executor {
         })
     }
 
-    fn run_pipeline(&self, items: Vec<WorkItem>, sink: &dyn Sink) -> Result<Vec<Vec<RecordBatch>>> {
-        let locals = self.run_workers(items, sink)?;
+    /// Runs `items` into `sink` with `ctx` (scoped to the operator that owns the sink), and
+    /// counts rows and time under `key`.
+    fn run_pipeline(
+        &self,
+        items: Vec<WorkItem>,
+        sink: &dyn Sink,
+        ctx: &TaskContext,
+        key: usize,
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        let locals = self.run_workers(items, sink, ctx, key)?;
         let t = std::time::Instant::now();
-        let out = sink.finish(locals, &self.ctx);
-        self.add_finish_time(sink, t);
+        let out = sink.finish(locals, ctx);
+        self.add_finish_time(key, t);
         out
     }
 
-    fn add_finish_time(&self, sink: &dyn Sink, start: std::time::Instant) {
+    fn add_finish_time(&self, key: usize, start: std::time::Instant) {
         let nanos = start.elapsed().as_nanos() as u64;
         self.ctx.metrics.merge([(
-            op_key(sink),
+            key,
             OpStats {
                 nanos,
                 ..OpStats::default()
@@ -758,18 +794,23 @@ impl Executor {
         items: Vec<WorkItem>,
         sink: &dyn Sink,
     ) -> Result<Arc<dyn DataSource>> {
-        let locals = self.run_workers(items, sink)?;
+        let key = op_key(sink);
+        let ctx = self.ctx.scoped(key);
+        let locals = self.run_workers(items, sink, &ctx, key)?;
         let t = std::time::Instant::now();
-        let out = sink.finish_source(locals, &self.ctx);
-        self.add_finish_time(sink, t);
+        let out = sink.finish_source(locals, &ctx);
+        self.add_finish_time(key, t);
         out
     }
 
     /// Runs every work item into the sink's per-worker states; returns them in worker order.
+    /// The sink sees `ctx`; its rows and time are counted under `sink_key`.
     fn run_workers(
         &self,
         items: Vec<WorkItem>,
         sink: &dyn Sink,
+        ctx: &TaskContext,
+        sink_key: usize,
     ) -> Result<Vec<Box<dyn SinkLocal>>> {
         self.ctx.progress.add_total(items.len());
         let stop = Arc::new(AtomicBool::new(false));
@@ -777,7 +818,7 @@ impl Executor {
             sink.set_stop_flag(Arc::clone(&stop));
         }
         let item_partitions: Vec<usize> = items.iter().map(|it| it.morsel.partition()).collect();
-        sink.start(&item_partitions, &self.ctx)?;
+        sink.start(&item_partitions, ctx)?;
         let workers = self.ctx.config.effective_threads().min(items.len()).max(1);
         let cursor = AtomicUsize::new(0);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -790,10 +831,9 @@ impl Executor {
             // A panic in an operator is a bug; it still becomes an error, never an abort.
             let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 (|| -> Result<()> {
-                    let mut local = sink.make_local(&self.ctx)?;
+                    let mut local = sink.make_local(ctx)?;
                     let mut stats: std::collections::HashMap<usize, OpStats> =
                         std::collections::HashMap::new();
-                    let sink_key = op_key(sink);
                     let outcome = (|| -> Result<()> {
                         loop {
                             if stop.load(Ordering::Relaxed) {
@@ -823,14 +863,22 @@ impl Executor {
                                 }
                             }
                             check_cancelled()?;
+                            let mut t = std::time::Instant::now();
                             for batch in item.morsel.open()? {
-                                let mut b = Some(batch?);
-                                for op in item.ops.iter() {
+                                let batch = batch?;
+                                if item.source_key != 0 {
+                                    let e = stats.entry(item.source_key).or_default();
+                                    e.nanos += t.elapsed().as_nanos() as u64;
+                                    e.batches += 1;
+                                    e.rows += batch.num_rows() as u64;
+                                }
+                                let mut b = Some(batch);
+                                for (key, op) in item.ops.iter() {
                                     match b {
                                         Some(x) => {
                                             let t = std::time::Instant::now();
                                             b = op.execute(x)?;
-                                            let e = stats.entry(op_key(op.as_ref())).or_default();
+                                            let e = stats.entry(*key).or_default();
                                             e.nanos += t.elapsed().as_nanos() as u64;
                                             e.batches += 1;
                                             e.rows += b.as_ref().map_or(0, |x| x.num_rows() as u64);
@@ -849,6 +897,11 @@ impl Executor {
                                         e.rows += rows;
                                     }
                                 }
+                                t = std::time::Instant::now();
+                            }
+                            if item.source_key != 0 {
+                                let e = stats.entry(item.source_key).or_default();
+                                e.nanos += t.elapsed().as_nanos() as u64;
                             }
                             local.item_done(i, item.morsel.partition())?;
                             for latch in &item.counts {
@@ -861,6 +914,7 @@ impl Executor {
                     if let Ok(mut l) = locals.lock() {
                         l.push((w, local));
                     }
+                    stats.remove(&0);
                     self.ctx.metrics.merge(stats);
                     outcome
                 })()
@@ -903,6 +957,19 @@ impl Executor {
     }
 }
 
+/// One work item per morsel of `source`, whose reading is counted under `key`.
+fn source_items(source: &dyn DataSource, key: usize) -> Result<Vec<WorkItem>> {
+    let empty: Chain = Arc::new(vec![]);
+    Ok(source
+        .morsels()?
+        .into_iter()
+        .map(|m| WorkItem {
+            source_key: key,
+            ..WorkItem::new(m, Arc::clone(&empty))
+        })
+        .collect())
+}
+
 /// How many partitions `items` cover (the highest partition index plus one).
 fn partition_count(items: &[WorkItem]) -> usize {
     items
@@ -923,15 +990,15 @@ fn take_ready(parked: &Mutex<Vec<usize>>, items: &[WorkItem]) -> Result<Option<u
 
 /// Appends `op` to the chain of every item; items share chains, so each distinct chain is
 /// extended once.
-fn append_operator(items: &mut [WorkItem], op: &Arc<dyn StreamOperator>) {
+fn append_operator(items: &mut [WorkItem], op: &Arc<dyn StreamOperator>, key: usize) {
     let mut cache: Vec<(Chain, Chain)> = Vec::new();
     for it in items {
         let found = cache.iter().find(|(old, _)| Arc::ptr_eq(old, &it.ops));
         let new = match found {
             Some((_, new)) => Arc::clone(new),
             None => {
-                let mut v: Vec<Arc<dyn StreamOperator>> = it.ops.as_ref().clone();
-                v.push(Arc::clone(op));
+                let mut v = it.ops.as_ref().clone();
+                v.push((key, Arc::clone(op)));
                 let new: Chain = Arc::new(v);
                 cache.push((Arc::clone(&it.ops), Arc::clone(&new)));
                 new

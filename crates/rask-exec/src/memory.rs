@@ -26,51 +26,71 @@ pub fn array_memory(a: &dyn arrow::array::Array) -> usize {
         .unwrap_or_else(|_| a.get_array_memory_size())
 }
 
-/// A session's memory budget.
+/// A session's memory budget, seen from one operator of a query (its scope) or from the
+/// session (scope 0). Scoped views share the budget; each scope's bytes are also counted on
+/// their own, so that EXPLAIN ANALYZE shows every operator's peak.
 #[derive(Debug)]
 pub struct MemoryPool {
+    state: Arc<PoolState>,
+    scope: usize,
+}
+
+#[derive(Debug)]
+struct PoolState {
     limit: usize,
     used: AtomicUsize,
     peak: AtomicUsize,
     /// Bytes held by spillable reservations, and how many of them exist.
     spillable_used: AtomicUsize,
     spillable_count: AtomicUsize,
-    /// Per kind of consumer (its name up to `(` or `[`): bytes held now and at most.
-    consumers: std::sync::Mutex<std::collections::HashMap<String, (usize, usize)>>,
+    /// Per scope (operator): bytes held now and at most.
+    scopes: std::sync::Mutex<std::collections::HashMap<usize, (usize, usize)>>,
 }
 
 impl MemoryPool {
     /// A pool of `limit` bytes.
     pub fn new(limit: usize) -> Arc<Self> {
         Arc::new(MemoryPool {
-            limit,
-            used: AtomicUsize::new(0),
-            peak: AtomicUsize::new(0),
-            spillable_used: AtomicUsize::new(0),
-            spillable_count: AtomicUsize::new(0),
-            consumers: std::sync::Mutex::new(std::collections::HashMap::new()),
+            state: Arc::new(PoolState {
+                limit,
+                used: AtomicUsize::new(0),
+                peak: AtomicUsize::new(0),
+                spillable_used: AtomicUsize::new(0),
+                spillable_count: AtomicUsize::new(0),
+                scopes: std::sync::Mutex::new(std::collections::HashMap::new()),
+            }),
+            scope: 0,
+        })
+    }
+
+    /// The same budget, with the bytes of reservations made through it also counted for
+    /// `scope` (an operator's key; 0 counts for none).
+    pub fn scoped(&self, scope: usize) -> Arc<Self> {
+        Arc::new(MemoryPool {
+            state: Arc::clone(&self.state),
+            scope,
         })
     }
 
     /// The limit in bytes.
     pub fn limit(&self) -> usize {
-        self.limit
+        self.state.limit
     }
 
     /// Bytes reserved now.
     pub fn used(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
+        self.state.used.load(Ordering::Relaxed)
     }
 
     /// The most bytes reserved at once since the pool was made or [`MemoryPool::reset_peak`].
     pub fn peak(&self) -> usize {
-        self.peak.load(Ordering::Relaxed)
+        self.state.peak.load(Ordering::Relaxed)
     }
 
     /// Starts measuring the peak afresh (at the start of a query).
     pub fn reset_peak(&self) {
-        self.peak.store(self.used(), Ordering::Relaxed);
-        if let Ok(mut c) = self.consumers.lock() {
+        self.state.peak.store(self.used(), Ordering::Relaxed);
+        if let Ok(mut c) = self.state.scopes.lock() {
             c.retain(|_, (cur, _)| *cur > 0);
             for (cur, peak) in c.values_mut() {
                 *peak = *cur;
@@ -78,20 +98,23 @@ impl MemoryPool {
         }
     }
 
-    /// The most bytes consumers of `kind` (e.g. `SortExec`) held at once since the last
+    /// The most bytes reservations of `scope` held at once since the last
     /// [`MemoryPool::reset_peak`].
-    pub fn consumer_peak(&self, kind: &str) -> usize {
-        self.consumers
+    pub fn scope_peak(&self, scope: usize) -> usize {
+        self.state
+            .scopes
             .lock()
             .ok()
-            .and_then(|c| c.get(kind).map(|(_, p)| *p))
+            .and_then(|c| c.get(&scope).map(|(_, p)| *p))
             .unwrap_or(0)
     }
 
-    fn account(&self, consumer: &str, grow: usize, shrink: usize) {
-        let kind = consumer.split(['(', '[']).next().unwrap_or(consumer);
-        if let Ok(mut c) = self.consumers.lock() {
-            let e = c.entry(kind.to_string()).or_insert((0, 0));
+    fn account(&self, grow: usize, shrink: usize) {
+        if self.scope == 0 {
+            return;
+        }
+        if let Ok(mut c) = self.state.scopes.lock() {
+            let e = c.entry(self.scope).or_insert((0, 0));
             e.0 = (e.0 + grow).saturating_sub(shrink);
             e.1 = e.1.max(e.0);
         }
@@ -113,7 +136,7 @@ impl MemoryPool {
     /// number (at least `peers`: the workers about to make theirs), so that one worker's
     /// buffer cannot starve another that has nothing to spill.
     pub fn spillable_reservation(self: &Arc<Self>, consumer: &str, peers: usize) -> Reservation {
-        self.spillable_count.fetch_add(1, Ordering::AcqRel);
+        self.state.spillable_count.fetch_add(1, Ordering::AcqRel);
         Reservation {
             pool: Arc::clone(self),
             consumer: consumer.to_string(),
@@ -125,26 +148,32 @@ impl MemoryPool {
 
     /// The most one spillable reservation may hold now.
     fn fair_share(&self, peers: usize) -> usize {
-        let n = self.spillable_count.load(Ordering::Acquire).max(peers);
+        let n = self
+            .state
+            .spillable_count
+            .load(Ordering::Acquire)
+            .max(peers);
         let unspillable = self
             .used()
-            .saturating_sub(self.spillable_used.load(Ordering::Acquire));
-        self.limit.saturating_sub(unspillable) / n
+            .saturating_sub(self.state.spillable_used.load(Ordering::Acquire));
+        self.state.limit.saturating_sub(unspillable) / n
     }
 
     fn try_grow(&self, bytes: usize) -> bool {
-        let mut cur = self.used.load(Ordering::Relaxed);
+        let mut cur = self.state.used.load(Ordering::Relaxed);
         loop {
             let next = cur.saturating_add(bytes);
-            if next > self.limit {
+            if next > self.state.limit {
                 return false;
             }
-            match self
-                .used
-                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
+            match self.state.used.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
-                    self.peak.fetch_max(next, Ordering::Relaxed);
+                    self.state.peak.fetch_max(next, Ordering::Relaxed);
                     return true;
                 }
                 Err(actual) => cur = actual,
@@ -153,7 +182,7 @@ impl MemoryPool {
     }
 
     fn shrink(&self, bytes: usize) {
-        self.used.fetch_sub(bytes, Ordering::AcqRel);
+        self.state.used.fetch_sub(bytes, Ordering::AcqRel);
     }
 }
 
@@ -179,9 +208,12 @@ impl Reservation {
             !self.spillable || self.size.saturating_add(bytes) <= self.pool.fair_share(self.peers);
         if fair && self.pool.try_grow(bytes) {
             self.size += bytes;
-            self.pool.account(&self.consumer, bytes, 0);
+            self.pool.account(bytes, 0);
             if self.spillable {
-                self.pool.spillable_used.fetch_add(bytes, Ordering::AcqRel);
+                self.pool
+                    .state
+                    .spillable_used
+                    .fetch_add(bytes, Ordering::AcqRel);
             }
             Ok(())
         } else {
@@ -190,7 +222,7 @@ impl Reservation {
                 self.consumer,
                 bytes,
                 self.size,
-                self.pool.limit,
+                self.pool.state.limit,
                 self.pool.used()
             )))
         }
@@ -213,9 +245,12 @@ impl Reservation {
             return;
         }
         self.pool.shrink(b);
-        self.pool.account(&self.consumer, 0, b);
+        self.pool.account(0, b);
         if self.spillable {
-            self.pool.spillable_used.fetch_sub(b, Ordering::AcqRel);
+            self.pool
+                .state
+                .spillable_used
+                .fetch_sub(b, Ordering::AcqRel);
         }
         self.size -= b;
     }
@@ -230,7 +265,10 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         self.free();
         if self.spillable {
-            self.pool.spillable_count.fetch_sub(1, Ordering::AcqRel);
+            self.pool
+                .state
+                .spillable_count
+                .fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

@@ -656,8 +656,10 @@ impl PartitionStore {
                 let Some(f) = self.files.get(*file) else {
                     return internal_err!("store spill file out of range");
                 };
+                // An open reader is kept when the chunk is at most a few batches ahead;
+                // otherwise the file is opened again at the chunk.
                 let reopen = match readers.get(file) {
-                    Some((_, next)) => *next > *index,
+                    Some((_, next)) => *next > *index || *next + SKIP_AHEAD < *index,
                     None => true,
                 };
                 if reopen {
@@ -665,7 +667,7 @@ impl PartitionStore {
                         // Bounded open files: a partition may span thousands of spill files.
                         readers.clear();
                     }
-                    readers.insert(*file, (f.read()?, 0));
+                    readers.insert(*file, f.read_from(*index)?);
                 }
                 let Some((reader, next)) = readers.get_mut(file) else {
                     return internal_err!("spill reader missing");
@@ -720,6 +722,9 @@ impl PartitionStore {
         }
     }
 }
+
+/// Batches a store read decodes and drops to reach a chunk, rather than reopening the file.
+const SKIP_AHEAD: usize = 2;
 
 /// Spill files one read of a store keeps open at a time.
 const MAX_OPEN_READERS: usize = 16;

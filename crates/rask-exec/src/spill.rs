@@ -71,65 +71,89 @@ impl SpillMetrics {
     }
 }
 
-/// The spill directory and counters of one query run.
+/// The spill directory and counters of one query run, seen from one operator (its scope) or
+/// from the query (scope 0). Scoped views share the directory and counters; each scope's
+/// files are also counted on their own, for EXPLAIN ANALYZE.
 #[derive(Debug)]
 pub struct SpillManager {
+    state: Arc<SpillState>,
+    scope: usize,
+}
+
+#[derive(Debug)]
+struct SpillState {
     root: PathBuf,
     compression: bool,
     dir: Mutex<Option<PathBuf>>,
     next: AtomicUsize,
     metrics: SpillMetrics,
-    /// Per operator kind (`sort`, `aggregate`, `join`): files and bytes.
-    by_operator: Mutex<std::collections::HashMap<String, (usize, u64)>>,
+    /// Per scope (operator): files and bytes.
+    by_scope: Mutex<std::collections::HashMap<usize, (usize, u64)>>,
 }
 
 impl SpillManager {
     /// A manager for a query run with `config` (nothing is created until the first spill).
     pub fn new(config: &SessionConfig) -> Arc<Self> {
         Arc::new(SpillManager {
-            root: config.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
-            compression: config.spill_compression,
-            dir: Mutex::new(None),
-            next: AtomicUsize::new(0),
-            metrics: SpillMetrics::default(),
-            by_operator: Mutex::new(std::collections::HashMap::new()),
+            state: Arc::new(SpillState {
+                root: config.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+                compression: config.spill_compression,
+                dir: Mutex::new(None),
+                next: AtomicUsize::new(0),
+                metrics: SpillMetrics::default(),
+                by_scope: Mutex::new(std::collections::HashMap::new()),
+            }),
+            scope: 0,
+        })
+    }
+
+    /// The same directory and counters, with files written through it also counted for
+    /// `scope` (an operator's key; 0 counts for none).
+    pub fn scoped(&self, scope: usize) -> Arc<Self> {
+        Arc::new(SpillManager {
+            state: Arc::clone(&self.state),
+            scope,
         })
     }
 
     /// The query's counters.
     pub fn metrics(&self) -> &SpillMetrics {
-        &self.metrics
+        &self.state.metrics
     }
 
-    /// Files and bytes spilled by operators of `kind` (`sort`, `aggregate`, `join`).
-    pub fn operator_spills(&self, kind: &str) -> (usize, u64) {
-        self.by_operator
+    /// Files and bytes spilled through views of `scope`.
+    pub fn scope_spills(&self, scope: usize) -> (usize, u64) {
+        self.state
+            .by_scope
             .lock()
             .ok()
-            .and_then(|m| m.get(kind).copied())
+            .and_then(|m| m.get(&scope).copied())
             .unwrap_or((0, 0))
     }
 
     /// The per-query directory, if anything was spilled yet.
     pub fn dir(&self) -> Option<PathBuf> {
-        self.dir.lock().ok().and_then(|d| d.clone())
+        self.state.dir.lock().ok().and_then(|d| d.clone())
     }
 
     fn ensure_dir(&self) -> Result<PathBuf> {
         let mut slot = self
+            .state
             .dir
             .lock()
             .map_err(|_| Error::Internal("spill directory lock poisoned".into()))?;
         if let Some(d) = &*slot {
             return Ok(d.clone());
         }
-        std::fs::create_dir_all(&self.root).map_err(|e| self.io_error(&self.root, e))?;
+        std::fs::create_dir_all(&self.state.root)
+            .map_err(|e| self.io_error(&self.state.root, e))?;
         let pid = std::process::id();
         for attempt in 0..1000u32 {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_nanos());
             let dir = self
+                .state
                 .root
                 .join(format!("rask-spill-{pid}-{:08x}", nanos ^ attempt));
             match std::fs::create_dir(&dir) {
@@ -141,12 +165,12 @@ impl SpillManager {
                     return Ok(dir);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(self.io_error(&self.root, e)),
+                Err(e) => return Err(self.io_error(&self.state.root, e)),
             }
         }
         Err(Error::Execution(format!(
             "could not create a spill directory in {}",
-            self.root.display()
+            self.state.root.display()
         )))
     }
 
@@ -158,34 +182,44 @@ impl SpillManager {
         ))
     }
 
-    /// Starts a new spill file for batches of `schema`; `operator` names it in errors.
+    /// Starts a new spill file for batches of `schema`; `operator` is in its name.
     pub fn writer(self: &Arc<Self>, schema: &SchemaRef, operator: &str) -> Result<SpillWriter> {
         let dir = self.ensure_dir()?;
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.state.next.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!("{n:06}-{}.arrows", operator.to_lowercase()));
         let file = File::create(&path).map_err(|e| self.io_error(&dir, e))?;
         let mut options = IpcWriteOptions::default();
-        if self.compression {
+        if self.state.compression {
             options = options
                 .try_with_compression(Some(CompressionType::LZ4_FRAME))
                 .map_err(|e| Error::Internal(format!("spill compression: {e}")))?;
         }
         let writer = StreamWriter::try_new_with_options(
-            BufWriter::with_capacity(WRITE_BUFFER, file),
+            Counting {
+                inner: BufWriter::with_capacity(WRITE_BUFFER, file),
+                count: 0,
+            },
             schema,
             options,
         )
         .map_err(|e| self.io_error(&dir, e))?;
+        // Without dictionaries, each batch is one message that can be read on its own after
+        // the schema: its offset lets a reader start there.
+        let seekable = !schema
+            .fields()
+            .iter()
+            .any(|f| has_dictionary(f.data_type()));
+        let header = writer.get_ref().count;
         Ok(SpillWriter {
             manager: Arc::clone(self),
             writer: Some(writer),
-            operator: operator.to_lowercase(),
             file: Some(SpillFile {
                 path,
                 schema: Arc::clone(schema),
                 rows: 0,
                 bytes: 0,
                 max_batch_memory: 0,
+                offsets: seekable.then(|| (header, Vec::new())),
             }),
         })
     }
@@ -205,7 +239,7 @@ impl SpillManager {
     }
 }
 
-impl Drop for SpillManager {
+impl Drop for SpillState {
     fn drop(&mut self) {
         let dir = match self.dir.get_mut() {
             Ok(d) => d.take(),
@@ -223,8 +257,7 @@ impl Drop for SpillManager {
 /// A spill file being written.
 pub struct SpillWriter {
     manager: Arc<SpillManager>,
-    operator: String,
-    writer: Option<StreamWriter<BufWriter<File>>>,
+    writer: Option<StreamWriter<Counting<BufWriter<File>>>>,
     file: Option<SpillFile>,
 }
 
@@ -242,6 +275,9 @@ impl SpillWriter {
         let (Some(w), Some(file)) = (&mut self.writer, &mut self.file) else {
             return Err(Error::Internal("write to a finished spill file".into()));
         };
+        if let Some((_, offsets)) = &mut file.offsets {
+            offsets.push(w.get_ref().count);
+        }
         if let Err(e) = w.write(batch) {
             let dir = file
                 .path
@@ -275,20 +311,20 @@ impl SpillWriter {
         }
         match w.into_inner() {
             Ok(mut buf) => {
-                if let Err(e) = std::io::Write::flush(&mut buf) {
+                if let Err(e) = std::io::Write::flush(&mut buf.inner) {
                     return Err(self.manager.io_error(&dir, e));
                 }
             }
             Err(e) => return Err(self.manager.io_error(&dir, e)),
         }
         file.bytes = std::fs::metadata(&file.path).map_or(0, |m| m.len());
-        self.manager.metrics.add(file.rows, file.bytes);
-        if let Ok(mut m) = self.manager.by_operator.lock() {
-            let e = m
-                .entry(std::mem::take(&mut self.operator))
-                .or_insert((0, 0));
-            e.0 += 1;
-            e.1 += file.bytes;
+        self.manager.state.metrics.add(file.rows, file.bytes);
+        if self.manager.scope != 0 {
+            if let Ok(mut m) = self.manager.state.by_scope.lock() {
+                let e = m.entry(self.manager.scope).or_insert((0, 0));
+                e.0 += 1;
+                e.1 += file.bytes;
+            }
         }
         Ok(file)
     }
@@ -304,6 +340,42 @@ impl Drop for SpillWriter {
     }
 }
 
+/// A writer that counts the bytes written through it (where each batch starts).
+struct Counting<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Whether `t` holds a dictionary anywhere (such files are read from their start: the
+/// dictionaries come before the batches that use them).
+fn has_dictionary(t: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType as T;
+    match t {
+        T::Dictionary(..) => true,
+        T::List(f)
+        | T::LargeList(f)
+        | T::ListView(f)
+        | T::LargeListView(f)
+        | T::FixedSizeList(f, _)
+        | T::Map(f, _) => has_dictionary(f.data_type()),
+        T::Struct(fs) => fs.iter().any(|f| has_dictionary(f.data_type())),
+        T::Union(fs, _) => fs.iter().any(|(_, f)| has_dictionary(f.data_type())),
+        T::RunEndEncoded(a, b) => has_dictionary(a.data_type()) || has_dictionary(b.data_type()),
+        _ => false,
+    }
+}
+
 /// A finished spill file; deleted when dropped.
 #[derive(Debug)]
 pub struct SpillFile {
@@ -312,6 +384,9 @@ pub struct SpillFile {
     rows: u64,
     bytes: u64,
     max_batch_memory: usize,
+    /// Where batches start: the length of the schema message before the first, and the
+    /// offset of each (files without dictionaries only).
+    offsets: Option<(u64, Vec<u64>)>,
 }
 
 impl SpillFile {
@@ -334,17 +409,41 @@ impl SpillFile {
 
     /// Reads the batches back, in the order they were written.
     pub fn read(&self) -> Result<SpillReader> {
-        let file = File::open(&self.path).map_err(|e| {
+        self.read_from(0).map(|(reader, _)| reader)
+    }
+
+    /// Reads the batches back from the `index`th on, or from an earlier one; returns the
+    /// reader and the index of the batch it yields first. Files without dictionaries start
+    /// right at `index`; others are read from the start.
+    pub fn read_from(&self, index: usize) -> Result<(SpillReader, usize)> {
+        let failed = |e: std::io::Error| {
             Error::Execution(format!(
                 "cannot reopen spill file {}: {e}",
                 self.path.display()
             ))
-        })?;
-        let reader = StreamReader::try_new(BufReader::with_capacity(READ_BUFFER, file), None)?;
-        Ok(SpillReader {
-            reader,
-            path: self.path.clone(),
-        })
+        };
+        let mut file = File::open(&self.path).map_err(failed)?;
+        let mut prefix = Vec::new();
+        let mut first = 0;
+        if let Some((header, offsets)) = &self.offsets {
+            if let Some(&at) = offsets.get(index).filter(|_| index > 0) {
+                // The schema message, then the file from the batch's message on.
+                use std::io::{Read, Seek};
+                prefix = vec![0; *header as usize];
+                file.read_exact(&mut prefix).map_err(failed)?;
+                file.seek(std::io::SeekFrom::Start(at)).map_err(failed)?;
+                first = index;
+            }
+        }
+        let input = std::io::Read::chain(std::io::Cursor::new(prefix), file);
+        let reader = StreamReader::try_new(BufReader::with_capacity(READ_BUFFER, input), None)?;
+        Ok((
+            SpillReader {
+                reader,
+                path: self.path.clone(),
+            },
+            first,
+        ))
     }
 }
 
@@ -356,7 +455,7 @@ impl Drop for SpillFile {
 
 /// Batches read back from a [`SpillFile`].
 pub struct SpillReader {
-    reader: StreamReader<BufReader<File>>,
+    reader: StreamReader<BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>>,
     path: PathBuf,
 }
 
@@ -512,14 +611,18 @@ mod tests {
         .unwrap()
     }
 
+    fn manager(dir: &Path, compress: bool) -> Arc<SpillManager> {
+        let cfg = SessionConfig::new()
+            .with_spill_dir(dir)
+            .with_spill_compression(compress);
+        SpillManager::new(&cfg)
+    }
+
     #[test]
     fn round_trip_and_cleanup() {
         let root = tempfile::tempdir().unwrap();
         for compress in [true, false] {
-            let cfg = SessionConfig::new()
-                .with_spill_dir(root.path())
-                .with_spill_compression(compress);
-            let m = SpillManager::new(&cfg);
+            let m = manager(root.path(), compress);
             assert!(
                 m.dir().is_none(),
                 "nothing is created before the first spill"
@@ -545,6 +648,39 @@ mod tests {
             assert!(!dir.exists(), "the query's spill directory is removed");
         }
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn read_from_starts_at_a_batch() {
+        let root = tempfile::tempdir().unwrap();
+        for compress in [true, false] {
+            let m = manager(root.path(), compress);
+            let batches: Vec<RecordBatch> = (1..=6).map(|n| batch(n * 10)).collect();
+            let f = m
+                .spill(&batches[0].schema(), "test", batches.clone())
+                .unwrap();
+            for start in 0..=6 {
+                let (reader, first) = f.read_from(start).unwrap();
+                // Past the end, it reads from the start.
+                assert_eq!(first, if start < 6 { start } else { 0 });
+                let back: Vec<RecordBatch> = reader.collect::<Result<_>>().unwrap();
+                assert_eq!(back, batches[first..].to_vec(), "start {start}");
+            }
+            // Dictionaries come before the batches that use them: read from the start.
+            let keys = arrow::array::Int32Array::from(vec![0, 1, 0]);
+            let values = StringArray::from(vec!["x", "y"]);
+            let dict = arrow::array::DictionaryArray::try_new(keys, Arc::new(values)).unwrap();
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "d",
+                arrow::array::Array::data_type(&dict).clone(),
+                false,
+            )]));
+            let b = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(dict)]).unwrap();
+            let f = m.spill(&schema, "test", [b.clone(), b.clone()]).unwrap();
+            let (reader, first) = f.read_from(1).unwrap();
+            assert_eq!(first, 0);
+            assert_eq!(reader.count(), 2);
+        }
     }
 
     #[test]
