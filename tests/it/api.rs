@@ -276,6 +276,7 @@ fn explain_analyze_reports_rows_memory_and_spills() {
     // join its output and build rows, each scan its rows.
     let sort = line("SortExec: [");
     assert_eq!(number(sort, "rows_in="), 60175, "{sort}");
+    assert_eq!(number(sort, "rows_out="), 60175, "{sort}");
     assert!(number(sort, "spill_count=") > 0, "the sort spilled: {sort}");
     let join = line("HashJoinExec");
     assert_eq!(number(join, "rows="), 60175, "{join}");

@@ -121,6 +121,11 @@ pub struct SqlArgs {
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
 
+    /// How spill files are compressed: `lz4` (smaller files, more CPU time) or `none`
+    /// (faster where the disk has room and speed to spare).
+    #[arg(long, value_enum, value_name = "CODEC", default_value_t = SpillCompressionArg::Lz4)]
+    pub spill_compression: SpillCompressionArg,
+
     /// The SQL to run: one statement or several separated by ';'.
     #[arg(value_name = "QUERY")]
     pub query: Option<String>,
@@ -146,6 +151,15 @@ pub enum OutputFormat {
     Json,
     /// Newline-delimited JSON: one object per row.
     Ndjson,
+}
+
+/// Spill file compression, as spelled on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpillCompressionArg {
+    /// LZ4 frames (Arrow IPC compression).
+    Lz4,
+    /// Uncompressed Arrow IPC.
+    None,
 }
 
 /// The schedulers, as spelled on the command line.

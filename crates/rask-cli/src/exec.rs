@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rask::SessionContext;
 
 use crate::args::OutputFormat;
-use crate::print_format::{print_batches, PrintOptions, StreamWriter};
+use crate::print_format::{print_batches, PrintOptions, StreamFormat};
 
 /// Where results go: stdout, or a file that appears only when [`Output::commit`] succeeds.
 pub enum Output {
@@ -206,12 +206,29 @@ impl Executor {
         rask::reset_cancellation();
         let start = Instant::now();
         let df = self.ctx.sql(statement)?;
-        if let Some(mut writer) = StreamWriter::new(df.schema(), self.options.format) {
-            // Data formats stream: the result is written as it is produced, never held whole.
-            for batch in df.stream() {
-                writer.push(out.writer(), batch?)?;
+        if let Some(format) = StreamFormat::new(df.schema(), self.options.format) {
+            // Data formats stream: the result is written as it is produced, never held whole,
+            // formatted by the query's workers. The header goes out with the first rows (or
+            // at the end), so a query that fails at once writes nothing.
+            let mut header = Some(format.header()?);
+            let rows = df.stream_map(
+                move |b| {
+                    format
+                        .format(&b)
+                        .map_err(|e| rask::Error::Execution(format!("{e:#}")))
+                },
+                Vec::len,
+            );
+            for chunk in rows {
+                let chunk = chunk?;
+                if let Some(h) = header.take() {
+                    out.writer().write_all(&h)?;
+                }
+                out.writer().write_all(&chunk)?;
             }
-            writer.flush(out.writer())?;
+            if let Some(h) = header.take() {
+                out.writer().write_all(&h)?;
+            }
             if let Some(bar) = &self.progress {
                 bar.finish_and_clear();
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());

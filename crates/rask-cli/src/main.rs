@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use rask::{SessionConfig, SessionContext};
 
-use crate::args::{Cli, Command, DatagenCommand, OutputFormat, SqlArgs};
+use crate::args::{Cli, Command, DatagenCommand, OutputFormat, SpillCompressionArg, SqlArgs};
 use crate::exec::{is_broken_pipe, Executor, Output};
 use crate::print_format::PrintOptions;
 
@@ -72,7 +72,9 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn run_sql(args: SqlArgs) -> Result<()> {
-    let mut config = SessionConfig::new().with_scheduler(args.scheduler.into());
+    let mut config = SessionConfig::new()
+        .with_scheduler(args.scheduler.into())
+        .with_spill_compression(args.spill_compression == SpillCompressionArg::Lz4);
     if let Some(threads) = args.threads {
         config = config.with_threads(threads);
     }

@@ -70,58 +70,81 @@ pub fn print_batches(
     Ok(())
 }
 
-/// Writes a result as it arrives, for the data formats that need no look at the whole result
-/// (CSV and NDJSON): batches are grouped into runs of about [`CSV_PARALLEL_ROWS`] rows, so
-/// the CSV formatter still works on big pieces in parallel.
-pub struct StreamWriter {
+/// Formats a result as it arrives, for the data formats that need no look at the whole
+/// result (CSV and NDJSON): each batch is formatted on the query worker that produced it
+/// ([`rask::DataFrame::stream_map`]), a big one in pieces on idle workers too, so formatting
+/// runs in parallel with the query instead of after it.
+#[derive(Debug, Clone)]
+pub struct StreamFormat {
     schema: SchemaRef,
     format: OutputFormat,
-    pending: Vec<RecordBatch>,
-    pending_rows: usize,
-    header_written: bool,
 }
 
-impl StreamWriter {
-    /// A writer for `format`, or `None` when the format needs the whole result (table, JSON
-    /// array) or there are no columns.
+impl StreamFormat {
+    /// A formatter for `format`, or `None` when the format needs the whole result (table,
+    /// JSON array) or there are no columns.
     pub fn new(schema: SchemaRef, format: OutputFormat) -> Option<Self> {
         let streams = matches!(format, OutputFormat::Csv | OutputFormat::Ndjson);
-        (streams && !schema.fields().is_empty()).then_some(StreamWriter {
-            schema,
-            format,
-            pending: Vec::new(),
-            pending_rows: 0,
-            header_written: false,
-        })
+        (streams && !schema.fields().is_empty()).then_some(StreamFormat { schema, format })
     }
 
-    /// Adds a batch, writing out a run when enough rows are waiting.
+    /// What comes before the rows (the CSV header; written even for an empty result).
     ///
     /// # Errors
-    /// Output or formatting errors.
-    pub fn push(&mut self, out: &mut dyn Write, batch: RecordBatch) -> Result<()> {
-        self.pending_rows += batch.num_rows();
-        self.pending.push(batch);
-        if self.pending_rows >= CSV_PARALLEL_ROWS {
-            self.flush(out)?;
+    /// Formatting errors.
+    pub fn header(&self) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        if self.format == OutputFormat::Csv {
+            write_csv(&mut buf, &self.schema, &[], true)?;
         }
-        Ok(())
+        Ok(buf)
     }
 
-    /// Writes what is waiting (and the CSV header, once, even for an empty result).
+    /// The formatted rows of `batch`.
     ///
     /// # Errors
-    /// Output or formatting errors.
-    pub fn flush(&mut self, out: &mut dyn Write) -> Result<()> {
-        let batches = std::mem::take(&mut self.pending);
-        self.pending_rows = 0;
+    /// Formatting errors.
+    pub fn format(&self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
         match self.format {
-            OutputFormat::Csv => write_csv(out, &self.schema, &batches, !self.header_written)?,
-            _ => write_ndjson(out, &batches)?,
+            OutputFormat::Csv if csv_by_hand(&self.schema) => {
+                format_csv_split(&mut buf, batch, 0, batch.num_rows())?
+            }
+            OutputFormat::Csv => {
+                write_csv_arrow(&mut buf, &self.schema, std::slice::from_ref(batch), false)?
+            }
+            _ => write_ndjson(&mut buf, std::slice::from_ref(batch))?,
         }
-        self.header_written = true;
-        Ok(())
+        Ok(buf)
     }
+}
+
+/// Whether rask's own CSV formatter handles `schema` (otherwise arrow's writer does).
+fn csv_by_hand(schema: &SchemaRef) -> bool {
+    !schema.fields().is_empty() && !schema.fields().iter().any(|f| f.data_type().is_nested())
+}
+
+/// Appends `rows` rows of `batch` from `start` as CSV; big runs are halved and formatted on
+/// the rayon pool (idle query workers take the other half).
+fn format_csv_split(
+    buf: &mut Vec<u8>,
+    batch: &RecordBatch,
+    start: usize,
+    rows: usize,
+) -> Result<()> {
+    if rows <= CSV_SPLIT_ROWS {
+        return format_csv_rows(buf, batch, start, rows);
+    }
+    let half = rows / 2;
+    let mut right = Vec::new();
+    let (a, b) = rayon::join(
+        || format_csv_split(buf, batch, start, half),
+        || format_csv_split(&mut right, batch, start + half, rows - half),
+    );
+    a?;
+    b?;
+    buf.extend_from_slice(&right);
+    Ok(())
 }
 
 /// Renders batches as a table followed by a footer line (`3 rows`, `1 row`, or
@@ -218,7 +241,7 @@ fn write_csv(
     header: bool,
 ) -> Result<()> {
     let ncols = schema.fields().len();
-    if ncols == 0 || schema.fields().iter().any(|f| f.data_type().is_nested()) {
+    if !csv_by_hand(schema) {
         return write_csv_arrow(out, schema, batches, header);
     }
     if header {
@@ -300,6 +323,8 @@ fn write_csv(
 
 /// Rows per formatting task of the CSV writer.
 const CSV_CHUNK_ROWS: usize = 16 * 1024;
+/// Runs of more rows than this in one streamed batch are formatted in halves.
+const CSV_SPLIT_ROWS: usize = 4 * 1024;
 /// Results with fewer rows are formatted on the calling thread.
 const CSV_PARALLEL_ROWS: usize = 64 * 1024;
 

@@ -202,3 +202,31 @@ fn output_to_a_device_writes_in_place() {
     let meta = std::fs::metadata("/dev/null").expect("stat /dev/null");
     assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
 }
+
+#[test]
+fn spilled_csv_output_is_the_same_with_either_compression() {
+    // A sort spilling under 2 MB, written as CSV by the query's workers, in order.
+    let query = "SELECT l_orderkey, l_linenumber, l_comment FROM lineitem \
+                 ORDER BY l_comment, l_orderkey, l_linenumber";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["sql", "--data", "datasets/tpch-sf0.01", "--format", "csv"];
+        args.extend_from_slice(extra);
+        args.push(query);
+        let out = rask(&args);
+        assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let unlimited = run(&[]);
+    assert_eq!(unlimited.lines().count(), 60176, "header and every row");
+    assert!(unlimited.starts_with("l_orderkey,l_linenumber,l_comment\n"));
+    for codec in ["lz4", "none"] {
+        let limited = run(&["--memory-limit", "2MB", "--spill-compression", codec]);
+        assert!(
+            limited == unlimited,
+            "--spill-compression {codec} changed the output"
+        );
+    }
+    let bad = rask(&["sql", "--spill-compression", "zip", "SELECT 1"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("lz4"), "{}", text(&bad.stderr));
+}

@@ -228,12 +228,13 @@ fn analyzed(node: &PhysicalPlan, ctx: &TaskContext) -> String {
         }
         PhysicalPlan::Sink { sink, .. } => {
             let key = op_key(sink.as_ref());
-            let st = stats(key);
+            let (input, output) = (stats(key), stats(key ^ 1));
             (
                 key,
                 vec![
-                    format!("rows_in={}", st.rows),
-                    format!("time={}", fmt_ms(st.nanos)),
+                    format!("rows_in={}", input.rows),
+                    format!("rows_out={}", output.rows),
+                    format!("time={}", fmt_ms(input.nanos + output.nanos)),
                 ],
             )
         }
@@ -735,7 +736,9 @@ impl Executor {
             PhysicalPlan::Sink { input, sink } => {
                 let items = self.compile(input)?;
                 let src = self.run_pipeline_source(items, sink.as_ref())?;
-                source_items(src.as_ref(), 0)?
+                // Reading the output (finalising spilled partitions, merging sorted runs)
+                // is the sink's work too: counted under `key ^ 1`.
+                source_items(src.as_ref(), op_key(sink.as_ref()) ^ 1)?
             }
             PhysicalPlan::Union { inputs, .. } => {
                 // Partitions of later inputs follow those of earlier ones.

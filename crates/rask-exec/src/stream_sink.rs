@@ -7,6 +7,10 @@
 //! reserved from the pool; when the pool refuses, the worker that ran ahead waits until the
 //! due item advances. The worker on the due item never waits, so this cannot deadlock. With
 //! the single-threaded scheduler items finish in order and nothing is held.
+//!
+//! A sink made with [`StreamSink::with_prepare`] first turns each batch into something else
+//! (formatted output, say) on the worker that produced it, outside the lock, so that work
+//! runs in parallel; the consumer then sees the prepared values in output order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -18,28 +22,34 @@ use rask_common::{internal_err, Result};
 use crate::executor::{Sink, SinkLocal, TaskContext};
 use crate::memory::{batch_memory, Reservation};
 
-/// Receives the output batches, in order; an error stops the query.
-pub type BatchConsumer = Box<dyn FnMut(RecordBatch) -> Result<()> + Send>;
+/// Receives the output, in order; an error stops the query.
+pub type Consumer<T> = Box<dyn FnMut(T) -> Result<()> + Send>;
 
-struct State {
-    /// The work item whose batches go out directly.
+/// Receives the output batches, in order; an error stops the query.
+pub type BatchConsumer = Consumer<RecordBatch>;
+
+/// Turns a batch into what the consumer receives (on the worker that produced it).
+pub type Prepare<T> = Arc<dyn Fn(RecordBatch) -> Result<T> + Send + Sync>;
+
+struct State<T> {
+    /// The work item whose output goes out directly.
     next: usize,
-    /// Batches of items after `next`, in arrival order per item.
-    held: BTreeMap<usize, Vec<RecordBatch>>,
+    /// Output of items after `next`, in arrival order per item.
+    held: BTreeMap<usize, Vec<T>>,
     /// Items after `next` that are finished.
     done: BTreeSet<usize>,
-    consumer: BatchConsumer,
+    consumer: Consumer<T>,
     reservation: Option<Reservation>,
 }
 
-impl State {
-    /// Passes on the held batches of the due item, then of every following finished item.
-    fn advance(&mut self) -> Result<()> {
+impl<T> State<T> {
+    /// Passes on the held output of the due item, then of every following finished item.
+    fn advance(&mut self, size: fn(&T) -> usize) -> Result<()> {
         loop {
-            if let Some(batches) = self.held.remove(&self.next) {
-                for b in batches {
+            if let Some(held) = self.held.remove(&self.next) {
+                for b in held {
                     if let Some(r) = &mut self.reservation {
-                        r.shrink(batch_memory(&b));
+                        r.shrink(size(&b));
                     }
                     (self.consumer)(b)?;
                 }
@@ -53,13 +63,17 @@ impl State {
     }
 }
 
+type Shared<T> = Arc<(Mutex<State<T>>, Condvar)>;
+
 /// The sink (see the module documentation).
-pub struct StreamSink {
+pub struct StreamSink<T = RecordBatch> {
     schema: SchemaRef,
-    state: Arc<(Mutex<State>, Condvar)>,
+    state: Shared<T>,
+    prepare: Prepare<T>,
+    size: fn(&T) -> usize,
 }
 
-impl std::fmt::Debug for StreamSink {
+impl<T> std::fmt::Debug for StreamSink<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StreamSink")
     }
@@ -68,6 +82,29 @@ impl std::fmt::Debug for StreamSink {
 impl StreamSink {
     /// A sink of batches with `schema` that hands them to `consumer`.
     pub fn new(schema: SchemaRef, consumer: BatchConsumer) -> Self {
+        Self::make(schema, Arc::new(Ok), batch_memory, consumer)
+    }
+}
+
+impl<T> StreamSink<T> {
+    /// A sink of batches with `schema` that turns each into a `T` with `prepare` (in
+    /// parallel, on the workers) and hands those to `consumer` in output order; `size` is
+    /// what a held `T` costs in memory.
+    pub fn with_prepare(
+        schema: SchemaRef,
+        prepare: Prepare<T>,
+        size: fn(&T) -> usize,
+        consumer: Consumer<T>,
+    ) -> Self {
+        Self::make(schema, prepare, size, consumer)
+    }
+
+    fn make(
+        schema: SchemaRef,
+        prepare: Prepare<T>,
+        size: fn(&T) -> usize,
+        consumer: Consumer<T>,
+    ) -> Self {
         StreamSink {
             schema,
             state: Arc::new((
@@ -80,36 +117,41 @@ impl StreamSink {
                 }),
                 Condvar::new(),
             )),
+            prepare,
+            size,
         }
     }
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(m: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-struct StreamLocal {
-    state: Arc<(Mutex<State>, Condvar)>,
+struct StreamLocal<T> {
+    state: Shared<T>,
+    prepare: Prepare<T>,
+    size: fn(&T) -> usize,
 }
 
-impl SinkLocal for StreamLocal {
+impl<T: Send + 'static> SinkLocal for StreamLocal<T> {
     fn sink(&mut self, item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
+        let out = (self.prepare)(batch)?;
         let (m, cv) = &*self.state;
         let mut s = lock(m);
         loop {
             if item == s.next {
-                return (s.consumer)(batch);
+                return (s.consumer)(out);
             }
             if item < s.next {
-                return internal_err!("StreamSink: a batch of item {item}, already passed on");
+                return internal_err!("StreamSink: output of item {item}, already passed on");
             }
-            let size = batch_memory(&batch);
+            let size = (self.size)(&out);
             let fits = match &mut s.reservation {
                 Some(r) => r.try_grow(size).is_ok(),
                 None => true,
             };
             if fits {
-                s.held.entry(item).or_default().push(batch);
+                s.held.entry(item).or_default().push(out);
                 return Ok(());
             }
             // Ran ahead too far: wait for the due item to advance.
@@ -124,7 +166,7 @@ impl SinkLocal for StreamLocal {
             return Ok(());
         }
         s.done.insert(item);
-        let result = s.advance();
+        let result = s.advance(self.size);
         cv.notify_all();
         result
     }
@@ -134,10 +176,12 @@ impl SinkLocal for StreamLocal {
     }
 }
 
-impl Sink for StreamSink {
+impl<T: Send + 'static> Sink for StreamSink<T> {
     fn make_local(&self, _ctx: &TaskContext) -> Result<Box<dyn SinkLocal>> {
         Ok(Box::new(StreamLocal {
             state: Arc::clone(&self.state),
+            prepare: Arc::clone(&self.prepare),
+            size: self.size,
         }))
     }
 
@@ -156,7 +200,7 @@ impl Sink for StreamSink {
         _ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>> {
         let mut s = lock(&self.state.0);
-        s.advance()?;
+        s.advance(self.size)?;
         // Items that produced no `item_done` (none should): pass on what they left in order.
         let held = std::mem::take(&mut s.held);
         for (_, batches) in held {
@@ -204,42 +248,54 @@ mod tests {
                     .collect()
             })
             .collect();
+        let values = |b: &RecordBatch| -> Vec<i64> {
+            b.column(0).as_primitive::<Int64Type>().values().to_vec()
+        };
         for threads in [1, 4] {
             for limit in [None, Some(2_000)] {
-                let seen = Arc::new(Mutex::new(Vec::new()));
-                let out = Arc::clone(&seen);
-                let sink = StreamSink::new(
-                    Arc::clone(&schema),
-                    Box::new(move |b: RecordBatch| {
-                        let mut o = out.lock().unwrap();
-                        o.extend(
-                            b.column(0)
-                                .as_primitive::<Int64Type>()
-                                .values()
-                                .iter()
-                                .copied(),
-                        );
-                        Ok(())
-                    }),
-                );
-                let plan = PhysicalPlan::Source(Arc::new(MemorySource::new(
-                    Arc::clone(&schema),
-                    parts.clone(),
-                )));
-                let config = SessionConfig::new().with_threads(threads);
-                let config = match limit {
-                    Some(l) => config.with_memory_limit(l),
-                    None => config,
-                };
-                Executor::new(TaskContext::new(config))
-                    .run_into(&plan, Arc::new(sink))
-                    .unwrap();
-                let got = seen.lock().unwrap().clone();
-                assert_eq!(
-                    got,
-                    (0..3500).collect::<Vec<i64>>(),
-                    "{threads} threads {limit:?}"
-                );
+                for prepared in [false, true] {
+                    let seen = Arc::new(Mutex::new(Vec::new()));
+                    let out = Arc::clone(&seen);
+                    // The values of each batch, taken by the consumer or by a prepare step
+                    // on the workers.
+                    let sink: Arc<dyn Sink> = if prepared {
+                        Arc::new(StreamSink::with_prepare(
+                            Arc::clone(&schema),
+                            Arc::new(move |b: RecordBatch| Ok(values(&b))),
+                            |v: &Vec<i64>| v.len() * 8,
+                            Box::new(move |v: Vec<i64>| {
+                                out.lock().unwrap().extend(v);
+                                Ok(())
+                            }),
+                        ))
+                    } else {
+                        Arc::new(StreamSink::new(
+                            Arc::clone(&schema),
+                            Box::new(move |b: RecordBatch| {
+                                out.lock().unwrap().extend(values(&b));
+                                Ok(())
+                            }),
+                        ))
+                    };
+                    let plan = PhysicalPlan::Source(Arc::new(MemorySource::new(
+                        Arc::clone(&schema),
+                        parts.clone(),
+                    )));
+                    let config = SessionConfig::new().with_threads(threads);
+                    let config = match limit {
+                        Some(l) => config.with_memory_limit(l),
+                        None => config,
+                    };
+                    Executor::new(TaskContext::new(config))
+                        .run_into(&plan, sink)
+                        .unwrap();
+                    let got = seen.lock().unwrap().clone();
+                    assert_eq!(
+                        got,
+                        (0..3500).collect::<Vec<i64>>(),
+                        "{threads} threads {limit:?} prepared {prepared}"
+                    );
+                }
             }
         }
     }

@@ -91,7 +91,8 @@ fn state_schema(keys: &[ArrayRef], states: &[Vec<ArrayRef>]) -> SchemaRef {
 
 impl AggLocal {
     /// Writes the table's groups out as partial states, split by key hash, and starts an
-    /// empty table.
+    /// empty table. When most rows of the table were groups of their own, later batches
+    /// skip the table ([`AggLocal::pass_through`]).
     pub(super) fn spill_table(&mut self) -> Result<()> {
         let Some(interner) = self.interner.take() else {
             return Ok(());
@@ -101,6 +102,35 @@ impl AggLocal {
             self.interner = Some(interner);
             return Ok(());
         }
+        if n as u64 * 5 >= self.table_rows * 4 {
+            self.pass_through = true;
+        }
+        self.table_rows = 0;
+        let states = self.take_states(n)?;
+        let spill = &mut self.spill;
+        // The keys are written in pieces: a copy of them all would double the table's memory
+        // just when it ran out.
+        interner.emit_chunks(SPILL_CHUNK_GROUPS, &mut |start, len, keys| {
+            spill.write_states(keys, &states, start, len)
+        })?;
+        drop((interner, states));
+        // A fresh table: the next batch makes the interner for its key types.
+        self.ids = Vec::new();
+        self.filtered_ids = Vec::new();
+        let size = self.size();
+        self.reservation.try_resize(size)
+    }
+
+    /// Writes a batch's rows out as partial states of one group each (their keys `keys`),
+    /// without a table: what a table would write when nearly every row is a new group, at
+    /// a fraction of the cost.
+    pub(super) fn write_rows(&mut self, keys: Vec<ArrayRef>, n: usize) -> Result<()> {
+        let states = self.take_states(n)?;
+        self.spill.write_states(keys, &states, 0, n)
+    }
+
+    /// The partial states of `n` groups; the accumulators start afresh.
+    fn take_states(&mut self, n: usize) -> Result<Vec<Vec<ArrayRef>>> {
         let mut states = Vec::with_capacity(self.accs.len());
         for a in &mut self.accs {
             a.freeze()?;
@@ -109,43 +139,6 @@ impl AggLocal {
                 None => return internal_err!("spilling an aggregate that cannot spill"),
             }
         }
-        let spill = &mut self.spill;
-        // The keys are written in pieces: a copy of them all would double the table's memory
-        // just when it ran out.
-        interner.emit_chunks(SPILL_CHUNK_GROUPS, &mut |start, len, keys| {
-            let key_count = keys.len();
-            // Dictionary keys are spilled as their values: every worker's files share a schema.
-            let keys = keys
-                .into_iter()
-                .map(|k| match k.data_type() {
-                    t @ DataType::Dictionary(..) => Ok(cast(&k, &value_type(t))?),
-                    _ => Ok(k),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let files = spill.files.get_or_insert_with(|| {
-                PartitionedSpill::new(
-                    Arc::clone(&spill.manager),
-                    state_schema(&keys, &states),
-                    "aggregate",
-                    SPILL_PARTITIONS,
-                )
-            });
-            let target = Arc::clone(files.schema());
-            let mut cols: Vec<ArrayRef> = keys
-                .into_iter()
-                .chain(states.iter().flatten().map(|s| s.slice(start, len)))
-                .collect();
-            for (c, f) in cols.iter_mut().zip(target.fields()) {
-                if c.data_type() != f.data_type() {
-                    *c = cast(c, f.data_type())?;
-                }
-            }
-            let batch = RecordBatch::try_new(Arc::clone(&target), cols)?;
-            let hashes = key_hashes(&batch.columns()[..key_count], len)?;
-            files.write(&batch, &hashes, |h| spill_partition(h, 0, SPILL_PARTITIONS))
-        })?;
-        drop((interner, states));
-        // A fresh table: the next batch makes the interner for its key types.
         self.accs = self
             .shared
             .specs
@@ -153,10 +146,50 @@ impl AggLocal {
             .zip(&self.arg_types)
             .map(|(s, t)| create_accumulator(s, t))
             .collect::<Result<Vec<_>>>()?;
-        self.ids = Vec::new();
-        self.filtered_ids = Vec::new();
-        let size = self.size();
-        self.reservation.try_resize(size)
+        Ok(states)
+    }
+}
+
+impl AggSpill {
+    /// Writes groups `start..start + len` of `states` with their key columns `keys`, each
+    /// row to the spill partition of its key hash.
+    fn write_states(
+        &mut self,
+        keys: Vec<ArrayRef>,
+        states: &[Vec<ArrayRef>],
+        start: usize,
+        len: usize,
+    ) -> Result<()> {
+        let key_count = keys.len();
+        // Dictionary keys are spilled as their values: every worker's files share a schema.
+        let keys = keys
+            .into_iter()
+            .map(|k| match k.data_type() {
+                t @ DataType::Dictionary(..) => Ok(cast(&k, &value_type(t))?),
+                _ => Ok(k),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let files = self.files.get_or_insert_with(|| {
+            PartitionedSpill::new(
+                Arc::clone(&self.manager),
+                state_schema(&keys, states),
+                "aggregate",
+                SPILL_PARTITIONS,
+            )
+        });
+        let target = Arc::clone(files.schema());
+        let mut cols: Vec<ArrayRef> = keys
+            .into_iter()
+            .chain(states.iter().flatten().map(|s| s.slice(start, len)))
+            .collect();
+        for (c, f) in cols.iter_mut().zip(target.fields()) {
+            if c.data_type() != f.data_type() {
+                *c = cast(c, f.data_type())?;
+            }
+        }
+        let batch = RecordBatch::try_new(Arc::clone(&target), cols)?;
+        let hashes = key_hashes(&batch.columns()[..key_count], len)?;
+        files.write(&batch, &hashes, |h| spill_partition(h, 0, SPILL_PARTITIONS))
     }
 }
 

@@ -566,16 +566,47 @@ impl DataFrame {
     /// # }
     /// ```
     pub fn stream(&self) -> BatchStream {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
+        self.stream_map(Ok, rask_exec::memory::batch_memory)
+    }
+
+    /// Like [`DataFrame::stream`], with each output batch first turned into a `T` by
+    /// `prepare` on the worker that produced it: work such as formatting the output runs
+    /// in parallel, while the `T`s still arrive in output order. `size` is what a `T`
+    /// costs in memory (a worker that ran ahead holds its `T`s, reserved, until the
+    /// output before them is passed on).
+    ///
+    /// ```
+    /// # fn main() -> rask::Result<()> {
+    /// let ctx = rask::SessionContext::new();
+    /// let df = ctx.sql("SELECT * FROM (VALUES (1), (2), (3)) t(v) ORDER BY v")?;
+    /// let rows: Vec<usize> = df
+    ///     .stream_map(|b| Ok(b.num_rows()), |_| 8)
+    ///     .collect::<rask::Result<_>>()?;
+    /// assert_eq!(rows.iter().sum::<usize>(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream_map<T: Send + 'static>(
+        &self,
+        prepare: impl Fn(RecordBatch) -> Result<T> + Send + Sync + 'static,
+        size: fn(&T) -> usize,
+    ) -> BatchStream<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T>>(2);
         let df = self.clone();
+        let schema = self.schema();
         std::thread::spawn(move || {
-            let batches = tx.clone();
-            let result = df.for_each_batch(move |b| {
-                batches.send(Ok(b)).map_err(|_| {
-                    rask_common::Error::Execution("the batch stream was dropped".into())
-                })
-            });
-            if let Err(e) = result {
+            let out = tx.clone();
+            let sink = rask_exec::stream_sink::StreamSink::with_prepare(
+                Arc::clone(&schema),
+                Arc::new(move |b: RecordBatch| prepare(b.with_schema(Arc::clone(&schema))?)),
+                size,
+                Box::new(move |t| {
+                    out.send(Ok(t)).map_err(|_| {
+                        rask_common::Error::Execution("the batch stream was dropped".into())
+                    })
+                }),
+            );
+            if let Err(e) = df.run_into_sink(Arc::new(sink)) {
                 // Nobody listens when the stream was dropped; that is fine.
                 let _ = tx.send(Err(e));
             }
@@ -595,12 +626,12 @@ impl DataFrame {
 
 /// Output batches of a running query, in order: [`DataFrame::stream`].
 #[derive(Debug)]
-pub struct BatchStream {
-    rx: std::sync::mpsc::Receiver<Result<RecordBatch>>,
+pub struct BatchStream<T = RecordBatch> {
+    rx: std::sync::mpsc::Receiver<Result<T>>,
 }
 
-impl Iterator for BatchStream {
-    type Item = Result<RecordBatch>;
+impl<T> Iterator for BatchStream<T> {
+    type Item = Result<T>;
     fn next(&mut self) -> Option<Self::Item> {
         self.rx.recv().ok()
     }
