@@ -699,15 +699,18 @@ impl PartitionStore {
     /// The batches of output partition `p`, in order, read as they are pulled (each spill
     /// file once).
     pub fn partition_batches(self: &Arc<Self>, p: usize) -> BatchIter {
+        self.segment_batches(self.layout.get(p).cloned().unwrap_or_default())
+    }
+
+    /// The rows of `segments`, in order, read as they are pulled (one batch in memory at a
+    /// time, each spill file opened once where the segments follow its order).
+    fn segment_batches(self: &Arc<Self>, segments: Vec<Segment>) -> BatchIter {
         let store = Arc::clone(self);
         let mut readers = HashMap::new();
-        let mut next = 0;
-        crate::source::batches_of(move || {
-            let Some(seg) = store.layout.get(p).and_then(|s| s.get(next)).copied() else {
-                return Ok(None);
-            };
-            next += 1;
-            store.read_segment(&seg, &mut readers).map(Some)
+        let mut segments = segments.into_iter();
+        crate::source::batches_of(move || match segments.next() {
+            Some(seg) => store.read_segment(&seg, &mut readers).map(Some),
+            None => Ok(None),
         })
     }
 
@@ -770,10 +773,11 @@ struct StoreMorsel {
 
 impl Morsel for StoreMorsel {
     fn open(&self) -> Result<BatchIter> {
-        let batches = self.store.read(&self.segments)?;
+        let batches = self.store.segment_batches(self.segments.clone());
         let projection = self.projection.clone();
         let schema = Arc::clone(&self.schema);
-        Ok(Box::new(batches.into_iter().map(move |b| {
+        Ok(Box::new(batches.map(move |b| {
+            let b = b?;
             let b = match &projection {
                 Some(p) => b.project(p)?,
                 None => b,
