@@ -217,8 +217,20 @@ impl Reservation {
             }
             Ok(())
         } else {
+            // A spillable consumer refused its fair share, not the whole limit: say so, or
+            // "0 in use" would not explain the refusal.
+            let share = if fair {
+                String::new()
+            } else {
+                format!(
+                    " (its share: {} bytes, the limit less what cannot spill, split among the \
+                     operators and workers that can)",
+                    self.pool.fair_share(self.peers)
+                )
+            };
             Err(Error::ResourcesExhausted(format!(
-                "{} needed {} more bytes (holding {}), but the memory limit of {} bytes has {} in use. Raise --memory-limit",
+                "{} needed {} more bytes (holding {}){share}, but the memory limit of {} bytes \
+                 has {} in use. Raise --memory-limit",
                 self.consumer,
                 bytes,
                 self.size,
@@ -300,7 +312,11 @@ mod tests {
         let mut a = pool.spillable_reservation("a", 1);
         let mut b = pool.spillable_reservation("b", 1);
         a.try_grow(400).unwrap();
-        assert!(a.try_grow(1).is_err(), "a holds its share of 800 / 2");
+        let err = a.try_grow(1).unwrap_err().to_string();
+        assert!(
+            err.contains("its share: 400 bytes"),
+            "a holds its share of 800 / 2: {err}"
+        );
         b.try_grow(400).unwrap();
         drop(b);
         a.try_grow(400).unwrap();
