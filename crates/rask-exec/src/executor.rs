@@ -216,16 +216,16 @@ impl PhysicalPlan {
 /// and for buffering operators (sinks and joins) also their peak memory and spill files.
 fn analyzed(node: &PhysicalPlan, ctx: &TaskContext) -> String {
     let stats = |key: usize| ctx.metrics.get(key).unwrap_or_default();
+    let streaming = match node {
+        PhysicalPlan::Source(s) => Some(op_key(s.as_ref())),
+        PhysicalPlan::Stream { op, .. } => Some(op_key(op.as_ref())),
+        _ => None,
+    };
+    if let Some(key) = streaming {
+        let st = stats(key);
+        return format!("  [rows={} time={}]", st.rows, fmt_ms(st.nanos));
+    }
     let (key, mut parts) = match node {
-        PhysicalPlan::Source(s) => {
-            let key = op_key(s.as_ref());
-            let st = stats(key);
-            return format!("  [rows={} time={}]", st.rows, fmt_ms(st.nanos));
-        }
-        PhysicalPlan::Stream { op, .. } => {
-            let st = stats(op_key(op.as_ref()));
-            return format!("  [rows={} time={}]", st.rows, fmt_ms(st.nanos));
-        }
         PhysicalPlan::Sink { sink, .. } => {
             let key = op_key(sink.as_ref());
             let (input, output) = (stats(key), stats(key ^ 1));
@@ -250,7 +250,7 @@ fn analyzed(node: &PhysicalPlan, ctx: &TaskContext) -> String {
                 ],
             )
         }
-        PhysicalPlan::Union { .. } | PhysicalPlan::Shared(_) => return String::new(),
+        _ => return String::new(),
     };
     let (files, bytes) = ctx.spill.scope_spills(key);
     parts.push(format!(
