@@ -17,6 +17,7 @@ use arrow::datatypes::*;
 use rask_common::{exec_err, internal_err, plan_err, Error, Result};
 use rask_expr::AggFunc;
 
+use super::global_spill::GlobalSpill;
 use super::group_keys::int_like_primitive;
 use super::holistic::{DistinctAcc, MedianAcc, StringAggAcc, ValueAcc, ValuePick};
 
@@ -54,6 +55,12 @@ pub(crate) trait GroupsAcc: Send + Sync {
     /// merged with `merge_from`.
     fn load_state(&self, _state: &[ArrayRef]) -> Result<Box<dyn GroupsAcc>> {
         internal_err!("this aggregate cannot be spilled")
+    }
+    /// Writes the values of a global aggregation's one group out to `to` and keeps the
+    /// files (which `merge_from` shares and `evaluate` reads); whether it wrote anything.
+    /// Only called on a global aggregation's accumulators (see `global_spill`).
+    fn spill_global(&mut self, _to: &GlobalSpill) -> Result<bool> {
+        Ok(false)
     }
 }
 

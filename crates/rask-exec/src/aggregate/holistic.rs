@@ -21,7 +21,11 @@ use super::accumulators::{
     arg, create_accumulator, downcast, for_each_bytes, for_each_valid, nulls_of, prepare, AccSpec,
     GroupsAcc,
 };
+use super::global_spill::{
+    distinct_of, spilled_quantile, write_distinct, write_run, GlobalSpill, PARTS,
+};
 use super::group_keys::{new_interner, GroupInterner};
+use crate::spill::SpillFile;
 
 /// Row positions (`ord`) carry the work item in their bits above this one, the row's offset
 /// within the item below.
@@ -81,7 +85,8 @@ fn group_order(gids: &[u32], n: usize) -> Result<(Vec<i64>, Vec<u32>)> {
 /// linearly between its two neighbours (pandas' and DuckDB's `quantile_cont` rule); the
 /// median is `q = 0.5`, the mean of the two middle values for even counts.
 ///
-/// Spills its state as one `LargeList<Float64>` column: each group's values.
+/// Spills its state as one `LargeList<Float64>` column: each group's values. In a global
+/// aggregation, writes its values out as runs instead (see `global_spill`).
 pub(crate) struct MedianAcc {
     q: f64,
     groups: usize,
@@ -89,6 +94,9 @@ pub(crate) struct MedianAcc {
     vals: Vec<f64>,
     /// After `freeze`: values grouped, group `g` at `offsets[g]..offsets[g + 1]`.
     frozen: Option<(Vec<usize>, Vec<f64>)>,
+    /// A global aggregation's values written out, and where to.
+    runs: Vec<Arc<SpillFile>>,
+    spill: Option<GlobalSpill>,
 }
 
 impl Default for MedianAcc {
@@ -106,6 +114,8 @@ impl MedianAcc {
             gids: Vec::new(),
             vals: Vec::new(),
             frozen: None,
+            runs: Vec::new(),
+            spill: None,
         }
     }
 
@@ -179,6 +189,10 @@ impl GroupsAcc for MedianAcc {
         };
         self.push_group_sorted();
         self.groups = self.groups.max(n);
+        self.runs.extend(o.runs.iter().cloned());
+        if self.spill.is_none() {
+            self.spill.clone_from(&o.spill);
+        }
         for (&s, &d) in src.iter().zip(dst) {
             let s = s as usize;
             if s + 1 < offsets.len() {
@@ -198,6 +212,13 @@ impl GroupsAcc for MedianAcc {
             return internal_err!("median state missing");
         };
         let q = self.q;
+        if let (Some(to), false) = (&self.spill, self.runs.is_empty()) {
+            if n != 1 {
+                return internal_err!("spilled median values of {n} groups");
+            }
+            let v = spilled_quantile(&vals[offsets[0]..offsets[1]], &self.runs, q, to)?;
+            return Ok(Arc::new(Float64Array::from(vec![v])));
+        }
         let out: Float64Array = (0..n)
             .map(|g| quantile_of(&mut vals[offsets[g]..offsets[g + 1]], q))
             .collect();
@@ -236,7 +257,21 @@ impl GroupsAcc for MedianAcc {
             gids: Vec::new(),
             vals: Vec::new(),
             frozen: Some((offsets, values.values().to_vec())),
+            runs: Vec::new(),
+            spill: None,
         }))
+    }
+
+    fn spill_global(&mut self, to: &GlobalSpill) -> Result<bool> {
+        self.push_group_sorted();
+        if self.groups > 1 || self.vals.is_empty() {
+            return Ok(false);
+        }
+        self.runs.push(write_run(to, &self.vals)?);
+        self.spill = Some(to.clone());
+        self.gids = Vec::new();
+        self.vals = Vec::new();
+        Ok(true)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -656,7 +691,8 @@ impl GroupsAcc for StringAggAcc {
 // DISTINCT
 
 /// `agg(DISTINCT x)`: the set of `(group, x)` pairs, interned with the group-key machinery;
-/// the aggregate itself runs over the set when evaluated. Merging unions the sets.
+/// the aggregate itself runs over the set when evaluated. Merging unions the sets. In a
+/// global aggregation, writes its values out split by hash instead (see `global_spill`).
 pub(crate) struct DistinctAcc {
     spec: AccSpec,
     value_type: DataType,
@@ -664,6 +700,9 @@ pub(crate) struct DistinctAcc {
     pair_ids: Vec<u32>,
     /// After `freeze`: the pairs as (group ids, values).
     frozen: Option<Vec<ArrayRef>>,
+    /// A global aggregation's values written out: per hash partition, its files.
+    parts: Vec<Vec<Arc<SpillFile>>>,
+    spill: Option<GlobalSpill>,
 }
 
 impl DistinctAcc {
@@ -675,7 +714,24 @@ impl DistinctAcc {
             pairs: None,
             pair_ids: Vec::new(),
             frozen: None,
+            parts: Vec::new(),
+            spill: None,
         }
+    }
+
+    /// Evaluates a global aggregation whose values were written out: what is still in
+    /// memory is written too, then each partition's distinct values feed the aggregate.
+    fn evaluate_spilled(&mut self, to: &GlobalSpill) -> Result<ArrayRef> {
+        self.spill_global(to)?;
+        let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&self.value_type))?;
+        let empty = new_null_array(&self.value_type, 0);
+        inner.update(&[empty], &[], 1, 0)?;
+        for files in &self.parts {
+            let values = distinct_of(files, &self.value_type, to)?;
+            let gids = vec![0u32; values.len()];
+            inner.update(&[values], &gids, 1, 0)?;
+        }
+        inner.evaluate(1)
     }
 
     fn add(&mut self, gids: ArrayRef, values: ArrayRef) -> Result<()> {
@@ -720,6 +776,15 @@ impl GroupsAcc for DistinctAcc {
         _n: usize,
     ) -> Result<()> {
         let o = downcast::<Self>(other)?;
+        if !o.parts.is_empty() {
+            self.parts.resize_with(PARTS, Vec::new);
+            for (mine, theirs) in self.parts.iter_mut().zip(&o.parts) {
+                mine.extend(theirs.iter().cloned());
+            }
+        }
+        if self.spill.is_none() {
+            self.spill.clone_from(&o.spill);
+        }
         let Some(cols) = &o.frozen else {
             if o.pairs.is_some() {
                 return internal_err!("distinct state merged before it was frozen");
@@ -753,6 +818,12 @@ impl GroupsAcc for DistinctAcc {
     }
 
     fn evaluate(&mut self, n: usize) -> Result<ArrayRef> {
+        if let (Some(to), false) = (self.spill.clone(), self.parts.is_empty()) {
+            if n != 1 {
+                return internal_err!("spilled distinct values of {n} groups");
+            }
+            return self.evaluate_spilled(&to);
+        }
         let value_type = self.value_type.clone();
         let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&value_type))?;
         match &self.pairs {
@@ -834,7 +905,36 @@ impl GroupsAcc for DistinctAcc {
             pairs: None,
             pair_ids: Vec::new(),
             frozen: Some(vec![Arc::new(UInt32Array::from(gids)), values]),
+            parts: Vec::new(),
+            spill: None,
         }))
+    }
+
+    /// `string_agg(DISTINCT ..)` joins the values sorted, which partitions by hash would
+    /// not give: it keeps them.
+    fn spill_global(&mut self, to: &GlobalSpill) -> Result<bool> {
+        if self.spec.func == AggFunc::StringAgg {
+            return Ok(false);
+        }
+        let cols = match (self.frozen.take(), self.pairs.take()) {
+            (Some(c), _) => c,
+            (None, Some(p)) => p.emit()?,
+            (None, None) => return Ok(false),
+        };
+        self.pair_ids = Vec::new();
+        let [_, values] = cols.as_slice() else {
+            return internal_err!("distinct state has {} columns", cols.len());
+        };
+        if values.is_empty() {
+            return Ok(false);
+        }
+        let files = write_distinct(to, values)?;
+        self.parts.resize_with(PARTS, Vec::new);
+        for (part, file) in self.parts.iter_mut().zip(files) {
+            part.extend(file);
+        }
+        self.spill = Some(to.clone());
+        Ok(true)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -6,6 +6,7 @@
 //! `finish` merges the workers' tables partition-wise and in parallel.
 
 mod accumulators;
+mod global_spill;
 pub(crate) mod group_keys;
 mod holistic;
 mod spill;
@@ -32,6 +33,17 @@ use crate::source::{DataSource, MemorySource};
 use accumulators::{create_accumulator, AccSpec, GroupsAcc};
 use group_keys::{new_interner, ComposeMerger, GroupInterner, IntInterner, PackedKey, PackedTable};
 use holistic::ITEM_SHIFT;
+
+/// Whether the aggregate's state of one group grows with its input: `median`,
+/// `quantile_cont` and `DISTINCT` aggregates (other than `min`/`max`).
+fn collects_values(spec: &AccSpec) -> bool {
+    use AggFunc::*;
+    match spec.func {
+        Median | Quantile => true,
+        Min | Max | AnyValue | CountStar => false,
+        _ => spec.distinct,
+    }
+}
 
 /// Output batches hold at most this many rows.
 const MAX_OUTPUT_ROWS: usize = 8192 * 4;
@@ -113,8 +125,9 @@ pub struct AggregateExpr {
 /// groups are written out as partial states split by key hash into 32 spill files and
 /// finalised partition by partition (see the `spill` module). Every aggregate spills: value
 /// lists (`median`, `string_agg` segments, `DISTINCT` values) as one list per group. A global
-/// aggregate (no GROUP BY) holds one group and cannot spill: past the limit it fails with
-/// `ResourcesExhausted`.
+/// aggregate (no GROUP BY) holds one group: its `median`/`quantile_cont` values and
+/// `DISTINCT` values are written out instead (see `global_spill`); with a `string_agg`, or
+/// when the rest does not fit, past the limit it fails with `ResourcesExhausted`.
 #[derive(Debug)]
 pub struct HashAggregateExec {
     shared: Arc<Shared>,
@@ -263,6 +276,10 @@ struct AggLocal {
     spill: spill::AggSpill,
     /// Every aggregate can write its state out (and the aggregation is grouped).
     can_spill: bool,
+    /// A global aggregation whose value collections can be written out (see
+    /// `global_spill`), and whether they were.
+    global_spill: Option<global_spill::GlobalSpill>,
+    global_spilled: bool,
     force_spill: bool,
     /// Rows that went into the table since it was last spilled.
     table_rows: u64,
@@ -425,6 +442,29 @@ impl Split {
     }
 }
 
+impl AggLocal {
+    /// Writes a global aggregation's value collections out (see `global_spill`); then what
+    /// is left must fit. `refused` is the pool's refusal that made it necessary: returned
+    /// when there is nothing to write.
+    fn spill_global(&mut self, refused: Option<Error>) -> Result<()> {
+        let Some(to) = &self.global_spill else {
+            return refused.map_or(Ok(()), Err);
+        };
+        let mut wrote = false;
+        for a in &mut self.accs {
+            wrote |= a.spill_global(to)?;
+        }
+        self.global_spilled |= wrote;
+        match refused {
+            Some(e) if !wrote => Err(e),
+            _ => {
+                let size = self.size();
+                self.reservation.try_resize(size)
+            }
+        }
+    }
+}
+
 impl SinkLocal for AggLocal {
     fn sink(&mut self, item: usize, _partition: usize, batch: RecordBatch) -> Result<()> {
         let n = batch.num_rows();
@@ -524,9 +564,10 @@ impl SinkLocal for AggLocal {
         }
         let size = self.size();
         match self.reservation.try_resize(size) {
-            Err(e) if !self.can_spill => Err(e),
+            Err(e) if !self.can_spill => self.spill_global(Some(e)),
             Err(_) => self.spill_table(),
             Ok(()) if self.force_spill && self.can_spill => self.spill_table(),
+            Ok(()) if self.force_spill => self.spill_global(None),
             Ok(()) => Ok(()),
         }
     }
@@ -543,8 +584,20 @@ impl Sink for HashAggregateExec {
         } else {
             None
         };
-        // A global aggregate holds one group: nothing to spill.
+        // A global aggregate holds one group: no table to spill, but its value collections
+        // can be written out unless a `string_agg` (which must hold its text) is among them.
         let can_spill = !self.is_global();
+        let global_spill = (self.is_global()
+            && self.shared.specs.iter().any(collects_values)
+            && !self
+                .shared
+                .specs
+                .iter()
+                .any(|s| s.func == AggFunc::StringAgg))
+        .then(|| global_spill::GlobalSpill {
+            manager: Arc::clone(&ctx.spill),
+            pool: Arc::clone(&ctx.pool),
+        });
         Ok(Box::new(AggLocal {
             shared: Arc::clone(&self.shared),
             interner,
@@ -552,7 +605,7 @@ impl Sink for HashAggregateExec {
             arg_types: Vec::new(),
             ids: Vec::new(),
             filtered_ids: Vec::new(),
-            reservation: if can_spill {
+            reservation: if can_spill || global_spill.is_some() {
                 ctx.pool
                     .spillable_reservation("HashAggregateExec", ctx.config.effective_threads())
             } else {
@@ -562,6 +615,8 @@ impl Sink for HashAggregateExec {
             item_rows: 0,
             spill: spill::AggSpill::new(Arc::clone(&ctx.spill)),
             can_spill,
+            global_spill,
+            global_spilled: false,
             force_spill: ctx.config.force_spill,
             table_rows: 0,
             pass_through: false,
@@ -632,6 +687,8 @@ impl HashAggregateExec {
         need > ctx.pool.limit().saturating_sub(ctx.pool.used())
     }
 
+    /// The workers' tables. When one worker of a global aggregation wrote its values out,
+    /// every worker does, so that merging them copies no values.
     fn take_locals(locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<AggLocal>> {
         let mut out = Vec::with_capacity(locals.len());
         for l in locals {
@@ -639,6 +696,11 @@ impl HashAggregateExec {
                 return internal_err!("unexpected sink local in HashAggregateExec");
             };
             out.push(*l);
+        }
+        if out.iter().any(|l| l.global_spilled) {
+            for l in &mut out {
+                l.spill_global(None)?;
+            }
         }
         Ok(out)
     }
@@ -1472,6 +1534,7 @@ mod tests {
         ];
         check(&rows, &[K_STR, K_I32], &aggs);
         check(&rows, &[], &aggs);
+        check(&rows, &[], &aggs);
         // Groups of one or two rows: var_samp of one value is NULL.
         check(&rows[..40], &[K_INT, K_STR], &aggs);
     }
@@ -1738,6 +1801,63 @@ mod tests {
                 assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
             }
         }
+    }
+
+    /// A global aggregation's medians, quantiles and DISTINCT aggregates write their values
+    /// out under a limit far below them, with the same answers, and leave no files.
+    #[test]
+    fn global_value_aggregates_spill_under_a_small_limit() {
+        use AggFunc::*;
+        let rows = gen_rows(100_000, 12);
+        let aggs = [
+            star(),
+            a(Sum, V_I),
+            a(Median, V_F),
+            a(Median, V_I),
+            a(Quantile, V_D),
+            a(First, V_S),
+            distinct(a(Count, V_S)),
+            distinct(a(Sum, V_I)),
+            distinct(a(Avg, V_D)),
+            distinct(a(VarSamp, V_F)),
+            filtered(distinct(a(Count, V_I))),
+            distinct(a(Median, V_F)),
+        ];
+        let want = expected(&rows, &[], &aggs);
+        for threads in [1, 3] {
+            let root = tempfile::tempdir().unwrap();
+            let config = SessionConfig::new()
+                .with_threads(threads)
+                .with_memory_limit(8 << 20)
+                .with_spill_dir(root.path());
+            let ctx = TaskContext::new(config);
+            // The values need about 8 MB; a memory thief leaves 4 MB.
+            let mut thief = ctx.pool.reservation("thief");
+            thief.try_grow(4 << 20).unwrap();
+            let src = PhysicalPlan::Source(Arc::new(MemorySource::new(
+                input_schema(),
+                partitions(&rows, 3, 2000),
+            )));
+            let exec = Arc::new(make_exec(&[], &aggs, false));
+            let got = Executor::new(ctx.clone())
+                .run_into(&src, exec as _)
+                .unwrap();
+            let what = format!("threads {threads}");
+            assert!(ctx.spill.metrics().spill_count() > 0, "{what}: spilled");
+            assert_rows_eq(&result_rows(&got), &want, &what);
+            drop(ctx);
+            assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        }
+        // Without the values written out the same query fails under that limit.
+        let ctx = TaskContext::new(SessionConfig::new().with_memory_limit(300_000));
+        let src = PhysicalPlan::Source(Arc::new(MemorySource::new(
+            input_schema(),
+            partitions(&rows, 3, 2000),
+        )));
+        let with_text = [a(Median, V_F), a(StringAgg, V_S)];
+        let exec = Arc::new(make_exec(&[], &with_text, false));
+        let err = Executor::new(ctx).run_into(&src, exec as _).unwrap_err();
+        assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
     }
 
     #[test]

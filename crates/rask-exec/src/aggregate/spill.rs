@@ -15,10 +15,9 @@
 //! (`GroupInterner::growth`) and the table spills instead when they do not fit; a finalised
 //! partition's output stays reserved until it is read.
 //!
-//! `median` and `quantile_cont` spill each group's values as a list column. `string_agg` and
-//! `DISTINCT` aggregates keep whole value lists and cannot spill: a query with one of them
-//! fails with `ResourcesExhausted` when its table outgrows the limit (force-spill leaves such
-//! tables in memory).
+//! `median` and `quantile_cont` spill each group's values as a list column, `string_agg` its
+//! segments (positions and texts), `DISTINCT` aggregates each group's distinct values. A
+//! global aggregation (one group) writes its value collections out instead (`global_spill`).
 
 use std::sync::{Arc, Mutex};
 
