@@ -1,6 +1,7 @@
 //! Runs every `tests/slt/*.slt` file under each [`Setup`]: files as they are, 1 partition
 //! single-threaded, 4 partitions on 4 threads, 4 partitions single-threaded without the
-//! optimizer. Expected results come from DuckDB (`tests/tools/fill_slt.py`).
+//! optimizer, force-spill; and 4 partitions on 4 threads under a 3 MB memory limit. Expected
+//! results come from DuckDB (`tests/tools/fill_slt.py`).
 
 use std::path::PathBuf;
 
@@ -74,7 +75,8 @@ fn slt_files() -> Vec<PathBuf> {
     files
 }
 
-fn run_all(setup: Setup) {
+/// Runs every file under `setup`, spilling (if it does) under `Setup::spill_dir(tag)`.
+fn run_all(setup: Setup, tag: &str) {
     // Relative paths in the .slt files are relative to the repository root.
     let root = repo_root();
     let files = slt_files();
@@ -83,7 +85,7 @@ fn run_all(setup: Setup) {
     for file in &files {
         let ctx = match std::env::set_current_dir(&root)
             .map_err(|e| rask::Error::Plan(e.to_string()))
-            .and_then(|()| setup.context_in(&Setup::spill_dir("slt")))
+            .and_then(|()| setup.context_in(&Setup::spill_dir(tag)))
         {
             Ok(c) => c,
             Err(e) => panic!("cannot set up {setup:?}: {e}"),
@@ -127,29 +129,29 @@ fn run_all(setup: Setup) {
 
 #[test]
 fn slt_files_as_stored() {
-    run_all(Setup::all()[0]);
+    run_all(Setup::all()[0], "slt");
 }
 
 #[test]
 fn slt_one_partition_single_threaded() {
-    run_all(Setup::all()[1]);
+    run_all(Setup::all()[1], "slt");
 }
 
 #[test]
 fn slt_four_partitions_threads() {
-    run_all(Setup::all()[2]);
+    run_all(Setup::all()[2], "slt");
 }
 
 #[test]
 fn slt_four_partitions_optimizer_off() {
-    run_all(Setup::all()[3]);
+    run_all(Setup::all()[3], "slt");
 }
 
 #[test]
 fn slt_force_spill() {
     let setup = Setup::all()[4];
     assert!(setup.force_spill);
-    run_all(setup);
+    run_all(setup, "slt");
     // Every query removed its spill directory.
     let dir = Setup::spill_dir("slt");
     let left: Vec<_> = std::fs::read_dir(&dir)
@@ -157,4 +159,14 @@ fn slt_force_spill() {
         .unwrap_or_default();
     let _ = std::fs::remove_dir(&dir);
     assert!(left.is_empty(), "spill files left behind: {left:?}");
+}
+
+/// Every query under a 3 MB limit (real pressure, not force-spill): the tables of the
+/// bundled data (lineitem alone takes several MB in memory) make sorts, aggregations, joins and
+/// windows spill, and operators that share the pool must still get a batch through.
+#[test]
+fn slt_under_a_small_memory_limit() {
+    let mut setup = Setup::all()[2];
+    setup.memory_limit = Some(3 << 20);
+    run_all(setup, "slt-limit");
 }

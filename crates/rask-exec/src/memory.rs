@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use rask_common::{Error, Result};
 
+/// Spillable consumers together leave this fraction (1/N) of what unspillable ones do not
+/// hold free for them.
+const UNSPILLABLE_HEADROOM: usize = 8;
+
 /// Bytes a batch's rows take: for slices of bigger arrays, only the slice's share (what
 /// keeping the rows costs once the rest is released), not the whole buffers.
 pub fn batch_memory(batch: &arrow::array::RecordBatch) -> usize {
@@ -146,7 +150,10 @@ impl MemoryPool {
         }
     }
 
-    /// The most one spillable reservation may hold now.
+    /// The most one spillable reservation may hold now: an equal part of what unspillable
+    /// consumers leave, less an eighth of it kept free for them. A spillable consumer can
+    /// make room for itself by spilling; an unspillable one that arrives when spillable
+    /// ones hold everything cannot, and would fail.
     fn fair_share(&self, peers: usize) -> usize {
         let n = self
             .state
@@ -156,7 +163,8 @@ impl MemoryPool {
         let unspillable = self
             .used()
             .saturating_sub(self.state.spillable_used.load(Ordering::Acquire));
-        self.state.limit.saturating_sub(unspillable) / n
+        let left = self.state.limit.saturating_sub(unspillable);
+        (left - left / UNSPILLABLE_HEADROOM) / n
     }
 
     fn try_grow(&self, bytes: usize) -> bool {
@@ -202,10 +210,14 @@ impl Reservation {
         self.size
     }
 
-    /// Grows by `bytes`, or fails with `ResourcesExhausted`.
+    /// Grows by `bytes`, or fails with `ResourcesExhausted`. A spillable reservation is held
+    /// to its fair share, except while it holds nothing: then it has nothing to spill to
+    /// make room, and may take what the pool has free (a batch bigger than its share must
+    /// still get through).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        let fair =
-            !self.spillable || self.size.saturating_add(bytes) <= self.pool.fair_share(self.peers);
+        let fair = !self.spillable
+            || self.size == 0
+            || self.size.saturating_add(bytes) <= self.pool.fair_share(self.peers);
         if fair && self.pool.try_grow(bytes) {
             self.size += bytes;
             self.pool.account(bytes, 0);
@@ -311,15 +323,29 @@ mod tests {
         fixed.try_grow(200).unwrap();
         let mut a = pool.spillable_reservation("a", 1);
         let mut b = pool.spillable_reservation("b", 1);
-        a.try_grow(400).unwrap();
+        a.try_grow(350).unwrap();
         let err = a.try_grow(1).unwrap_err().to_string();
         assert!(
-            err.contains("its share: 400 bytes"),
-            "a holds its share of 800 / 2: {err}"
+            err.contains("its share: 350 bytes"),
+            "a holds its share of (800 - 800 / 8) / 2: {err}"
         );
-        b.try_grow(400).unwrap();
+        b.try_grow(350).unwrap();
+        // An eighth of what is left is kept for unspillable consumers.
+        fixed.try_grow(100).unwrap();
+        fixed.shrink(100);
         drop(b);
-        a.try_grow(400).unwrap();
+        a.try_grow(350).unwrap();
+        assert!(a.try_grow(1).is_err(), "700 of 800, less an eighth");
+        fixed.try_grow(100).unwrap();
         assert_eq!(pool.used(), 1000);
+        // Holding nothing, a spillable reservation may take more than its share of what is
+        // free: it has nothing to spill first.
+        a.shrink(500);
+        let mut c = pool.spillable_reservation("c", 1);
+        c.try_grow(450).unwrap();
+        let err = c.try_grow(10).unwrap_err().to_string();
+        assert!(err.contains("its share"), "{err}");
+        let mut d = pool.spillable_reservation("d", 1);
+        assert!(d.try_grow(60).is_err(), "more than the pool has free");
     }
 }

@@ -628,7 +628,7 @@ impl Sink for HashAggregateExec {
         locals: Vec<Box<dyn SinkLocal>>,
         ctx: &TaskContext,
     ) -> Result<Vec<Vec<RecordBatch>>> {
-        let locals = Self::take_locals(locals)?;
+        let locals = Self::take_locals(locals, ctx)?;
         if !self.must_spill(&locals, ctx) {
             return self.finish_in_memory(locals, ctx);
         }
@@ -645,7 +645,7 @@ impl Sink for HashAggregateExec {
         locals: Vec<Box<dyn SinkLocal>>,
         ctx: &TaskContext,
     ) -> Result<Arc<dyn DataSource>> {
-        let locals = Self::take_locals(locals)?;
+        let locals = Self::take_locals(locals, ctx)?;
         if !self.must_spill(&locals, ctx) {
             let parts = self.finish_in_memory(locals, ctx)?;
             return Ok(Arc::new(MemorySource::new(Arc::clone(&self.schema), parts)));
@@ -688,8 +688,9 @@ impl HashAggregateExec {
     }
 
     /// The workers' tables. When one worker of a global aggregation wrote its values out,
-    /// every worker does, so that merging them copies no values.
-    fn take_locals(locals: Vec<Box<dyn SinkLocal>>) -> Result<Vec<AggLocal>> {
+    /// or merging the workers' values (about as much memory again) would not fit in what is
+    /// left, every worker writes its values out, so that merging them copies none.
+    fn take_locals(locals: Vec<Box<dyn SinkLocal>>, ctx: &TaskContext) -> Result<Vec<AggLocal>> {
         let mut out = Vec::with_capacity(locals.len());
         for l in locals {
             let Ok(l) = l.into_any().downcast::<AggLocal>() else {
@@ -697,7 +698,10 @@ impl HashAggregateExec {
             };
             out.push(*l);
         }
-        if out.iter().any(|l| l.global_spilled) {
+        let live = out.iter().filter(|l| l.saw_input()).count();
+        let need: usize = out.iter().map(|l| l.size()).sum();
+        let left = ctx.pool.limit().saturating_sub(ctx.pool.used());
+        if out.iter().any(|l| l.global_spilled) || (live > 1 && need > left) {
             for l in &mut out {
                 l.spill_global(None)?;
             }

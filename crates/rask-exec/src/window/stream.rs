@@ -708,6 +708,9 @@ pub(super) fn evaluate_bucket(
     })))
 }
 
+/// Segments shrink to this many rows when memory runs short.
+const MIN_SEGMENT_ROWS: usize = 64;
+
 /// What the next segment takes over from the previous ones.
 #[derive(Debug, Default)]
 struct Carry {
@@ -823,8 +826,18 @@ impl Segments {
                 _ => need = need.saturating_mul(2),
             }
         };
-        self.reservation
-            .try_resize(batch_memory(&view).saturating_mul(3))?;
+        if let Err(e) = self
+            .reservation
+            .try_resize(batch_memory(&view).saturating_mul(3))
+        {
+            // Other operators took the memory since the segment size was chosen: smaller
+            // segments need less (the rows read stay pending for the next step).
+            if self.seg_rows <= MIN_SEGMENT_ROWS {
+                return Err(e);
+            }
+            self.seg_rows = (self.seg_rows / 2).max(MIN_SEGMENT_ROWS);
+            return Ok(());
+        }
         self.evaluate(&view, &layout, b)?;
         let from = b - keep.min(b);
         let n = window.num_rows();
