@@ -11,7 +11,7 @@ use arrow::array::{
     LargeListArray, LargeStringBuilder, StringArray, UInt32Array, UInt64Array,
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
-use arrow::compute::{cast, filter, interleave, lexsort_to_indices, take, SortColumn};
+use arrow::compute::{cast, concat, filter, interleave, lexsort_to_indices, take, SortColumn};
 use arrow::datatypes::Field;
 use arrow::datatypes::{DataType, Float64Type, UInt32Type, UInt64Type};
 use rask_common::{internal_err, Result};
@@ -25,7 +25,11 @@ use super::global_spill::{
     distinct_of, spilled_quantile, write_distinct, write_run, GlobalSpill, PARTS,
 };
 use super::group_keys::{new_interner, GroupInterner};
+use super::partition_of;
+use crate::hash::hash_rows;
+use crate::memory::array_memory;
 use crate::spill::SpillFile;
+use rayon::prelude::*;
 
 /// Row positions (`ord`) carry the work item in their bits above this one, the row's offset
 /// within the item below.
@@ -52,6 +56,18 @@ fn list_parts(state: &[ArrayRef], i: usize) -> Result<(Vec<usize>, ArrayRef)> {
     let offsets = offs.iter().map(|&o| (o - base) as usize).collect();
     let values = list.values().slice(base as usize, (end - base) as usize);
     Ok((offsets, values))
+}
+
+/// `values` split into `parts` arrays by the hash of each value (equal values together).
+fn split_by_hash(values: &ArrayRef, parts: usize) -> Result<Vec<ArrayRef>> {
+    let hashes = hash_rows(std::slice::from_ref(values), values.len())?;
+    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); parts];
+    for (i, &h) in hashes.iter().enumerate() {
+        rows[partition_of(h, parts)].push(i as u32);
+    }
+    rows.into_iter()
+        .map(|r| Ok(take(values.as_ref(), &UInt32Array::from(r), None)?))
+        .collect()
 }
 
 /// Row positions sorted by group (stably, groups `0..n`) and where each group starts: group
@@ -703,6 +719,10 @@ pub(crate) struct DistinctAcc {
     /// A global aggregation's values written out: per hash partition, its files.
     parts: Vec<Vec<Arc<SpillFile>>>,
     spill: Option<GlobalSpill>,
+    /// Values of other tables merged into a table of one group (a global aggregation's
+    /// workers), not yet de-duplicated: evaluation does that for all of them at once, in
+    /// parallel by hash partition, instead of interning them one table after another.
+    pending: Vec<ArrayRef>,
 }
 
 impl DistinctAcc {
@@ -716,7 +736,72 @@ impl DistinctAcc {
             frozen: None,
             parts: Vec::new(),
             spill: None,
+            pending: Vec::new(),
         }
+    }
+
+    /// Interns the pending values (into group 0).
+    fn flush_pending(&mut self) -> Result<()> {
+        for values in std::mem::take(&mut self.pending) {
+            let gids = UInt32Array::from(vec![0u32; values.len()]);
+            self.add(Arc::new(gids), values)?;
+        }
+        Ok(())
+    }
+
+    /// Evaluates one group whose values are in the table and `pending`: split by hash into
+    /// partitions, de-duplicated partition by partition in parallel, then aggregated.
+    fn evaluate_pending(&mut self) -> Result<ArrayRef> {
+        let mut arrays = std::mem::take(&mut self.pending);
+        if let Some(p) = self.pairs.take() {
+            if let Some(values) = p.emit()?.into_iter().nth(1) {
+                arrays.push(values);
+            }
+        }
+        self.pair_ids = Vec::new();
+        let parts = rayon::current_num_threads().max(1) * 4;
+        let split = arrays
+            .par_iter()
+            .map(|a| split_by_hash(a, parts))
+            .collect::<Result<Vec<_>>>()?;
+        let value_type = &self.value_type;
+        let mut distinct = (0..parts)
+            .into_par_iter()
+            .map(|p| {
+                let mut set = new_interner(std::slice::from_ref(value_type), false)?;
+                let mut ids = Vec::new();
+                for s in &split {
+                    if let Some(a) = s.get(p).filter(|a| !a.is_empty()) {
+                        set.intern(std::slice::from_ref(a), a.len(), &mut ids)?;
+                    }
+                }
+                match set.emit()?.into_iter().next() {
+                    Some(values) => Ok(values),
+                    None => internal_err!("distinct set without a column"),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if self.spec.func == AggFunc::StringAgg {
+            // Joined sorted, as in memory.
+            let refs: Vec<&dyn Array> = distinct.iter().map(|a| a.as_ref()).collect();
+            let all = concat(&refs)?;
+            let order = lexsort_to_indices(
+                &[SortColumn {
+                    values: Arc::clone(&all),
+                    options: None,
+                }],
+                None,
+            )?;
+            distinct = vec![take(all.as_ref(), &order, None)?];
+        }
+        let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&self.value_type))?;
+        let empty = new_null_array(&self.value_type, 0);
+        inner.update(&[empty], &[], 1, 0)?;
+        for values in distinct {
+            let gids = vec![0u32; values.len()];
+            inner.update(&[values], &gids, 1, 0)?;
+        }
+        inner.evaluate(1)
     }
 
     /// Evaluates a global aggregation whose values were written out: what is still in
@@ -762,6 +847,7 @@ impl GroupsAcc for DistinctAcc {
     }
 
     fn freeze(&mut self) -> Result<()> {
+        self.flush_pending()?;
         if let Some(p) = &self.pairs {
             self.frozen = Some(p.emit()?);
         }
@@ -773,7 +859,7 @@ impl GroupsAcc for DistinctAcc {
         other: &dyn GroupsAcc,
         src: &[u32],
         dst: &[u32],
-        _n: usize,
+        n: usize,
     ) -> Result<()> {
         let o = downcast::<Self>(other)?;
         if !o.parts.is_empty() {
@@ -813,7 +899,15 @@ impl GroupsAcc for DistinctAcc {
         if mapped.is_empty() {
             return Ok(());
         }
-        let values = filter(values.as_ref(), &keep)?;
+        let values = if keep.true_count() == keep.len() {
+            Arc::clone(values)
+        } else {
+            filter(values.as_ref(), &keep)?
+        };
+        if n == 1 {
+            self.pending.push(values);
+            return Ok(());
+        }
         self.add(Arc::new(UInt32Array::from(mapped)), values)
     }
 
@@ -823,6 +917,12 @@ impl GroupsAcc for DistinctAcc {
                 return internal_err!("spilled distinct values of {n} groups");
             }
             return self.evaluate_spilled(&to);
+        }
+        if !self.pending.is_empty() {
+            if n == 1 {
+                return self.evaluate_pending();
+            }
+            self.flush_pending()?;
         }
         let value_type = self.value_type.clone();
         let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&value_type))?;
@@ -867,6 +967,11 @@ impl GroupsAcc for DistinctAcc {
 
     fn size(&self) -> usize {
         self.pairs.as_ref().map_or(0, |p| p.size())
+            + self
+                .pending
+                .iter()
+                .map(|a| array_memory(a.as_ref()))
+                .sum::<usize>()
             + self.pair_ids.capacity() * 4
             + self
                 .frozen
@@ -876,6 +981,7 @@ impl GroupsAcc for DistinctAcc {
 
     /// One list column: each group's distinct values.
     fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
+        self.flush_pending()?;
         let cols = match (self.frozen.take(), self.pairs.take()) {
             (Some(c), _) => c,
             (None, Some(p)) => p.emit()?,
@@ -907,6 +1013,7 @@ impl GroupsAcc for DistinctAcc {
             frozen: Some(vec![Arc::new(UInt32Array::from(gids)), values]),
             parts: Vec::new(),
             spill: None,
+            pending: Vec::new(),
         }))
     }
 
@@ -916,22 +1023,29 @@ impl GroupsAcc for DistinctAcc {
         if self.spec.func == AggFunc::StringAgg {
             return Ok(false);
         }
+        let mut all = std::mem::take(&mut self.pending);
         let cols = match (self.frozen.take(), self.pairs.take()) {
-            (Some(c), _) => c,
-            (None, Some(p)) => p.emit()?,
-            (None, None) => return Ok(false),
+            (Some(c), _) => Some(c),
+            (None, Some(p)) => Some(p.emit()?),
+            (None, None) => None,
         };
         self.pair_ids = Vec::new();
-        let [_, values] = cols.as_slice() else {
-            return internal_err!("distinct state has {} columns", cols.len());
-        };
-        if values.is_empty() {
+        if let Some(cols) = cols {
+            let [_, values] = cols.as_slice() else {
+                return internal_err!("distinct state has {} columns", cols.len());
+            };
+            all.push(Arc::clone(values));
+        }
+        all.retain(|v| !v.is_empty());
+        if all.is_empty() {
             return Ok(false);
         }
-        let files = write_distinct(to, values)?;
         self.parts.resize_with(PARTS, Vec::new);
-        for (part, file) in self.parts.iter_mut().zip(files) {
-            part.extend(file);
+        for values in &all {
+            let files = write_distinct(to, values)?;
+            for (part, file) in self.parts.iter_mut().zip(files) {
+                part.extend(file);
+            }
         }
         self.spill = Some(to.clone());
         Ok(true)
