@@ -753,12 +753,9 @@ impl DistinctAcc {
     /// partitions, de-duplicated partition by partition in parallel, then aggregated.
     fn evaluate_pending(&mut self) -> Result<ArrayRef> {
         let mut arrays = std::mem::take(&mut self.pending);
-        if let Some(p) = self.pairs.take() {
-            if let Some(values) = p.emit()?.into_iter().nth(1) {
-                arrays.push(values);
-            }
+        if let Some(values) = self.take_pairs()?.and_then(|c| c.into_iter().nth(1)) {
+            arrays.push(values);
         }
-        self.pair_ids = Vec::new();
         let parts = rayon::current_num_threads().max(1) * 4;
         let split = arrays
             .par_iter()
@@ -794,29 +791,44 @@ impl DistinctAcc {
             )?;
             distinct = vec![take(all.as_ref(), &order, None)?];
         }
+        self.aggregate_one_group(distinct.into_iter().map(Ok))
+    }
+
+    /// The aggregate of one group's distinct values, given in pieces.
+    fn aggregate_one_group(
+        &self,
+        pieces: impl Iterator<Item = Result<ArrayRef>>,
+    ) -> Result<ArrayRef> {
         let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&self.value_type))?;
         let empty = new_null_array(&self.value_type, 0);
         inner.update(&[empty], &[], 1, 0)?;
-        for values in distinct {
+        for values in pieces {
+            let values = values?;
             let gids = vec![0u32; values.len()];
             inner.update(&[values], &gids, 1, 0)?;
         }
         inner.evaluate(1)
     }
 
+    /// Takes the table's pairs (group ids, values), frozen or not; `None` when empty.
+    fn take_pairs(&mut self) -> Result<Option<Vec<ArrayRef>>> {
+        self.pair_ids = Vec::new();
+        Ok(match (self.frozen.take(), self.pairs.take()) {
+            (Some(c), _) => Some(c),
+            (None, Some(p)) => Some(p.emit()?),
+            (None, None) => None,
+        })
+    }
+
     /// Evaluates a global aggregation whose values were written out: what is still in
     /// memory is written too, then each partition's distinct values feed the aggregate.
     fn evaluate_spilled(&mut self, to: &GlobalSpill) -> Result<ArrayRef> {
         self.spill_global(to)?;
-        let mut inner = create_accumulator(&self.spec, std::slice::from_ref(&self.value_type))?;
-        let empty = new_null_array(&self.value_type, 0);
-        inner.update(&[empty], &[], 1, 0)?;
-        for files in &self.parts {
-            let values = distinct_of(files, &self.value_type, to)?;
-            let gids = vec![0u32; values.len()];
-            inner.update(&[values], &gids, 1, 0)?;
-        }
-        inner.evaluate(1)
+        let pieces = self
+            .parts
+            .iter()
+            .map(|files| distinct_of(files, &self.value_type, to));
+        self.aggregate_one_group(pieces)
     }
 
     fn add(&mut self, gids: ArrayRef, values: ArrayRef) -> Result<()> {
@@ -982,15 +994,13 @@ impl GroupsAcc for DistinctAcc {
     /// One list column: each group's distinct values.
     fn take_state(&mut self, n: usize) -> Result<Option<Vec<ArrayRef>>> {
         self.flush_pending()?;
-        let cols = match (self.frozen.take(), self.pairs.take()) {
-            (Some(c), _) => c,
-            (None, Some(p)) => p.emit()?,
-            (None, None) => vec![
+        let cols = match self.take_pairs()? {
+            Some(c) => c,
+            None => vec![
                 Arc::new(UInt32Array::from(Vec::<u32>::new())) as ArrayRef,
                 new_empty_array(&self.value_type),
             ],
         };
-        self.pair_ids = Vec::new();
         let [gcol, values] = cols.as_slice() else {
             return internal_err!("distinct state has {} columns", cols.len());
         };
@@ -1024,13 +1034,7 @@ impl GroupsAcc for DistinctAcc {
             return Ok(false);
         }
         let mut all = std::mem::take(&mut self.pending);
-        let cols = match (self.frozen.take(), self.pairs.take()) {
-            (Some(c), _) => Some(c),
-            (None, Some(p)) => Some(p.emit()?),
-            (None, None) => None,
-        };
-        self.pair_ids = Vec::new();
-        if let Some(cols) = cols {
+        if let Some(cols) = self.take_pairs()? {
             let [_, values] = cols.as_slice() else {
                 return internal_err!("distinct state has {} columns", cols.len());
             };
